@@ -1,0 +1,2 @@
+Console.WriteLine("genesis-agent");
+return 0;

@@ -1,2 +1,15 @@
-Console.WriteLine("cyagents: commands are being built (run, simulate, clear).");
-return 0;
+using System.CommandLine;
+using CyAgents.Orchestrator.Commands;
+
+// The host program. Each verb lives in Commands/ and owns its options and help text.
+var root = new RootCommand("""
+    CyAgents: a market economy for autonomous agents.
+    Agents bid integer credits for CPU, memory, LLM tokens and human attention each allocation cycle;
+    winners run in network-less Docker sandboxes and reach the host only through the System API.
+    """)
+{
+    RunCommand.Create(),
+    SimulateCommand.Create(),
+    ClearCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

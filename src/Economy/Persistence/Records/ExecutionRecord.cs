@@ -1,0 +1,82 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace CyAgents.Economy.Persistence.Records;
+
+/// <summary>One run of a winning agent in its sandbox.</summary>
+public sealed class ExecutionRecord
+{
+    /// <summary>Execution id (also on the container's labels and in env.json).</summary>
+    public required string Id { get; set; }
+    /// <summary>The agent that ran.</summary>
+    public required string AgentId { get; set; }
+    /// <summary>The cycle it won.</summary>
+    public long Cycle { get; set; }
+    /// <summary>The winning bid.</summary>
+    public string? BidId { get; set; }
+    /// <summary>Outcome.</summary>
+    public ExecutionStatus Status { get; set; } = ExecutionStatus.Pending;
+    /// <summary>Docker container id, once created.</summary>
+    public string? ContainerId { get; set; }
+    /// <summary>Process exit code, when it exited.</summary>
+    public int? ExitCode { get; set; }
+    /// <summary>Granted CPU, millicores (the NanoCpus cap).</summary>
+    public long CpuMillicores { get; set; }
+    /// <summary>Granted memory, MiB (the Memory cap).</summary>
+    public long MemoryMiB { get; set; }
+    /// <summary>Granted LLM tokens.</summary>
+    public long Tokens { get; set; }
+    /// <summary>Granted attention, basis points.</summary>
+    public long AttentionBasisPoints { get; set; }
+    /// <summary>LLM tokens used through the proxy.</summary>
+    public long TokensUsed { get; set; }
+    /// <summary>Peak memory in bytes, where the engine reports it.</summary>
+    public long? PeakMemoryBytes { get; set; }
+    /// <summary>CPU time used in nanoseconds, where the engine reports it.</summary>
+    public long? CpuTimeNanos { get; set; }
+    /// <summary>When the container was started.</summary>
+    public DateTimeOffset? StartedAt { get; set; }
+    /// <summary>When it ended.</summary>
+    public DateTimeOffset? EndedAt { get; set; }
+    /// <summary>The execution window's end.</summary>
+    public DateTimeOffset? Deadline { get; set; }
+    /// <summary>Why it failed to launch or was abandoned.</summary>
+    public string? Error { get; set; }
+}
+
+/// <summary>Outcome of an execution.</summary>
+public enum ExecutionStatus
+{
+    /// <summary>Chosen, not started.</summary>
+    Pending = 0,
+    /// <summary>Container running.</summary>
+    Running = 1,
+    /// <summary>Exited 0.</summary>
+    Succeeded = 2,
+    /// <summary>Exited non-zero.</summary>
+    Failed = 3,
+    /// <summary>Killed by the kernel for exceeding its memory cap.</summary>
+    OOMKilled = 4,
+    /// <summary>Ran past its window and was killed.</summary>
+    TimedOut = 5,
+    /// <summary>Could not be created or started.</summary>
+    LaunchFailed = 6,
+    /// <summary>Left running by an orchestrator that died; found and cleaned at the next start.</summary>
+    Abandoned = 7,
+}
+
+internal sealed class ExecutionRecordConfiguration : IEntityTypeConfiguration<ExecutionRecord>
+{
+    public void Configure(EntityTypeBuilder<ExecutionRecord> b)
+    {
+        b.ToTable("executions");
+        b.HasKey(x => x.Id);
+        b.Property(x => x.Id).HasMaxLength(64);
+        b.Property(x => x.AgentId).HasMaxLength(64);
+        b.Property(x => x.BidId).HasMaxLength(64);
+        b.Property(x => x.ContainerId).HasMaxLength(80);
+        b.Property(x => x.Error).HasMaxLength(2000);
+        b.HasIndex(x => x.Cycle);
+        b.HasIndex(x => x.AgentId);
+    }
+}

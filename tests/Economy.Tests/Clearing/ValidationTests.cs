@@ -1,4 +1,5 @@
 using CyAgents.Economy.Clearing;
+using CyAgents.Economy.Market;
 using CyAgents.Economy.Resources;
 using static CyAgents.Economy.Tests.Clearing.ClearingInstances;
 
@@ -36,7 +37,7 @@ public sealed class ValidationTests
     [Fact]
     public void Duplicate_ids_are_refused_by_every_mechanism_with_the_id_named()
     {
-        var input = new ClearingInput([Bid("dup", 5, cpu: 1), Bid("dup", 6, cpu: 2)], Supply, Market.MarketPrices.Zero);
+        var input = new ClearingInput([Bid("dup", 5, cpu: 1), Bid("dup", 6, cpu: 2)], Supply, MarketPrices.Zero);
         foreach (var mechanism in All)
         {
             var error = Should.Throw<ClearingInputException>(() => mechanism.Clear(input));
@@ -47,7 +48,7 @@ public sealed class ValidationTests
     [Fact]
     public void Every_mechanism_refuses_invalid_input_and_counts_the_further_problems()
     {
-        var input = new ClearingInput([Bid("a", 0, cpu: 1), Bid("b", 5), Bid("c", 5, cpu: 5000)], Supply, Market.MarketPrices.Zero);
+        var input = new ClearingInput([Bid("a", 0, cpu: 1), Bid("b", 5), Bid("c", 5, cpu: 5000)], Supply, MarketPrices.Zero);
         foreach (var mechanism in All)
         {
             Should.Throw<ClearingInputException>(() => mechanism.Clear(input)).Message
@@ -59,7 +60,7 @@ public sealed class ValidationTests
     [Fact]
     public void Split_valid_keeps_the_good_bids_and_says_why_the_others_were_refused()
     {
-        var input = new ClearingInput([Bid("a", 5, cpu: 1), Bid("b", 5), Bid("a", 7, cpu: 1), Bid("c", 3, cpu: 9999)], Supply, Market.MarketPrices.Zero);
+        var input = new ClearingInput([Bid("a", 5, cpu: 1), Bid("b", 5), Bid("a", 7, cpu: 1), Bid("c", 3, cpu: 9999)], Supply, MarketPrices.Zero);
         var (valid, rejected) = ClearingValidation.SplitValid(input);
         valid.Bids.Select(b => b.Id).ShouldBe(["a"]);
         rejected.Select(r => r.Bid.Id).ShouldBe(["b", "a", "c"]);

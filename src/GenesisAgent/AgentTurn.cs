@@ -26,7 +26,7 @@ public sealed class AgentTurn(IAgentApi api, AgentEnvironment env, Strategy stra
             && strategy.ChildEndowment > 0 && strategy.ChildEndowment < balance.Available)
         {
             var name = $"{env.AgentId}-child-{children.Count + 1}";
-            var childId = await api.SpawnAsync(name, strategy.ChildEndowment, strategy.ChildStrategyJson, $"{env.ExecutionId}:spawn", ct);
+            var childId = await api.SpawnAsync(name, strategy.ChildEndowment, strategy.ChildStrategy, $"{env.ExecutionId}:spawn", ct);
             children.Add(childId);
             notes.Add($"spawned {childId} with {strategy.ChildEndowment}");
             log.WriteLine($"spawned child {childId} with {strategy.ChildEndowment} credits");

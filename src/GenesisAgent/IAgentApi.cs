@@ -1,3 +1,4 @@
+using System.Text.Json;
 using CyAgents.Contracts.Sandbox;
 
 namespace CyAgents.GenesisAgent;
@@ -10,7 +11,7 @@ public interface IAgentApi
     /// <summary>Places a bid for <paramref name="cycle"/>; returns the bid id.</summary>
     Task<string> PlaceBidAsync(long cycle, BundleView bundle, long amount, string idempotencyKey, CancellationToken ct);
     /// <summary>Spawns a child endowed from this agent's credits; returns the child's id.</summary>
-    Task<string> SpawnAsync(string name, long endowment, string? strategyJson, string idempotencyKey, CancellationToken ct);
+    Task<string> SpawnAsync(string name, long endowment, JsonElement? strategy, string idempotencyKey, CancellationToken ct);
     /// <summary>Posts a question for the human; returns the prompt id.</summary>
     Task<string> PostPromptAsync(string question, string idempotencyKey, CancellationToken ct);
 }

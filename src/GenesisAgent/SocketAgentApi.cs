@@ -43,8 +43,8 @@ public sealed class SocketAgentApi : IAgentApi, IDisposable
     public async Task<string> PlaceBidAsync(long cycle, BundleView bundle, long amount, string idempotencyKey, CancellationToken ct) =>
         (await PostAsync("bids", JsonContent.Create(new BidBody(cycle, bundle, amount), ApiJson.Default.BidBody), idempotencyKey, ct)).Id;
 
-    public async Task<string> SpawnAsync(string name, long endowment, string? strategyJson, string idempotencyKey, CancellationToken ct) =>
-        (await PostAsync("agents/spawn", JsonContent.Create(new SpawnBody(name, endowment, strategyJson), ApiJson.Default.SpawnBody), idempotencyKey, ct)).Id;
+    public async Task<string> SpawnAsync(string name, long endowment, System.Text.Json.JsonElement? strategy, string idempotencyKey, CancellationToken ct) =>
+        (await PostAsync("agents/spawn", JsonContent.Create(new SpawnBody(name, endowment, strategy), ApiJson.Default.SpawnBody), idempotencyKey, ct)).Id;
 
     public async Task<string> PostPromptAsync(string question, string idempotencyKey, CancellationToken ct) =>
         (await PostAsync("prompts", JsonContent.Create(new PromptBody(question), ApiJson.Default.PromptBody), idempotencyKey, ct)).Id;
@@ -91,7 +91,7 @@ public sealed class SocketAgentApi : IAgentApi, IDisposable
 public sealed class AgentApiException(string message) : Exception(message);
 
 internal sealed record BidBody(long Cycle, BundleView Bundle, long Amount);
-internal sealed record SpawnBody(string Name, long Endowment, string? StrategyJson);
+internal sealed record SpawnBody(string Name, long Endowment, System.Text.Json.JsonElement? Strategy);
 internal sealed record PromptBody(string Question);
 internal sealed record IdBody(string Id);
 

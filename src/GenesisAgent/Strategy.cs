@@ -1,3 +1,4 @@
+using System.Text.Json;
 using CyAgents.Contracts.Sandbox;
 
 namespace CyAgents.GenesisAgent;
@@ -22,8 +23,8 @@ public sealed record Strategy
     public long ChildEndowment { get; init; } = 1000;
     /// <summary>How many children this agent spawns over its life.</summary>
     public int MaxChildren { get; init; } = 1;
-    /// <summary>The strategy the child starts with (as JSON text); null gives it the API's default.</summary>
-    public string? ChildStrategyJson { get; init; }
+    /// <summary>The strategy the child starts with (written to its workspace); null gives it the template's.</summary>
+    public JsonElement? ChildStrategy { get; init; }
     /// <summary>A question for the human, posted once per execution; null asks nothing.</summary>
     public string? Prompt { get; init; }
     /// <summary>TEST ONLY: misbehaviours used by the sandbox's end-to-end tests. Never set in real strategies.</summary>

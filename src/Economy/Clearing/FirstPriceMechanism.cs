@@ -1,0 +1,41 @@
+namespace CyAgents.Economy.Clearing;
+
+/// <summary>
+/// <c>first-price</c>: greedy by bid density, the amount over the bundle's size normalized by supply
+/// (sum over kinds of q_k / S_k). Bids are taken in density order while they fit; winners pay their bid.
+/// Not truthful (a winner gains by shading its bid). O(n log n) for the sort plus O(n) for the pass.
+/// </summary>
+public sealed class FirstPriceMechanism : IClearingMechanism
+{
+    /// <summary>The registry name.</summary>
+    public const string MechanismName = "first-price";
+
+    /// <inheritdoc />
+    public string Name => MechanismName;
+
+    /// <inheritdoc />
+    public ClearingResult Clear(ClearingInput input)
+    {
+        var bids = PreparedBids.From(input);
+        var density = new double[bids.Count];
+        for (var i = 0; i < density.Length; i++)
+            density[i] = bids.Bids[i].Amount / bids.NormalizedSize[i];
+        var order = bids.OrderByDescending(density);
+
+        Span<long> remaining = stackalloc long[PreparedBids.Kinds];
+        bids.Supply.CopyTo(remaining);
+        var winners = new List<Allocation>();
+        var losers = new List<string>();
+        foreach (var i in order)
+        {
+            if (bids.Fits(i, remaining))
+            {
+                bids.Take(i, remaining);
+                winners.Add(bids.Allocate(i, bids.Bids[i].Amount));
+            }
+            else
+                losers.Add(bids.Ids[i]);
+        }
+        return bids.Result(Name, winners, losers, remaining);
+    }
+}

@@ -1,0 +1,49 @@
+namespace CyAgents.Economy.Clearing;
+
+/// <summary>
+/// <c>posted-price</c>: spot-like selling at the current prices. A bid is eligible when its amount covers the
+/// bundle's posted cost (<see cref="Market.MarketPrices.CostOf"/>); eligible bids are served highest surplus
+/// (amount minus cost) first while capacity remains, and each winner pays the posted cost, not its bid.
+/// Truthful in whether to buy (the price does not depend on the bid), though rationing by surplus under scarcity
+/// is not. O(n log n).
+/// </summary>
+public sealed class PostedPriceMechanism : IClearingMechanism
+{
+    /// <summary>The registry name.</summary>
+    public const string MechanismName = "posted-price";
+
+    /// <inheritdoc />
+    public string Name => MechanismName;
+
+    /// <inheritdoc />
+    public ClearingResult Clear(ClearingInput input)
+    {
+        var bids = PreparedBids.From(input);
+        var cost = new long[bids.Count];
+        var surplus = new long[bids.Count];
+        for (var i = 0; i < cost.Length; i++)
+        {
+            var bid = bids.Bids[i];
+            cost[i] = input.Prices.CostOf(bid.Bundle);
+            // Costs beyond any bid saturate; the subtraction must not wrap into a positive surplus.
+            surplus[i] = cost[i] > bid.Amount ? -1 : bid.Amount - cost[i];
+        }
+        var order = bids.OrderByDescending(surplus);
+
+        Span<long> remaining = stackalloc long[PreparedBids.Kinds];
+        bids.Supply.CopyTo(remaining);
+        var winners = new List<Allocation>();
+        var losers = new List<string>();
+        foreach (var i in order)
+        {
+            if (surplus[i] >= 0 && bids.Fits(i, remaining))
+            {
+                bids.Take(i, remaining);
+                winners.Add(bids.Allocate(i, cost[i]));
+            }
+            else
+                losers.Add(bids.Ids[i]);
+        }
+        return bids.Result(Name, winners, losers, remaining);
+    }
+}

@@ -1,0 +1,120 @@
+using CyAgents.Economy.Resources;
+
+namespace CyAgents.Economy.Clearing;
+
+/// <summary>
+/// A validated input laid out flat for the hot loops: quantities as one long array (4 per bid), ids as an
+/// array for ordinal tie-breaks, and each bundle's size normalized by supply (sum over kinds of q_k / S_k).
+/// </summary>
+internal sealed class PreparedBids
+{
+    public const int Kinds = ResourceKinds.Count;
+
+    public IReadOnlyList<Bid> Bids { get; }
+    public string[] Ids { get; }
+    public long[] Quantity { get; }
+    public double[] NormalizedSize { get; }
+    public long[] Supply { get; }
+    public int Count => Ids.Length;
+
+    private PreparedBids(ClearingInput input)
+    {
+        Bids = input.Bids;
+        var n = input.Bids.Count;
+        Ids = new string[n];
+        Quantity = new long[n * Kinds];
+        NormalizedSize = new double[n];
+        Supply = [input.Supply.CpuMillicores, input.Supply.MemoryMiB, input.Supply.Tokens, input.Supply.AttentionBasisPoints];
+        for (var i = 0; i < n; i++)
+        {
+            var bid = input.Bids[i];
+            Ids[i] = bid.Id;
+            var b = bid.Bundle;
+            var q = Quantity.AsSpan(i * Kinds, Kinds);
+            q[0] = b.CpuMillicores;
+            q[1] = b.MemoryMiB;
+            q[2] = b.Tokens;
+            q[3] = b.AttentionBasisPoints;
+            // Validation guarantees q_k <= S_k, so a kind with zero supply is never asked for and is skipped.
+            double size = 0;
+            for (var k = 0; k < Kinds; k++)
+            {
+                if (Supply[k] > 0)
+                    size += (double)q[k] / Supply[k];
+            }
+            NormalizedSize[i] = size;
+        }
+    }
+
+    /// <summary>Validates (throwing <see cref="ClearingInputException"/>) and prepares.</summary>
+    public static PreparedBids From(ClearingInput input)
+    {
+        ClearingValidation.EnsureValid(input);
+        return new PreparedBids(input);
+    }
+
+    public bool Fits(int bid, ReadOnlySpan<long> remaining)
+    {
+        var q = Quantity.AsSpan(bid * Kinds, Kinds);
+        return q[0] <= remaining[0] && q[1] <= remaining[1] && q[2] <= remaining[2] && q[3] <= remaining[3];
+    }
+
+    public void Take(int bid, Span<long> remaining)
+    {
+        var q = Quantity.AsSpan(bid * Kinds, Kinds);
+        remaining[0] -= q[0];
+        remaining[1] -= q[1];
+        remaining[2] -= q[2];
+        remaining[3] -= q[3];
+    }
+
+    /// <summary>Bid indices by <paramref name="key"/> descending, ties by ordinal id ascending.</summary>
+    public int[] OrderByDescending(double[] key)
+    {
+        var order = Enumerable.Range(0, Count).ToArray();
+        order.AsSpan().Sort(new DescendingKeyThenId<double>(key, Ids));
+        return order;
+    }
+
+    /// <summary>Bid indices by <paramref name="key"/> descending, ties by ordinal id ascending.</summary>
+    public int[] OrderByDescending(long[] key)
+    {
+        var order = Enumerable.Range(0, Count).ToArray();
+        order.AsSpan().Sort(new DescendingKeyThenId<long>(key, Ids));
+        return order;
+    }
+
+    /// <summary>Bid indices by ordinal id.</summary>
+    public int[] OrderById()
+    {
+        var order = Enumerable.Range(0, Count).ToArray();
+        var ids = Ids;
+        order.AsSpan().Sort((a, b) => string.CompareOrdinal(ids[a], ids[b]));
+        return order;
+    }
+
+    /// <summary>True when the bid (<paramref name="keyA"/>, <paramref name="idA"/>) ranks before (<paramref name="keyB"/>, <paramref name="idB"/>): higher key, then smaller ordinal id.</summary>
+    public static bool RanksBefore(double keyA, string idA, double keyB, string idB) =>
+        keyA > keyB || (keyA == keyB && string.CompareOrdinal(idA, idB) < 0);
+
+    public Allocation Allocate(int bid, long payment)
+    {
+        var b = Bids[bid];
+        return new Allocation(b.Id, b.AgentId, b.Bundle, b.Amount, payment);
+    }
+
+    /// <summary>Assembles the result; <paramref name="remaining"/> is the capacity left after the winners.</summary>
+    public ClearingResult Result(string mechanism, List<Allocation> winners, List<string> losers, ReadOnlySpan<long> remaining) =>
+        new(mechanism, winners, losers,
+            ResourceBundle.Create(Supply[0] - remaining[0], Supply[1] - remaining[1], Supply[2] - remaining[2], Supply[3] - remaining[3]),
+            ResourceBundle.Create(Supply[0], Supply[1], Supply[2], Supply[3]));
+
+    private readonly struct DescendingKeyThenId<T>(T[] key, string[] ids) : IComparer<int> where T : IComparable<T>
+    {
+        public int Compare(int a, int b)
+        {
+            var c = key[b].CompareTo(key[a]);
+            return c != 0 ? c : string.CompareOrdinal(ids[a], ids[b]);
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using CyAgents.Economy.Clearing;
+using CyAgents.Economy.Resources;
+
+namespace CyAgents.Economy.Tests.Clearing;
+
+/// <summary>Properties every mechanism keeps on seeded random instances.</summary>
+public sealed class RandomInstanceTests
+{
+    public static TheoryData<string> Mechanisms => new(ClearingMechanisms.Names);
+
+    [Theory]
+    [MemberData(nameof(Mechanisms))]
+    public void No_allocation_exceeds_supply_and_no_winner_pays_more_than_its_bid(string name)
+    {
+        var mechanism = ClearingMechanisms.Create(name);
+        var random = new SplitMix64(20261122);
+        for (var round = 0; round < 300; round++)
+        {
+            var input = ClearingInstances.Random(random, (int)random.NextInRange(1, name == "optimal" ? 16 : 120),
+                ClearingInstances.ModeratePrices);
+            var r = mechanism.Clear(input);
+
+            var granted = r.Winners.Aggregate(ResourceBundle.Zero, (sum, w) => sum + w.Bundle);
+            granted.ShouldBe(r.Allocated);
+            r.Allocated.FitsWithin(input.Supply).ShouldBeTrue($"round {round}: {r.Allocated} exceeds {input.Supply}");
+            r.Supply.ShouldBe(input.Supply);
+            foreach (var w in r.Winners)
+            {
+                w.Payment.ShouldBeInRange(0, w.Amount);
+                var bid = input.Bids.Single(b => b.Id == w.BidId);
+                (w.Bundle, w.Amount, w.AgentId).ShouldBe((bid.Bundle, bid.Amount, bid.AgentId));
+            }
+            r.Winners.Select(w => w.BidId).Concat(r.Losers).Order(StringComparer.Ordinal)
+                .ShouldBe(input.Bids.Select(b => b.Id).Order(StringComparer.Ordinal), "every bid is a winner or a loser, once");
+            foreach (var kind in ResourceKinds.All)
+                r.Utilization(kind).ShouldBeInRange(0, 1);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Mechanisms))]
+    public void The_result_does_not_depend_on_the_order_bids_arrive_in(string name)
+    {
+        var mechanism = ClearingMechanisms.Create(name);
+        var random = new SplitMix64(7);
+        for (var round = 0; round < 50; round++)
+        {
+            var input = ClearingInstances.Random(random, 14, ClearingInstances.ModeratePrices);
+            var shuffled = input with { Bids = input.Bids.Reverse().ToArray() };
+            var a = mechanism.Clear(input);
+            var b = mechanism.Clear(shuffled);
+            b.Winners.ShouldBe(a.Winners);
+            b.Losers.ShouldBe(a.Losers);
+        }
+    }
+
+    [Fact]
+    public void No_mechanism_ever_beats_the_welfare_of_optimal()
+    {
+        var random = new SplitMix64(99);
+        for (var round = 0; round < 100; round++)
+        {
+            var input = ClearingInstances.Random(random, 12, ClearingInstances.ModeratePrices);
+            var optimum = new OptimalMechanism().Clear(input).Welfare;
+            foreach (var mechanism in ClearingInstances.All)
+                mechanism.Clear(input).Welfare.ShouldBeLessThanOrEqualTo(optimum, mechanism.Name);
+        }
+    }
+}

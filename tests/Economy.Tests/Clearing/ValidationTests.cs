@@ -1,0 +1,87 @@
+using CyAgents.Economy.Clearing;
+using CyAgents.Economy.Market;
+using CyAgents.Economy.Resources;
+using static CyAgents.Economy.Tests.Clearing.ClearingInstances;
+
+namespace CyAgents.Economy.Tests.Clearing;
+
+public sealed class ValidationTests
+{
+    private static readonly ResourceBundle Supply = ResourceBundle.Create(1000, 1000, 0, 100);
+
+    [Theory]
+    [InlineData(0, "bid 'x': amount must be a positive number of credits (got 0)")]
+    [InlineData(-5, "bid 'x': amount must be a positive number of credits (got -5)")]
+    [InlineData(ClearingValidation.MaxAmount + 1, "bid 'x': amount 1000000000001 exceeds the largest allowed bid of 1000000000000 credits")]
+    public void A_bid_without_a_sensible_amount_is_refused(long amount, string expected) =>
+        ClearingValidation.Check(Bid("x", amount, cpu: 1), Supply).ShouldBe(expected);
+
+    [Fact]
+    public void An_empty_bundle_is_refused() =>
+        ClearingValidation.Check(Bid("x", 5), Supply).ShouldBe("bid 'x': bundle is empty (ask for at least one unit of some resource)");
+
+    [Fact]
+    public void A_bundle_larger_than_the_supply_names_the_kind_and_both_quantities()
+    {
+        ClearingValidation.Check(Bid("x", 5, memory: 1001), Supply)
+            .ShouldBe("bid 'x': memory 1001 MiB exceeds the supply of 1000 MiB");
+        // A kind with no supply at all can never be granted either.
+        ClearingValidation.Check(Bid("y", 5, tokens: 1), Supply)
+            .ShouldBe("bid 'y': tokens 1 tokens exceeds the supply of 0 tokens");
+    }
+
+    [Fact]
+    public void A_bid_that_fits_passes() =>
+        ClearingValidation.Check(Bid("x", 5, cpu: 1000, attention: 100), Supply).ShouldBeNull();
+
+    [Fact]
+    public void Duplicate_ids_are_refused_by_every_mechanism_with_the_id_named()
+    {
+        var input = new ClearingInput([Bid("dup", 5, cpu: 1), Bid("dup", 6, cpu: 2)], Supply, MarketPrices.Zero);
+        foreach (var mechanism in All)
+        {
+            var error = Should.Throw<ClearingInputException>(() => mechanism.Clear(input));
+            error.Message.ShouldBe("duplicate bid id 'dup' (ids must be unique within a clearing)");
+        }
+    }
+
+    [Fact]
+    public void Every_mechanism_refuses_invalid_input_and_counts_the_further_problems()
+    {
+        var input = new ClearingInput([Bid("a", 0, cpu: 1), Bid("b", 5), Bid("c", 5, cpu: 5000)], Supply, MarketPrices.Zero);
+        foreach (var mechanism in All)
+        {
+            Should.Throw<ClearingInputException>(() => mechanism.Clear(input)).Message
+                .ShouldBe("bid 'a': amount must be a positive number of credits (got 0) (and 2 more problems)");
+        }
+        ClearingValidation.Validate(input).Count.ShouldBe(3);
+    }
+
+    [Fact]
+    public void Split_valid_keeps_the_good_bids_and_says_why_the_others_were_refused()
+    {
+        var input = new ClearingInput([Bid("a", 5, cpu: 1), Bid("b", 5), Bid("a", 7, cpu: 1), Bid("c", 3, cpu: 9999)], Supply, MarketPrices.Zero);
+        var (valid, rejected) = ClearingValidation.SplitValid(input);
+        valid.Bids.Select(b => b.Id).ShouldBe(["a"]);
+        rejected.Select(r => r.Bid.Id).ShouldBe(["b", "a", "c"]);
+        new FirstPriceMechanism().Clear(valid).Winners.Count.ShouldBe(1);
+    }
+
+    [Fact]
+    public void Optimal_refuses_instances_beyond_its_size_limit_with_a_clear_error()
+    {
+        var bids = Enumerable.Range(0, OptimalMechanism.MaxBids + 1).Select(i => Bid($"b{i}", 1, cpu: 1)).ToArray();
+        Should.Throw<ClearingInputException>(() => new OptimalMechanism().Clear(Input(bids, cpu: 100)))
+            .Message.ShouldBe("optimal clears at most 40 bids exactly (got 41); use it on small instances only");
+    }
+
+    [Fact]
+    public void The_registry_knows_the_five_mechanisms_and_names_them_when_asked_for_another()
+    {
+        ClearingMechanisms.Names.ShouldBe(["first-price", "critical-value", "posted-price", "lottery", "optimal"]);
+        foreach (var name in ClearingMechanisms.Names)
+            ClearingMechanisms.Create(name).Name.ShouldBe(name);
+        Should.Throw<ArgumentException>(() => ClearingMechanisms.Create("vickrey")).Message
+            .ShouldStartWith("unknown mechanism 'vickrey'; known mechanisms: first-price, critical-value, posted-price, lottery, optimal");
+    }
+}

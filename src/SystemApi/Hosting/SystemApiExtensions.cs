@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using CyAgents.Contracts;
+using CyAgents.Economy.Market;
 using CyAgents.Economy.Persistence;
 using CyAgents.SystemApi.Endpoints;
 using CyAgents.SystemApi.Errors;
@@ -36,6 +37,7 @@ public static class SystemApiExtensions
         services.Configure<WorkspaceOptions>(configuration.GetSection(WorkspaceOptions.Section));
         services.Configure<MarketDefaultsOptions>(configuration.GetSection(MarketDefaultsOptions.Section));
         services.Configure<DatabaseOptions>(configuration.GetSection(DatabaseOptions.Section));
+        services.Configure<PricingOptions>(configuration.GetSection(PricingOptions.Section));
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddPooledDbContextFactory<EconomyDbContext>((sp, o) => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Apply(o));

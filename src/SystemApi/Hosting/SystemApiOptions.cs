@@ -73,8 +73,8 @@ public sealed class WorkspaceOptions
 }
 
 /// <summary>
-/// Market figures used before any cycle has recorded its state (configuration section <c>Market</c>):
-/// <c>Market:Supply:{Cpu,Memory,Tokens,Attention}</c> and <c>Market:InitialPrice:{Cpu,Memory,Tokens,Attention}</c>.
+/// Supply used before any cycle has recorded its market state (configuration <c>Market:Supply:{Cpu,Memory,Tokens,Attention}</c>).
+/// Initial prices come from the pricing rule's options (<c>Market:Pricing:Initial*</c>).
 /// </summary>
 public sealed class MarketDefaultsOptions
 {
@@ -83,9 +83,6 @@ public sealed class MarketDefaultsOptions
 
     /// <summary>Units on offer per cycle.</summary>
     public KindValues<long> Supply { get; set; } = new() { Cpu = 4000, Memory = 4096, Tokens = 100_000, Attention = 10_000 };
-
-    /// <summary>Credits per unit before the pricing rule has run.</summary>
-    public KindValues<double> InitialPrice { get; set; } = new() { Cpu = 0.01, Memory = 0.01, Tokens = 0.001, Attention = 0.01 };
 }
 
 /// <summary>One value per resource kind, as configuration binds it.</summary>

@@ -37,11 +37,9 @@ public sealed class OperatorToken(IOptions<SystemApiOptions> options, ILogger<Op
             var dir = Path.GetDirectoryName(Path.GetFullPath(o.OperatorTokenFile));
             if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
             // Created with 0600 from the start: there is no moment at which others could read it.
-            using (var stream = new FileStream(o.OperatorTokenFile, new FileStreamOptions
-                   {
-                       Mode = FileMode.CreateNew, Access = FileAccess.Write,
-                       UnixCreateMode = OperatingSystem.IsWindows() ? null : UnixFileMode.UserRead | UnixFileMode.UserWrite,
-                   }))
+            var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows()) fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            using (var stream = new FileStream(o.OperatorTokenFile, fileOptions))
                 stream.Write(Encoding.UTF8.GetBytes(token + "\n"));
             // Shown once on the console, never written to system.log.
             Console.WriteLine($"CyAgents operator token (saved to {Path.GetFullPath(o.OperatorTokenFile)}, shown once): {token}");

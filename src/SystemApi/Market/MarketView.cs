@@ -1,4 +1,5 @@
 using CyAgents.Contracts;
+using CyAgents.Economy.Market;
 using CyAgents.Economy.Persistence;
 using CyAgents.Economy.Persistence.Records;
 using CyAgents.Economy.Resources;
@@ -13,7 +14,7 @@ namespace CyAgents.SystemApi.Market;
 /// before the first cycle. Prices change only when a cycle settles, so the snapshot is cached for a short while.
 /// </summary>
 public sealed class MarketView(IDbContextFactory<EconomyDbContext> databases, IOptions<MarketDefaultsOptions> defaults,
-    IOptions<SystemApiOptions> api, TimeProvider clock)
+    IOptions<PricingOptions> pricing, IOptions<SystemApiOptions> api, TimeProvider clock)
 {
     private sealed record Cached(MarketPricesResponse Value, long ExpiresAtTicks);
     private volatile Cached? _cached;
@@ -31,7 +32,7 @@ public sealed class MarketView(IDbContextFactory<EconomyDbContext> databases, IO
         {
             var row = latest.FirstOrDefault(r => r.Kind == kind);
             return row is null
-                ? new ResourceMarketDto(kind.WireName(), kind.Unit(), Pick(d.InitialPrice, kind), Pick(d.Supply, kind), 0)
+                ? new ResourceMarketDto(kind.WireName(), kind.Unit(), pricing.Value.InitialPrices[kind], Pick(d.Supply, kind), 0)
                 : new ResourceMarketDto(kind.WireName(), kind.Unit(), row.NextPrice, row.Supply, row.Utilization);
         }).ToList();
         var value = new MarketPricesResponse(latest.Count == 0 ? null : latest[0].Cycle, next, resources);

@@ -62,7 +62,6 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
-        builder.ConfigureTestServices(TestLedger.Register);
     }
 
     /// <summary>Starts the host (schema, accounts) if not yet started.</summary>

@@ -25,7 +25,8 @@ public sealed record LiveOptions
 /// <summary>The first agent: its id, its endowment from the treasury, and its bootstrap bid for cycle 1.</summary>
 public sealed record GenesisOptions
 {
-    public string AgentId { get; init; } = "genesis";
+    /// <summary>Not "genesis": that name is the workspace template's folder, which must stay a pristine template.</summary>
+    public string AgentId { get; init; } = "genesis-0";
     public long Endowment { get; init; } = 100_000;
     /// <summary>The bid the orchestrator places for Genesis in cycle 1 (it has not run yet, so it cannot bid itself).</summary>
     public long FirstBidAmount { get; init; } = 100;

@@ -21,7 +21,10 @@ public sealed class AgentWorkspaces(string root, string template)
     {
         if (string.IsNullOrWhiteSpace(agentId) || agentId.IndexOfAny(['/', '\\', '\0']) >= 0 || agentId is "." or "..")
             throw new ArgumentException($"'{agentId}' is not a valid agent id for a workspace folder", nameof(agentId));
-        return Path.Combine(Root, agentId);
+        var path = Path.Combine(Root, agentId);
+        if (string.Equals(Path.GetFullPath(path).TrimEnd('/'), Template.TrimEnd('/'), StringComparison.Ordinal))
+            throw new ArgumentException($"agent '{agentId}' would run in the workspace template {Template}; give it another id", nameof(agentId));
+        return path;
     }
 
     /// <summary>Creates the agent's workspace from the template if it is new; writes its own strategy when given.</summary>

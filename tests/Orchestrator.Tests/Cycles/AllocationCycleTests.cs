@@ -20,11 +20,11 @@ public sealed class AllocationCycleTests
 
         var report = await world.Cycle.RunAsync(1, default);
 
-        report.Winners.ShouldHaveSingleItem().AgentId.ShouldBe("genesis");
+        report.Winners.ShouldHaveSingleItem().AgentId.ShouldBe("genesis-0");
         report.Executions.ShouldHaveSingleItem().Status.ShouldBe(ExecutionStatus.Succeeded);
         report.Conservation.Holds.ShouldBeTrue();
         var paid = report.Winners[0].Payment;
-        (await world.Ledger.GetBalanceAsync(AccountIds.ForAgent("genesis"))).Posted.ShouldBe(world.Options.Genesis.Endowment - paid);
+        (await world.Ledger.GetBalanceAsync(AccountIds.ForAgent("genesis-0"))).Posted.ShouldBe(world.Options.Genesis.Endowment - paid);
         var cycle = await world.QueryAsync(db => db.Set<CycleRecord>().SingleAsync());
         cycle.Status.ShouldBe(CycleStatus.Completed);
         cycle.InvariantHeld.ShouldBe(true);
@@ -39,7 +39,7 @@ public sealed class AllocationCycleTests
         await world.Cycle.BootstrapAsync(default);
 
         (await world.QueryAsync(db => db.Set<BidRecord>().CountAsync())).ShouldBe(1);
-        (await world.Ledger.GetBalanceAsync(AccountIds.ForAgent("genesis"))).Posted.ShouldBe(world.Options.Genesis.Endowment);
+        (await world.Ledger.GetBalanceAsync(AccountIds.ForAgent("genesis-0"))).Posted.ShouldBe(world.Options.Genesis.Endowment);
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public sealed class AllocationCycleTests
         request.Bundle.ShouldBe(world.Options.Genesis.FirstBundle);
         request.Window.ShouldBe(world.Options.ExecutionWindow);
         using var env = JsonDocument.Parse(envText.ShouldNotBeNull());
-        env.RootElement.GetProperty("agentId").GetString().ShouldBe("genesis");
+        env.RootElement.GetProperty("agentId").GetString().ShouldBe("genesis-0");
         env.RootElement.GetProperty("nextCycle").GetInt64().ShouldBe(2);
         env.RootElement.GetProperty("bundle").GetProperty("memoryMiB").GetInt64().ShouldBe(96);
         env.RootElement.GetProperty("apiSocket").GetString().ShouldBe("/run/cyagents/api.sock");
@@ -116,7 +116,7 @@ public sealed class AllocationCycleTests
         await world.Cycle.RunAsync(1, default);
         var second = await world.Cycle.RunAsync(2, default);
 
-        second.Winners.ShouldHaveSingleItem().AgentId.ShouldBe("genesis");
+        second.Winners.ShouldHaveSingleItem().AgentId.ShouldBe("genesis-0");
         second.Executions.ShouldHaveSingleItem().Cycle.ShouldBe(2);
         (await world.Cycle.NextNumberAsync(default)).ShouldBe(3);
     }

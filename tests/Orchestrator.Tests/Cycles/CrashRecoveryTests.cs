@@ -43,10 +43,10 @@ public sealed class CrashRecoveryTests
         await using (var db = await world.Databases.CreateDbContextAsync())
         {
             db.Add(new CycleRecord { Number = 2, Status = CycleStatus.Running, StartedAt = DateTimeOffset.UtcNow });
-            db.Add(new ExecutionRecord { Id = "c2-x", AgentId = "genesis", Cycle = 2, Status = ExecutionStatus.Running });
+            db.Add(new ExecutionRecord { Id = "c2-x", AgentId = "genesis-0", Cycle = 2, Status = ExecutionStatus.Running });
             await db.SaveChangesAsync();
         }
-        await world.Tokens.IssueAsync("genesis", "c2-x", 2, default);
+        await world.Tokens.IssueAsync("genesis-0", "c2-x", 2, default);
 
         var report = await world.Recovery().RepairAsync(default);
 

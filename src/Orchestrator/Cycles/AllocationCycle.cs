@@ -48,8 +48,8 @@ public sealed class AllocationCycle(
     public ResourceBundle Supply => supply;
 
     /// <summary>
-    /// First start: the treasury and escrow accounts, the Genesis agent with its endowment, and its first bid (for
-    /// cycle 1), all in one transaction; does nothing when Genesis exists.
+    /// First start: the treasury and escrow accounts and the Genesis agent with its endowment, in one transaction;
+    /// does nothing when Genesis exists. Its first bid is an entry bid placed when cycle 1 starts.
     /// </summary>
     public async Task BootstrapAsync(CancellationToken ct)
     {
@@ -62,32 +62,16 @@ public sealed class AllocationCycle(
         await ledger.OpenAccountAsync(AccountIds.Escrow, AccountKind.Escrow, ct);
         var account = AccountIds.ForAgent(genesis.AgentId);
         await ledger.OpenAccountAsync(account, AccountKind.Agent, ct);
-        var bidId = $"{genesis.AgentId}-bootstrap";
-        var escrowId = BidTransferIds.Escrow(bidId);
-        await ledger.ApplyBatchAsync(
-        [
-            new TransferRequest($"{genesis.AgentId}:endowment", AccountIds.Treasury, account, genesis.Endowment, TransferKind.Endowment,
-                Memo: "Genesis endowment"),
-            new TransferRequest(escrowId, account, AccountIds.Escrow, genesis.FirstBidAmount, TransferKind.BidEscrow, 1,
-                "Genesis's bootstrap bid for cycle 1", Pending: true),
-        ], ct);
-        var now = DateTimeOffset.UtcNow;
+        await ledger.TransferAsync(new TransferRequest($"{genesis.AgentId}:endowment", AccountIds.Treasury, account, genesis.Endowment,
+            TransferKind.Endowment, Memo: "Genesis endowment"), ct);
         db.Add(new AgentRecord
         {
-            Id = genesis.AgentId, Name = "Genesis", RootId = genesis.AgentId, Generation = 0, CreatedCycle = 0, CreatedAt = now,
-        });
-        var bundle = genesis.FirstBundle;
-        db.Add(new BidRecord
-        {
-            Id = bidId, AgentId = genesis.AgentId, Cycle = 1, CpuMillicores = bundle.CpuMillicores, MemoryMiB = bundle.MemoryMiB,
-            Tokens = bundle.Tokens, AttentionBasisPoints = bundle.AttentionBasisPoints, Amount = genesis.FirstBidAmount,
-            EscrowTransferId = escrowId, CreatedAt = now,
+            Id = genesis.AgentId, Name = "Genesis", RootId = genesis.AgentId, Generation = 0, CreatedCycle = 0, CreatedAt = DateTimeOffset.UtcNow,
         });
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         using (Scope(0))
-            logger.LogInformation("Created agent {AgentId} with {Endowment} credits and its bootstrap bid of {Amount} for cycle 1 ({Bundle})",
-                genesis.AgentId, genesis.Endowment, genesis.FirstBidAmount, bundle);
+            logger.LogInformation("Created agent {AgentId} with {Endowment} credits", genesis.AgentId, genesis.Endowment);
     }
 
     /// <summary>The number the next cycle gets.</summary>
@@ -134,6 +118,7 @@ public sealed class AllocationCycle(
     {
         // Not cancellable: once a cycle starts clearing, it settles (a half-done cycle is repaired only after a crash).
         var ct = CancellationToken.None;
+        await PlaceEntryBidsAsync(number, ct);
         await using var db = await databases.CreateDbContextAsync(ct);
         db.Add(new CycleRecord { Number = number, Status = CycleStatus.Clearing, Mechanism = _mechanism.Name, StartedAt = DateTimeOffset.UtcNow });
         // Freeze: from here on the API files new bids under the next cycle, and these can no longer be cancelled.
@@ -188,6 +173,43 @@ public sealed class AllocationCycle(
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return (input, result, executions, market.NextPrices);
+    }
+
+    /// <summary>
+    /// An agent bids only while it runs, so a newcomer (Genesis, or a freshly spawned child) that has never bid gets one
+    /// entry bid from configuration — the configured amount or its whole balance if smaller — to get its first turn.
+    /// </summary>
+    private async Task PlaceEntryBidsAsync(long number, CancellationToken ct)
+    {
+        var entry = options.Genesis;
+        await using var db = await databases.CreateDbContextAsync(ct);
+        var newcomers = await db.Set<AgentRecord>()
+            .Where(a => a.Status == AgentStatus.Active && !db.Set<BidRecord>().Any(b => b.AgentId == a.Id))
+            .OrderBy(a => a.Id).Select(a => a.Id).ToListAsync(ct);
+        foreach (var agentId in newcomers)
+        {
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var ledger = ledgerFor(db);
+            var account = AccountIds.ForAgent(agentId);
+            var available = (await ledger.GetBalanceAsync(account, ct)).Available;
+            var amount = Math.Min(entry.FirstBidAmount, available);
+            if (amount < 1) continue;
+            var bidId = $"entry-{agentId}";
+            var escrowId = BidTransferIds.Escrow(bidId);
+            await ledger.TransferAsync(new TransferRequest(escrowId, account, AccountIds.Escrow, amount, TransferKind.BidEscrow, number,
+                $"entry bid for {agentId}'s first turn", Pending: true), ct);
+            var bundle = entry.FirstBundle;
+            db.Add(new BidRecord
+            {
+                Id = bidId, AgentId = agentId, Cycle = number, CpuMillicores = bundle.CpuMillicores, MemoryMiB = bundle.MemoryMiB,
+                Tokens = bundle.Tokens, AttentionBasisPoints = bundle.AttentionBasisPoints, Amount = amount,
+                EscrowTransferId = escrowId, CreatedAt = DateTimeOffset.UtcNow,
+            });
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+            logger.LogInformation("Entry bid {BidId} of {Amount} credits placed for newcomer {AgentId} in cycle {Cycle} ({Bundle})",
+                bidId, amount, agentId, number, bundle);
+        }
     }
 
     private async Task<ExecutionRecord> ExecuteAsync(ExecutionRecord execution, MarketPrices nextPrices, CancellationToken ct)

@@ -22,13 +22,16 @@ public sealed record LiveOptions
     public CapacityOptions Capacity { get; init; } = new();
 }
 
-/// <summary>The first agent: its id, its endowment from the treasury, and its bootstrap bid for cycle 1.</summary>
+/// <summary>
+/// The first agent (its id and endowment from the treasury) and the entry bid every newcomer gets for its first turn:
+/// an agent bids only while it runs, so Genesis in cycle 1 and each freshly spawned child start with this bid.
+/// </summary>
 public sealed record GenesisOptions
 {
     /// <summary>Not "genesis": that name is the workspace template's folder, which must stay a pristine template.</summary>
     public string AgentId { get; init; } = "genesis-0";
     public long Endowment { get; init; } = 100_000;
-    /// <summary>The bid the orchestrator places for Genesis in cycle 1 (it has not run yet, so it cannot bid itself).</summary>
+    /// <summary>Credits of the entry bid (capped at the newcomer's balance).</summary>
     public long FirstBidAmount { get; init; } = 100;
     public long FirstBidCpuMillicores { get; init; } = 250;
     public long FirstBidMemoryMiB { get; init; } = 96;

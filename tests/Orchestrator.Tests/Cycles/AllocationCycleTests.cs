@@ -13,7 +13,7 @@ public sealed class AllocationCycleTests
     private static readonly ResourceBundle Small = ResourceBundle.Create(250, 96);
 
     [Fact]
-    public async Task Genesis_wins_cycle_one_with_the_bid_the_orchestrator_placed_for_it()
+    public async Task Genesis_wins_cycle_one_with_the_entry_bid_the_orchestrator_placed_for_it()
     {
         await using var world = new CycleWorld();
         await world.Cycle.BootstrapAsync(default);
@@ -38,7 +38,7 @@ public sealed class AllocationCycleTests
         await world.Cycle.BootstrapAsync(default);
         await world.Cycle.BootstrapAsync(default);
 
-        (await world.QueryAsync(db => db.Set<BidRecord>().CountAsync())).ShouldBe(1);
+        (await world.QueryAsync(db => db.Set<AgentRecord>().CountAsync())).ShouldBe(1);
         (await world.Ledger.GetBalanceAsync(AccountIds.ForAgent("genesis-0"))).Posted.ShouldBe(world.Options.Genesis.Endowment);
     }
 
@@ -119,6 +119,37 @@ public sealed class AllocationCycleTests
         second.Winners.ShouldHaveSingleItem().AgentId.ShouldBe("genesis-0");
         second.Executions.ShouldHaveSingleItem().Cycle.ShouldBe(2);
         (await world.Cycle.NextNumberAsync(default)).ShouldBe(3);
+    }
+
+    [Fact]
+    public async Task A_child_spawned_during_a_cycle_gets_an_entry_bid_and_runs_in_the_next()
+    {
+        await using var world = new CycleWorld();
+        await world.Cycle.BootstrapAsync(default);
+        world.Sandbox.Behaviour = async request =>
+        {
+            if (request.AgentId == "genesis-0" && request.Cycle == 1) await world.AddAgentAsync("child", 500);
+            var now = DateTimeOffset.UtcNow;
+            return new ExecutionOutcome(ExecutionStatus.Succeeded, 0, "c", now, now, null, []);
+        };
+
+        await world.Cycle.RunAsync(1, default);
+        var second = await world.Cycle.RunAsync(2, default);
+
+        second.Winners.ShouldHaveSingleItem().AgentId.ShouldBe("child");
+        second.Winners[0].Amount.ShouldBe(world.Options.Genesis.FirstBidAmount);
+        second.Conservation.Holds.ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task A_newcomer_poorer_than_the_entry_bid_offers_its_whole_balance()
+    {
+        await using var world = new CycleWorld();
+        await world.AddAgentAsync("poor", 7);
+
+        var report = await world.Cycle.RunAsync(1, default);
+
+        report.Winners.ShouldHaveSingleItem().Amount.ShouldBe(7);
     }
 
     [Theory]

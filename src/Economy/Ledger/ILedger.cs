@@ -25,7 +25,13 @@ public interface ILedger
     /// <summary>Balance of one account; throws <see cref="LedgerError.UnknownAccount"/> if absent.</summary>
     ValueTask<AccountBalance> GetBalanceAsync(string accountId, CancellationToken ct = default);
 
-    /// <summary>A transfer by id, or null.</summary>
+    /// <summary>Balances of every account, ordered by account id (for overviews, metrics and checks).</summary>
+    ValueTask<IReadOnlyList<AccountBalance>> GetBalancesAsync(CancellationToken ct = default);
+
+    /// <summary>
+    /// A transfer by id, or null. A pending transfer that has been resolved comes back with the state and
+    /// posted amount of its resolution (<see cref="TransferState.PendingPosted"/> or <see cref="TransferState.PendingVoided"/>).
+    /// </summary>
     ValueTask<Transfer?> FindTransferAsync(string transferId, CancellationToken ct = default);
 
     /// <summary>Transfers touching an account, newest first.</summary>

@@ -157,6 +157,12 @@ public sealed record ConservationReport(
     /// <summary>True when every invariant holds.</summary>
     public bool Holds => SumOfPosted == 0 && SumOfPendingOut == SumOfPendingIn &&
                          NegativeAgentAccounts.Count == 0 && TransfersMatchBalances;
+
+    /// <summary>
+    /// False when the ledger keeps no full transfer log (an in-memory ledger without history) and
+    /// <see cref="TransfersMatchBalances"/> could not be checked by replay.
+    /// </summary>
+    public bool LogReplayed { get; init; } = true;
 }
 
 /// <summary>Stable error codes of the ledger; the API maps them to problem details.</summary>

@@ -1,0 +1,499 @@
+namespace CyAgents.Economy.Ledger;
+
+/// <summary>Options of <see cref="InMemoryLedger"/>.</summary>
+public sealed record InMemoryLedgerOptions
+{
+    /// <summary>
+    /// True (default): every transfer is kept, so every id stays idempotent forever, transfers can be listed
+    /// and the conservation check replays the whole log. False (simulations over millions of operations):
+    /// posted transfers are forgotten once they are older than <see cref="RecentIdWindow"/> operations; ids stay
+    /// idempotent only while their pending transfer is unresolved or the id is recent, <see cref="ILedger.GetTransfersAsync"/>
+    /// returns nothing, and the conservation check verifies balances without replaying a log.
+    /// </summary>
+    public bool RetainHistory { get; init; } = true;
+
+    /// <summary>Without history: the number of recent ids that stay idempotent (at least this many, at most twice).</summary>
+    public int RecentIdWindow { get; init; } = 65_536;
+
+    /// <summary>The defaults: full history.</summary>
+    public static InMemoryLedgerOptions Default { get; } = new();
+
+    /// <summary>For simulations: no history, bounded memory.</summary>
+    public static InMemoryLedgerOptions WithoutHistory { get; } = new() { RetainHistory = false };
+}
+
+/// <summary>
+/// An <see cref="ILedger"/> held in memory, for simulations and tests. Same rules and errors as the database
+/// ledger (<see cref="LedgerRules"/>); thread-safe (one lock, operations are short); every call completes
+/// synchronously. The treasury and the escrow account exist from the start.
+/// </summary>
+public sealed class InMemoryLedger : ILedger
+{
+    private readonly Lock _gate = new();
+    private readonly InMemoryLedgerOptions _options;
+    private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
+    // With history: every id. Without: the current generation of recent ids.
+    private Dictionary<string, Entry> _ids = new(StringComparer.Ordinal);
+    // Without history only: the previous generation, and unresolved pending transfers (never forgotten).
+    private Dictionary<string, Entry>? _previousIds;
+    private readonly Dictionary<string, Entry>? _open;
+    private readonly List<Entry>? _log;
+    private long _sequence;
+
+    /// <summary>A ledger with full history.</summary>
+    public InMemoryLedger() : this(InMemoryLedgerOptions.Default) { }
+
+    /// <summary>A ledger with the given options.</summary>
+    public InMemoryLedger(InMemoryLedgerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!options.RetainHistory && options.RecentIdWindow < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), "RecentIdWindow must be at least 1.");
+        _options = options;
+        if (options.RetainHistory)
+        {
+            _log = [];
+        }
+        else
+        {
+            _previousIds = new(StringComparer.Ordinal);
+            _open = new(StringComparer.Ordinal);
+        }
+        _accounts.Add(AccountIds.Treasury, new Account(AccountIds.Treasury, AccountKind.Treasury, options.RetainHistory));
+        _accounts.Add(AccountIds.Escrow, new Account(AccountIds.Escrow, AccountKind.Escrow, options.RetainHistory));
+    }
+
+    /// <summary>Number of transfers (including resolutions) recorded so far; the last sequence number.</summary>
+    public long TransferCount
+    {
+        get { lock (_gate) return _sequence; }
+    }
+
+    /// <summary>Number of open accounts.</summary>
+    public int AccountCount
+    {
+        get { lock (_gate) return _accounts.Count; }
+    }
+
+    /// <inheritdoc />
+    public ValueTask OpenAccountAsync(string accountId, AccountKind kind, CancellationToken ct = default)
+    {
+        if (ct.IsCancellationRequested) return ValueTask.FromCanceled(ct);
+        try
+        {
+            LedgerRules.ValidateAccount(accountId, kind);
+            lock (_gate)
+            {
+                if (_accounts.TryGetValue(accountId, out var existing))
+                {
+                    if (existing.Kind != kind)
+                        throw new LedgerException(LedgerError.AccountConflict,
+                            $"account '{accountId}' already exists as {existing.Kind}, not {kind}.");
+                    return ValueTask.CompletedTask;
+                }
+                _accounts.Add(accountId, new Account(accountId, kind, _options.RetainHistory));
+            }
+            return ValueTask.CompletedTask;
+        }
+        catch (LedgerException ex)
+        {
+            return ValueTask.FromException(ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<Transfer> TransferAsync(TransferRequest request, CancellationToken ct = default)
+    {
+        if (ct.IsCancellationRequested) return ValueTask.FromCanceled<Transfer>(ct);
+        try
+        {
+            LedgerRules.Validate(request);
+            lock (_gate)
+            {
+                RotateRecentIds();
+                return new ValueTask<Transfer>(ApplyTransfer(request, null));
+            }
+        }
+        catch (LedgerException ex)
+        {
+            return ValueTask.FromException<Transfer>(ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<Transfer> ResolveAsync(PendingResolution resolution, CancellationToken ct = default)
+    {
+        if (ct.IsCancellationRequested) return ValueTask.FromCanceled<Transfer>(ct);
+        try
+        {
+            LedgerRules.Validate(resolution);
+            lock (_gate)
+            {
+                RotateRecentIds();
+                return new ValueTask<Transfer>(ApplyResolution(resolution, null));
+            }
+        }
+        catch (LedgerException ex)
+        {
+            return ValueTask.FromException<Transfer>(ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Transfer>> ApplyBatchAsync(IReadOnlyList<LedgerOperation> operations, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(operations);
+        if (ct.IsCancellationRequested) return ValueTask.FromCanceled<IReadOnlyList<Transfer>>(ct);
+        try
+        {
+            for (var i = 0; i < operations.Count; i++) ValidateStatic(operations[i], i);
+            var results = new Transfer[operations.Count];
+            lock (_gate)
+            {
+                RotateRecentIds();
+                var journal = new List<Undo>(operations.Count * 3);
+                var sequence = _sequence;
+                try
+                {
+                    for (var i = 0; i < operations.Count; i++)
+                    {
+                        results[i] = operations[i] switch
+                        {
+                            TransferRequest t => ApplyTransfer(t, journal),
+                            PendingResolution r => ApplyResolution(r, journal),
+                            _ => throw new InvalidOperationException("unreachable: validated above"),
+                        };
+                    }
+                }
+                catch (LedgerException ex)
+                {
+                    Rollback(journal, sequence);
+                    throw new LedgerException(ex.Error, $"batch item {FailedIndex(results)} of {operations.Count} failed, nothing was applied: {ex.Message}");
+                }
+            }
+            return new ValueTask<IReadOnlyList<Transfer>>(results);
+        }
+        catch (LedgerException ex)
+        {
+            return ValueTask.FromException<IReadOnlyList<Transfer>>(ex);
+        }
+    }
+
+    private static int FailedIndex(Transfer[] results)
+    {
+        var i = 0;
+        while (i < results.Length && results[i] is not null) i++;
+        return i + 1;
+    }
+
+    private static void ValidateStatic(LedgerOperation? operation, int index)
+    {
+        try
+        {
+            switch (operation)
+            {
+                case TransferRequest t: LedgerRules.Validate(t); break;
+                case PendingResolution r: LedgerRules.Validate(r); break;
+                default:
+                    throw new LedgerException(LedgerError.InvalidRequest,
+                        $"{(operation is null ? "null" : operation.GetType().Name)} is not a ledger operation; use TransferRequest or PendingResolution.");
+            }
+        }
+        catch (LedgerException ex)
+        {
+            throw new LedgerException(ex.Error, $"batch item {index + 1} failed, nothing was applied: {ex.Message}");
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<AccountBalance> GetBalanceAsync(string accountId, CancellationToken ct = default)
+    {
+        if (ct.IsCancellationRequested) return ValueTask.FromCanceled<AccountBalance>(ct);
+        lock (_gate)
+        {
+            return accountId is not null && _accounts.TryGetValue(accountId, out var a)
+                ? new ValueTask<AccountBalance>(a.ToBalance())
+                : ValueTask.FromException<AccountBalance>(LedgerRules.UnknownAccount(accountId ?? "(null)"));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<AccountBalance>> GetBalancesAsync(CancellationToken ct = default)
+    {
+        if (ct.IsCancellationRequested) return ValueTask.FromCanceled<IReadOnlyList<AccountBalance>>(ct);
+        AccountBalance[] balances;
+        lock (_gate)
+        {
+            balances = new AccountBalance[_accounts.Count];
+            var i = 0;
+            foreach (var a in _accounts.Values) balances[i++] = a.ToBalance();
+        }
+        Array.Sort(balances, static (x, y) => string.CompareOrdinal(x.AccountId, y.AccountId));
+        return new ValueTask<IReadOnlyList<AccountBalance>>(balances);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<Transfer?> FindTransferAsync(string transferId, CancellationToken ct = default)
+    {
+        if (ct.IsCancellationRequested) return ValueTask.FromCanceled<Transfer?>(ct);
+        lock (_gate)
+        {
+            var e = transferId is null ? null : FindEntry(transferId);
+            return new ValueTask<Transfer?>(e?.View());
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Transfer>> GetTransfersAsync(string accountId, int skip, int take, CancellationToken ct = default)
+    {
+        if (ct.IsCancellationRequested) return ValueTask.FromCanceled<IReadOnlyList<Transfer>>(ct);
+        if (skip < 0 || take < 0)
+            return ValueTask.FromException<IReadOnlyList<Transfer>>(
+                new LedgerException(LedgerError.InvalidRequest, $"skip ({skip}) and take ({take}) must not be negative."));
+        lock (_gate)
+        {
+            if (accountId is null || !_accounts.TryGetValue(accountId, out var a))
+                return ValueTask.FromException<IReadOnlyList<Transfer>>(LedgerRules.UnknownAccount(accountId ?? "(null)"));
+            var list = a.Transfers;
+            if (list is null || skip >= list.Count) return new ValueTask<IReadOnlyList<Transfer>>(Array.Empty<Transfer>());
+            var count = (int)Math.Min(take, (long)list.Count - skip);
+            var result = new Transfer[count];
+            for (var i = 0; i < count; i++) result[i] = list[list.Count - 1 - skip - i].View();
+            return new ValueTask<IReadOnlyList<Transfer>>(result);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<ConservationReport> CheckConservationAsync(CancellationToken ct = default)
+    {
+        if (ct.IsCancellationRequested) return ValueTask.FromCanceled<ConservationReport>(ct);
+        lock (_gate)
+        {
+            Int128 posted = 0, pendingOut = 0, pendingIn = 0;
+            var negative = new List<string>();
+            long treasury = 0;
+            foreach (var a in _accounts.Values)
+            {
+                posted += a.Posted;
+                pendingOut += a.Reserved;
+                pendingIn += a.Incoming;
+                if (a.Kind == AccountKind.Treasury) treasury = a.Posted;
+                else if (a.Posted - a.Reserved < 0 || a.Reserved < 0 || a.Incoming < 0) negative.Add(a.Id);
+            }
+            negative.Sort(StringComparer.Ordinal);
+            var replayed = _log is not null;
+            var matches = !replayed || ReplayMatches();
+            return new ValueTask<ConservationReport>(new ConservationReport(
+                long.CreateSaturating(posted), long.CreateSaturating(pendingOut), long.CreateSaturating(pendingIn),
+                negative, treasury == long.MinValue ? long.MaxValue : -treasury, matches) { LogReplayed = replayed });
+        }
+    }
+
+    // Rebuilds every balance from the log alone and compares: catches any balance update that bypassed a transfer.
+    private bool ReplayMatches()
+    {
+        var sums = new Dictionary<string, (long Posted, long Reserved, long Incoming)>(_accounts.Count, StringComparer.Ordinal);
+        foreach (var id in _accounts.Keys) sums[id] = default;
+        foreach (var e in _log!)
+        {
+            var t = e.Transfer;
+            if (!sums.TryGetValue(t.DebitAccountId, out var d) || !sums.TryGetValue(t.CreditAccountId, out var c)) return false;
+            unchecked
+            {
+                if (t.PendingId is not null)
+                {
+                    var moved = t.PostedAmount ?? 0;
+                    d = (d.Posted - moved, d.Reserved - t.Amount, d.Incoming);
+                    c = (c.Posted + moved, c.Reserved, c.Incoming - t.Amount);
+                }
+                else if (t.State == TransferState.Pending)
+                {
+                    d = (d.Posted, d.Reserved + t.Amount, d.Incoming);
+                    c = (c.Posted, c.Reserved, c.Incoming + t.Amount);
+                }
+                else
+                {
+                    d = (d.Posted - t.Amount, d.Reserved, d.Incoming);
+                    c = (c.Posted + t.Amount, c.Reserved, c.Incoming);
+                }
+            }
+            sums[t.DebitAccountId] = d;
+            sums[t.CreditAccountId] = c;
+        }
+        foreach (var a in _accounts.Values)
+            if (sums[a.Id] != (a.Posted, a.Reserved, a.Incoming)) return false;
+        return true;
+    }
+
+    // ---- the core; callers hold _gate and have run the static validation ----
+
+    private Transfer ApplyTransfer(TransferRequest r, List<Undo>? journal)
+    {
+        var existing = FindEntry(r.Id);
+        if (existing is not null) return LedgerRules.Replay(existing.Transfer, r);
+        var debit = GetAccount(r.DebitAccountId);
+        var credit = GetAccount(r.CreditAccountId);
+        var amount = r.Amount;
+        long debitPosted = debit.Posted, debitReserved = debit.Reserved, creditPosted = credit.Posted, creditIncoming = credit.Incoming;
+        if (debit.Kind != AccountKind.Treasury && debit.Posted - debit.Reserved < amount)
+            throw LedgerRules.InsufficientFunds(r.Id, debit.Id, debit.Posted - debit.Reserved, amount);
+        if (r.Pending)
+        {
+            debitReserved = LedgerRules.Add(debit.Reserved, amount, r.Id, debit.Id);
+            creditIncoming = LedgerRules.Add(credit.Incoming, amount, r.Id, credit.Id);
+            // Refuse now what could not be posted later, so an escrow never gets stuck.
+            LedgerRules.Add(credit.Posted, creditIncoming, r.Id, credit.Id);
+        }
+        else
+        {
+            debitPosted = LedgerRules.Subtract(debit.Posted, amount, r.Id, debit.Id);
+            creditPosted = LedgerRules.Add(credit.Posted, amount, r.Id, credit.Id);
+        }
+        // Nothing can fail from here on.
+        Snapshot(journal, debit);
+        Snapshot(journal, credit);
+        debit.Posted = debitPosted;
+        debit.Reserved = debitReserved;
+        credit.Posted = creditPosted;
+        credit.Incoming = creditIncoming;
+        var transfer = new Transfer(r.Id, ++_sequence, r.DebitAccountId, r.CreditAccountId, amount, r.Kind,
+            r.Pending ? TransferState.Pending : TransferState.Posted, r.Cycle, r.Memo);
+        Record(new Entry(transfer), debit, credit, r.Pending, journal);
+        return transfer;
+    }
+
+    private Transfer ApplyResolution(PendingResolution r, List<Undo>? journal)
+    {
+        var existing = FindEntry(r.Id);
+        if (existing is not null) return LedgerRules.Replay(existing.Transfer, r);
+        var pendingEntry = FindEntry(r.PendingId);
+        if (pendingEntry is null || pendingEntry.Transfer.State != TransferState.Pending || pendingEntry.Transfer.PendingId is not null)
+            throw LedgerRules.PendingNotFound(r.Id, r.PendingId);
+        if (pendingEntry.Resolution is { } done) throw LedgerRules.AlreadyResolved(r.Id, done.Transfer);
+        var pending = pendingEntry.Transfer;
+        var post = r.Void ? 0 : r.Amount ?? pending.Amount;
+        if (post > pending.Amount) throw LedgerRules.PostExceedsPending(r.Id, pending.Id, post, pending.Amount);
+        var debit = GetAccount(pending.DebitAccountId);
+        var credit = GetAccount(pending.CreditAccountId);
+        var debitPosted = debit.Kind == AccountKind.Treasury ? LedgerRules.Subtract(debit.Posted, post, r.Id, debit.Id) : debit.Posted - post;
+        var creditPosted = LedgerRules.Add(credit.Posted, post, r.Id, credit.Id);
+        Snapshot(journal, debit);
+        Snapshot(journal, credit);
+        debit.Posted = debitPosted;
+        debit.Reserved -= pending.Amount;
+        credit.Posted = creditPosted;
+        credit.Incoming -= pending.Amount;
+        var transfer = new Transfer(r.Id, ++_sequence, pending.DebitAccountId, pending.CreditAccountId, pending.Amount, pending.Kind,
+            r.Void ? TransferState.PendingVoided : TransferState.PendingPosted, r.Cycle, r.Memo, pending.Id, post);
+        var entry = new Entry(transfer);
+        pendingEntry.Resolution = entry;
+        journal?.Add(new Undo(UndoKind.Resolved, null, 0, 0, 0, pendingEntry));
+        if (_open is not null)
+        {
+            // Resolved: it leaves the never-forgotten set and ages out with the recent ids.
+            _open.Remove(pending.Id);
+            _ids[pending.Id] = pendingEntry;
+        }
+        Record(entry, debit, credit, false, journal);
+        return transfer;
+    }
+
+    private void Record(Entry entry, Account debit, Account credit, bool pending, List<Undo>? journal)
+    {
+        var target = pending && _open is not null ? _open : _ids;
+        target.Add(entry.Transfer.Id, entry);
+        journal?.Add(new Undo(UndoKind.Recorded, null, 0, 0, 0, entry));
+        if (_log is not null)
+        {
+            _log.Add(entry);
+            debit.Transfers!.Add(entry);
+            credit.Transfers!.Add(entry);
+        }
+    }
+
+    private static void Snapshot(List<Undo>? journal, Account a) =>
+        journal?.Add(new Undo(UndoKind.Balances, a, a.Posted, a.Reserved, a.Incoming, null));
+
+    private void Rollback(List<Undo> journal, long sequence)
+    {
+        for (var i = journal.Count - 1; i >= 0; i--)
+        {
+            var u = journal[i];
+            switch (u.Kind)
+            {
+                case UndoKind.Balances:
+                    u.Account!.Posted = u.Posted;
+                    u.Account.Reserved = u.Reserved;
+                    u.Account.Incoming = u.Incoming;
+                    break;
+                case UndoKind.Recorded:
+                    var t = u.Entry!.Transfer;
+                    if (!_ids.Remove(t.Id)) _open?.Remove(t.Id);
+                    if (_log is not null)
+                    {
+                        _log.RemoveAt(_log.Count - 1);
+                        RemoveLast(_accounts[t.DebitAccountId].Transfers!);
+                        RemoveLast(_accounts[t.CreditAccountId].Transfers!);
+                    }
+                    break;
+                case UndoKind.Resolved:
+                    u.Entry!.Resolution = null;
+                    if (_open is not null)
+                    {
+                        _ids.Remove(u.Entry.Transfer.Id);
+                        _open[u.Entry.Transfer.Id] = u.Entry;
+                    }
+                    break;
+            }
+        }
+        _sequence = sequence;
+    }
+
+    private static void RemoveLast(List<Entry> list) => list.RemoveAt(list.Count - 1);
+
+    private Entry? FindEntry(string id)
+    {
+        if (_ids.TryGetValue(id, out var e)) return e;
+        if (_open is not null && _open.TryGetValue(id, out e)) return e;
+        if (_previousIds is not null && _previousIds.TryGetValue(id, out e)) return e;
+        return null;
+    }
+
+    // Without history, recent ids live in two generations; the older one is dropped when the newer fills.
+    // Only done between top-level operations, so a batch never loses ids it has just written.
+    private void RotateRecentIds()
+    {
+        if (_previousIds is null || _ids.Count < _options.RecentIdWindow) return;
+        var recycled = _previousIds;
+        recycled.Clear();
+        _previousIds = _ids;
+        _ids = recycled;
+    }
+
+    private Account GetAccount(string id) =>
+        _accounts.TryGetValue(id, out var a) ? a : throw LedgerRules.UnknownAccount(id);
+
+    private sealed class Account(string id, AccountKind kind, bool keepTransfers)
+    {
+        public readonly string Id = id;
+        public readonly AccountKind Kind = kind;
+        public long Posted;
+        public long Reserved;
+        public long Incoming;
+        public readonly List<Entry>? Transfers = keepTransfers ? [] : null;
+
+        public AccountBalance ToBalance() => new(Id, Posted, Reserved, Incoming);
+    }
+
+    private sealed class Entry(Transfer transfer)
+    {
+        public readonly Transfer Transfer = transfer;
+        public Entry? Resolution;
+
+        public Transfer View() => LedgerRules.WithResolution(Transfer, Resolution?.Transfer);
+    }
+
+    private enum UndoKind : byte { Balances, Recorded, Resolved }
+
+    private readonly record struct Undo(UndoKind Kind, Account? Account, long Posted, long Reserved, long Incoming, Entry? Entry);
+}

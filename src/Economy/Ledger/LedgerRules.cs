@@ -1,0 +1,170 @@
+namespace CyAgents.Economy.Ledger;
+
+/// <summary>
+/// The rules every <see cref="ILedger"/> implementation shares: validation of requests, the idempotency
+/// comparison, overflow-checked arithmetic and the error messages. One copy, so the in-memory and the
+/// database ledger cannot drift apart in what they accept or how they say no.
+/// </summary>
+public static class LedgerRules
+{
+    /// <summary>Longest transfer, resolution or account id.</summary>
+    public const int MaxIdLength = 128;
+
+    /// <summary>Longest memo.</summary>
+    public const int MaxMemoLength = 256;
+
+    /// <summary>Throws <see cref="LedgerError.InvalidRequest"/> unless <paramref name="id"/> is a usable id.</summary>
+    public static void ValidateId(string? id, string what)
+    {
+        if (string.IsNullOrWhiteSpace(id))
+            throw new LedgerException(LedgerError.InvalidRequest, $"{what} id is empty; give a non-blank id of at most {MaxIdLength} characters.");
+        if (id.Length > MaxIdLength)
+            throw new LedgerException(LedgerError.InvalidRequest, $"{what} id '{Shorten(id)}' has {id.Length} characters; at most {MaxIdLength} are allowed.");
+    }
+
+    /// <summary>Validates an account id and kind for <see cref="ILedger.OpenAccountAsync"/>.</summary>
+    public static void ValidateAccount(string accountId, AccountKind kind)
+    {
+        ValidateId(accountId, "account");
+        if (!Enum.IsDefined(kind))
+            throw new LedgerException(LedgerError.InvalidRequest, $"account '{accountId}': kind {(int)kind} is not an account kind.");
+        // One mint: if several accounts could go negative, "credits only enter through the treasury" would not hold.
+        if ((kind == AccountKind.Treasury) != (accountId == AccountIds.Treasury))
+            throw new LedgerException(LedgerError.AccountConflict,
+                $"account '{accountId}': only the account '{AccountIds.Treasury}' is the treasury, and it is always of kind Treasury.");
+    }
+
+    /// <summary>Checks everything about a transfer request that needs no balances.</summary>
+    public static void Validate(TransferRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ValidateId(request.Id, "transfer");
+        ValidateCommon(request.Id, request.Memo, request.Cycle);
+        if (!Enum.IsDefined(request.Kind))
+            throw new LedgerException(LedgerError.InvalidRequest, $"transfer '{request.Id}': kind {(int)request.Kind} is not a transfer kind.");
+        if (request.Amount <= 0)
+            throw new LedgerException(LedgerError.InvalidAmount,
+                $"transfer '{request.Id}': amount {request.Amount} is not allowed; amounts are whole credits greater than 0.");
+        ValidateId(request.DebitAccountId, $"transfer '{request.Id}': debit account");
+        ValidateId(request.CreditAccountId, $"transfer '{request.Id}': credit account");
+        if (request.DebitAccountId == request.CreditAccountId)
+            throw new LedgerException(LedgerError.SameAccount,
+                $"transfer '{request.Id}': debit and credit account are both '{request.DebitAccountId}'; a transfer must move credits between two accounts.");
+    }
+
+    /// <summary>Checks everything about a resolution that needs no stored state.</summary>
+    public static void Validate(PendingResolution resolution)
+    {
+        ArgumentNullException.ThrowIfNull(resolution);
+        ValidateId(resolution.Id, "resolution");
+        ValidateCommon(resolution.Id, resolution.Memo, resolution.Cycle);
+        ValidateId(resolution.PendingId, $"resolution '{resolution.Id}': pending transfer");
+        if (resolution.Void && resolution.Amount is not null)
+            throw new LedgerException(LedgerError.InvalidRequest,
+                $"resolution '{resolution.Id}': a void posts nothing, so it takes no amount (got {resolution.Amount}).");
+        if (resolution.Amount < 0)
+            throw new LedgerException(LedgerError.InvalidAmount,
+                $"resolution '{resolution.Id}': amount {resolution.Amount} is negative; post between 0 and the pending amount.");
+    }
+
+    private static void ValidateCommon(string id, string? memo, long? cycle)
+    {
+        if (memo is { Length: > MaxMemoLength })
+            throw new LedgerException(LedgerError.InvalidRequest, $"'{id}': memo has {memo.Length} characters; at most {MaxMemoLength} are allowed.");
+        if (cycle < 0)
+            throw new LedgerException(LedgerError.InvalidRequest, $"'{id}': cycle {cycle} is negative.");
+    }
+
+    /// <summary>
+    /// The idempotency rule: returns <paramref name="stored"/> (the first result) when it was created by an
+    /// operation with the same fields as <paramref name="operation"/>, else throws <see cref="LedgerError.IdConflict"/>.
+    /// A resolution that posts "in full" (no amount) matches one that named the full amount.
+    /// </summary>
+    public static Transfer Replay(Transfer stored, LedgerOperation operation)
+    {
+        if (!Matches(stored, operation))
+            throw new LedgerException(LedgerError.IdConflict,
+                $"id '{operation.Id}' was already used with other fields (first use: {Describe(stored)}); use a new id for a new operation.");
+        return stored;
+    }
+
+    /// <summary>True when <paramref name="stored"/> is what <paramref name="operation"/> created (or would create).</summary>
+    public static bool Matches(Transfer stored, LedgerOperation operation) => operation switch
+    {
+        TransferRequest r => stored.PendingId is null &&
+                             stored.DebitAccountId == r.DebitAccountId && stored.CreditAccountId == r.CreditAccountId &&
+                             stored.Amount == r.Amount && stored.Kind == r.Kind &&
+                             stored.State == (r.Pending ? TransferState.Pending : TransferState.Posted) &&
+                             stored.Cycle == r.Cycle && stored.Memo == r.Memo,
+        PendingResolution p => stored.PendingId == p.PendingId &&
+                               stored.State == (p.Void ? TransferState.PendingVoided : TransferState.PendingPosted) &&
+                               (p.Void || stored.PostedAmount == (p.Amount ?? stored.Amount)) &&
+                               stored.Cycle == p.Cycle && stored.Memo == p.Memo,
+        _ => false,
+    };
+
+    /// <summary>a + b for credit balances; an overflow is a <see cref="LedgerError.InvalidAmount"/>, never a wrap.</summary>
+    public static long Add(long balance, long amount, string operationId, string accountId)
+    {
+        try
+        {
+            return checked(balance + amount);
+        }
+        catch (OverflowException)
+        {
+            throw new LedgerException(LedgerError.InvalidAmount,
+                $"'{operationId}': adding {amount} to account '{accountId}' ({balance}) would overflow the largest balance ({long.MaxValue}).");
+        }
+    }
+
+    /// <summary>a - b for the treasury; an overflow is a <see cref="LedgerError.InvalidAmount"/>.</summary>
+    public static long Subtract(long balance, long amount, string operationId, string accountId)
+    {
+        try
+        {
+            return checked(balance - amount);
+        }
+        catch (OverflowException)
+        {
+            throw new LedgerException(LedgerError.InvalidAmount,
+                $"'{operationId}': taking {amount} from account '{accountId}' ({balance}) would overflow the smallest balance ({long.MinValue}).");
+        }
+    }
+
+    /// <summary>The error for an absent account.</summary>
+    public static LedgerException UnknownAccount(string accountId) =>
+        new(LedgerError.UnknownAccount, $"account '{accountId}' does not exist; open it first.");
+
+    /// <summary>The error for a debit that its available balance does not cover.</summary>
+    public static LedgerException InsufficientFunds(string operationId, string accountId, long available, long amount) =>
+        new(LedgerError.InsufficientFunds,
+            $"'{operationId}': account '{accountId}' has {available} credits available, {amount} needed.");
+
+    /// <summary>The error for a resolution of an absent or non-pending transfer.</summary>
+    public static LedgerException PendingNotFound(string resolutionId, string pendingId) =>
+        new(LedgerError.PendingNotFound, $"resolution '{resolutionId}': no pending transfer '{pendingId}' exists.");
+
+    /// <summary>The error for a second resolution of one pending transfer.</summary>
+    public static LedgerException AlreadyResolved(string resolutionId, Transfer resolution) =>
+        new(LedgerError.PendingAlreadyResolved,
+            $"resolution '{resolutionId}': pending transfer '{resolution.PendingId}' was already " +
+            $"{(resolution.State == TransferState.PendingVoided ? "voided" : $"posted ({resolution.PostedAmount} credits)")} by '{resolution.Id}'.");
+
+    /// <summary>The error for a post larger than the reservation.</summary>
+    public static LedgerException PostExceedsPending(string resolutionId, string pendingId, long amount, long pending) =>
+        new(LedgerError.PostExceedsPending,
+            $"resolution '{resolutionId}': cannot post {amount} credits of pending transfer '{pendingId}', which holds only {pending}.");
+
+    /// <summary>One line describing a stored transfer, for error messages.</summary>
+    public static string Describe(Transfer t) => t.PendingId is null
+        ? $"{t.State} {t.Kind} of {t.Amount} from '{t.DebitAccountId}' to '{t.CreditAccountId}'" +
+          $"{(t.Cycle is { } c ? $" in cycle {c}" : "")}{(t.Memo is { } m ? $", memo '{Shorten(m)}'" : "")}"
+        : $"{(t.State == TransferState.PendingVoided ? "void" : $"post of {t.PostedAmount}")} of pending '{t.PendingId}'" +
+          $"{(t.Cycle is { } c2 ? $" in cycle {c2}" : "")}{(t.Memo is { } m2 ? $", memo '{Shorten(m2)}'" : "")}";
+
+    /// <summary>The view of a pending transfer once resolved: its state and posted amount come from the resolution.</summary>
+    public static Transfer WithResolution(Transfer pending, Transfer? resolution) =>
+        resolution is null ? pending : pending with { State = resolution.State, PostedAmount = resolution.PostedAmount };
+
+    private static string Shorten(string s) => s.Length <= 40 ? s : s[..40] + "...";
+}

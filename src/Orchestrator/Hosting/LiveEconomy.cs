@@ -1,4 +1,5 @@
 using System.Globalization;
+using CyAgents.Economy.Ledger;
 using CyAgents.Economy.Persistence;
 using CyAgents.Orchestrator.Cycles;
 using CyAgents.Orchestrator.Sandbox;
@@ -80,6 +81,8 @@ public sealed class LiveEconomy : IAsyncDisposable
             var log = SystemLog.Create(settings.Log, SystemLog.Orchestrator, alsoConsole: settings.ConsoleLog);
             builder.Logging.AddSystemLog(log);
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
+            // One durable ledger for the API and the cycles; it joins the caller's transaction on the same context.
+            builder.Services.AddSingleton<LedgerBinding>(_ => db => new EfLedger(db));
             builder.Services.AddSystemApi(config);
             var app = builder.Build();
             app.MapSystemApi();

@@ -27,10 +27,10 @@ internal static class BidEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/bids").WithTags("Bids").RequireAuthorization(Caller.AgentPolicy);
-        group.MapPost("/", PlaceBid).WithName("PlaceBid")
+        group.MapPost("", PlaceBid).WithName("PlaceBid")
             .WithSummary("Place a bid for the next cycle; the amount is escrowed at once")
             .WithDescription("All-or-nothing bid for a bundle. Accepts Idempotency-Key. Refusals: validation (400), insufficient_funds (402), bundle_exceeds_supply (422).");
-        group.MapGet("/", ListBids).WithName("ListBids").WithSummary("Own bids, newest first (filters: cycle, status)");
+        group.MapGet("", ListBids).WithName("ListBids").WithSummary("Own bids, newest first (filters: cycle, status)");
         group.MapGet("/{bidId}", GetBid).WithName("GetBid").WithSummary("One own bid");
         group.MapPost("/{bidId}/cancel", CancelBid).WithName("CancelBid")
             .WithSummary("Cancel an own open bid; its escrow is voided")

@@ -26,13 +26,13 @@ internal static class PromptEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         var agent = app.MapGroup("/v1/prompts").WithTags("Prompts").RequireAuthorization(Caller.AgentPolicy);
-        agent.MapPost("/", Ask).WithName("AskPrompt").WithSummary("Ask the human a question (size-limited)")
+        agent.MapPost("", Ask).WithName("AskPrompt").WithSummary("Ask the human a question (size-limited)")
             .WithDescription("Accepts Idempotency-Key. The answer arrives later: poll GET /v1/prompts/{promptId}.");
-        agent.MapGet("/", ListOwn).WithName("ListOwnPrompts").WithSummary("Own prompts, oldest first");
+        agent.MapGet("", ListOwn).WithName("ListOwnPrompts").WithSummary("Own prompts, oldest first");
         agent.MapGet("/{promptId}", GetOwn).WithName("GetPrompt").WithSummary("One own prompt (poll for its answer)");
 
         var op = app.MapGroup("/v1/operator/prompts").WithTags("Operator").RequireAuthorization(Caller.OperatorPolicy);
-        op.MapGet("/", ListForOperator).WithName("ListPrompts").WithSummary("Operator: prompts, oldest first (status=pending|answered)");
+        op.MapGet("", ListForOperator).WithName("ListPrompts").WithSummary("Operator: prompts, oldest first (status=pending|answered)");
         op.MapPost("/{promptId}/answer", Answer).WithName("AnswerPrompt")
             .WithSummary("Operator: answer a prompt and pay its reward from the treasury, once")
             .WithDescription("409 when already answered. Accepts Idempotency-Key.");

@@ -67,7 +67,11 @@ public class OpenApiDocumentTests
             schemas.Keys.ShouldContain(name);
         schemas["PlaceBidRequest"].Properties!.Keys.ShouldBe(["bundle", "amount"], ignoreOrder: true);
         schemas["ResourceBundleDto"].Properties!.Keys.ShouldBe(["cpuMillicores", "memoryMiB", "tokens", "attentionBasisPoints"], ignoreOrder: true);
-        doc.Paths["/v1/bids"].Operations![HttpMethod.Post].RequestBody!.Content!["application/json"].Schema.ShouldNotBeNull();
+        var placeBid = doc.Paths["/v1/bids"].Operations![HttpMethod.Post];
+        placeBid.RequestBody!.Content!["application/json"].Schema.ShouldNotBeNull();
+        foreach (var status in new[] { "400", "401", "402", "403", "409", "413", "422", "429" })
+            placeBid.Responses![status].Content!["application/problem+json"].Schema.ShouldNotBeNull(status);
+        placeBid.Parameters!.ShouldContain(p => p.Name == ApiRoutes.IdempotencyKeyHeader && p.In == ParameterLocation.Header);
     }
 
     [Fact]

@@ -16,12 +16,13 @@ internal static class EconomyEndpoints
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/economy").WithTags("Economy").RequireAuthorization(Caller.AnyPolicy);
+        var group = app.MapGroup("/v1/economy").WithTags("Economy").RequiresToken(Caller.AnyPolicy);
         group.MapGet("/balance", GetBalance).WithName("GetBalance")
             .WithSummary("Own balance: posted, reserved (escrowed by open bids) and available")
-            .WithDescription("Agents read their own account only; agentId naming another agent is forbidden. The operator must pass agentId.");
+            .WithDescription("Agents read their own account only; agentId naming another agent is forbidden. The operator must pass agentId.")
+            .Refuses(400, 404);
         group.MapGet("/transactions", GetTransactions).WithName("GetTransactions")
-            .WithSummary("Own ledger transactions, newest first (paged: skip, take)");
+            .WithSummary("Own ledger transactions, newest first (paged: skip, take)").Refuses(400);
     }
 
     private static async Task<Results<Ok<BalanceResponse>, ProblemHttpResult>> GetBalance(ClaimsPrincipal user,

@@ -31,9 +31,10 @@ internal static class EconomyEndpoints
         var (id, problem) = Resolve(Caller.From(user), agentId);
         if (problem is not null) return problem;
         await using var db = await databases.CreateDbContextAsync(ct);
+        await using var ledger = ledgers.Bind(db);
         try
         {
-            var b = await ledgers(db).GetBalanceAsync(AccountIds.ForAgent(id!), ct);
+            var b = await ledger.Ledger.GetBalanceAsync(AccountIds.ForAgent(id!), ct);
             return TypedResults.Ok(new BalanceResponse(id!, b.Posted, b.Reserved, b.Available));
         }
         catch (LedgerException e) when (e.Error == LedgerError.UnknownAccount)
@@ -50,7 +51,8 @@ internal static class EconomyEndpoints
         if (problem is not null) return problem;
         if (Paging.Check(skip, take, options.Value.MaxPageSize) is { } paging) return paging;
         await using var db = await databases.CreateDbContextAsync(ct);
-        var rows = await ledgers(db).GetTransfersAsync(AccountIds.ForAgent(id!), skip, take, ct);
+        await using var ledger = ledgers.Bind(db);
+        var rows = await ledger.Ledger.GetTransfersAsync(AccountIds.ForAgent(id!), skip, take, ct);
         return TypedResults.Ok(new TransactionPage(skip, take, rows.Select(t => t.ToWire()).ToList()));
     }
 

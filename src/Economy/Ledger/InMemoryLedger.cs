@@ -146,16 +146,17 @@ public sealed class InMemoryLedger : ILedger
         if (ct.IsCancellationRequested) return ValueTask.FromCanceled<IReadOnlyList<Transfer>>(ct);
         try
         {
-            for (var i = 0; i < operations.Count; i++) ValidateStatic(operations[i], i);
+            LedgerRules.Validate(operations);
             var results = new Transfer[operations.Count];
             lock (_gate)
             {
                 RotateRecentIds();
                 var journal = new List<Undo>(operations.Count * 3);
                 var sequence = _sequence;
+                var i = 0;
                 try
                 {
-                    for (var i = 0; i < operations.Count; i++)
+                    for (; i < operations.Count; i++)
                     {
                         results[i] = operations[i] switch
                         {
@@ -168,7 +169,7 @@ public sealed class InMemoryLedger : ILedger
                 catch (LedgerException ex)
                 {
                     Rollback(journal, sequence);
-                    throw new LedgerException(ex.Error, $"batch item {FailedIndex(results)} of {operations.Count} failed, nothing was applied: {ex.Message}");
+                    throw LedgerRules.InBatch(ex, i, operations.Count);
                 }
             }
             return new ValueTask<IReadOnlyList<Transfer>>(results);
@@ -176,32 +177,6 @@ public sealed class InMemoryLedger : ILedger
         catch (LedgerException ex)
         {
             return ValueTask.FromException<IReadOnlyList<Transfer>>(ex);
-        }
-    }
-
-    private static int FailedIndex(Transfer[] results)
-    {
-        var i = 0;
-        while (i < results.Length && results[i] is not null) i++;
-        return i + 1;
-    }
-
-    private static void ValidateStatic(LedgerOperation? operation, int index)
-    {
-        try
-        {
-            switch (operation)
-            {
-                case TransferRequest t: LedgerRules.Validate(t); break;
-                case PendingResolution r: LedgerRules.Validate(r); break;
-                default:
-                    throw new LedgerException(LedgerError.InvalidRequest,
-                        $"{(operation is null ? "null" : operation.GetType().Name)} is not a ledger operation; use TransferRequest or PendingResolution.");
-            }
-        }
-        catch (LedgerException ex)
-        {
-            throw new LedgerException(ex.Error, $"batch item {index + 1} failed, nothing was applied: {ex.Message}");
         }
     }
 

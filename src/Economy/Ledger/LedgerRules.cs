@@ -67,6 +67,34 @@ public static class LedgerRules
                 $"resolution '{resolution.Id}': amount {resolution.Amount} is negative; post between 0 and the pending amount.");
     }
 
+    /// <summary>Checks every item of a linked batch before anything is applied.</summary>
+    public static void Validate(IReadOnlyList<LedgerOperation> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            try
+            {
+                switch (batch[i])
+                {
+                    case TransferRequest t: Validate(t); break;
+                    case PendingResolution r: Validate(r); break;
+                    default:
+                        throw new LedgerException(LedgerError.InvalidRequest,
+                            $"{batch[i]?.GetType().Name ?? "null"} is not a ledger operation; use TransferRequest or PendingResolution.");
+                }
+            }
+            catch (LedgerException ex)
+            {
+                throw InBatch(ex, i, batch.Count);
+            }
+        }
+    }
+
+    /// <summary>The error of batch item <paramref name="index"/> (0-based), saying that nothing was applied.</summary>
+    public static LedgerException InBatch(LedgerException error, int index, int count) =>
+        new(error.Error, $"batch item {index + 1} of {count} failed, nothing was applied: {error.Message}");
+
     private static void ValidateCommon(string id, string? memo, long? cycle)
     {
         if (memo is { Length: > MaxMemoLength })

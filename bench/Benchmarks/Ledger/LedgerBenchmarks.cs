@@ -117,10 +117,9 @@ public class InMemoryLedgerBenchmarks
     [Params(true, false)]
     public bool RetainHistory { get; set; }
 
-    [IterationSetup]
+    [GlobalSetup]
     public void Setup()
     {
-        // A fresh ledger per iteration, so history does not pile up across millions of invocations.
         _ledger = new InMemoryLedger(new InMemoryLedgerOptions { RetainHistory = RetainHistory });
         _agents = new string[Agents];
         for (var a = 0; a < Agents; a++)

@@ -26,15 +26,17 @@ internal static class BidEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/bids").WithTags("Bids").RequireAuthorization(Caller.AgentPolicy);
-        group.MapPost("/", PlaceBid).WithName("PlaceBid")
+        var group = app.MapGroup("/v1/bids").WithTags("Bids").RequiresToken(Caller.AgentPolicy);
+        group.MapPost("", PlaceBid).WithName("PlaceBid")
             .WithSummary("Place a bid for the next cycle; the amount is escrowed at once")
-            .WithDescription("All-or-nothing bid for a bundle. Accepts Idempotency-Key. Refusals: validation (400), insufficient_funds (402), bundle_exceeds_supply (422).");
-        group.MapGet("/", ListBids).WithName("ListBids").WithSummary("Own bids, newest first (filters: cycle, status)");
-        group.MapGet("/{bidId}", GetBid).WithName("GetBid").WithSummary("One own bid");
+            .WithDescription("All-or-nothing bid for a bundle. Accepts Idempotency-Key. Refusals: validation (400), insufficient_funds (402), bundle_exceeds_supply (422).")
+            .Refuses(400, 402, 409, 413, 422);
+        group.MapGet("", ListBids).WithName("ListBids").WithSummary("Own bids, newest first (filters: cycle, status)").Refuses(400);
+        group.MapGet("/{bidId}", GetBid).WithName("GetBid").WithSummary("One own bid").Refuses(404);
         group.MapPost("/{bidId}/cancel", CancelBid).WithName("CancelBid")
             .WithSummary("Cancel an own open bid; its escrow is voided")
-            .WithDescription("Only Open bids can be cancelled (409 otherwise). Accepts Idempotency-Key.");
+            .WithDescription("Only Open bids can be cancelled (409 otherwise). Accepts Idempotency-Key.")
+            .Refuses(400, 404, 409);
     }
 
     /// <summary>The escrow transfer id of a bid (same convention as settlement).</summary>

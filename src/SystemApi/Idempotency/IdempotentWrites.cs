@@ -62,9 +62,10 @@ internal sealed class IdempotentWrites(IDbContextFactory<EconomyDbContext> datab
         }
 
         WriteOutcome<T> outcome;
+        await using var ledger = ledgers.Bind(db);
         try
         {
-            outcome = await effect(new WriteScope(db, ledgers(db), clock.GetUtcNow()));
+            outcome = await effect(new WriteScope(db, ledger.Ledger, clock.GetUtcNow()));
         }
         catch (LedgerException e)
         {

@@ -23,8 +23,6 @@ public sealed record PopulationSpec
     public double MedianTaskValue { get; init; } = 20;
     /// <summary>Log-scale spread of task values across agents.</summary>
     public double ValueSigma { get; init; } = 0.75;
-    /// <summary>Log-scale spread of an agent's value from cycle to cycle.</summary>
-    public double ValueNoiseSigma { get; init; } = 0.25;
     /// <summary>Mean Poisson arrival rate of tasks per agent per cycle; each agent's rate is uniform in [0.5, 1.5] times this.</summary>
     public double ArrivalRate { get; init; } = 0.6;
     /// <summary>Share of agents whose tasks use LLM tokens.</summary>

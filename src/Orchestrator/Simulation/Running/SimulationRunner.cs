@@ -33,6 +33,9 @@ public sealed class SimulationRunner
     /// </summary>
     public const double HistoryLimit = 1e7;
 
+    /// <summary>Log-scale spread of an agent's value from cycle to cycle around its base value.</summary>
+    public const double ValueNoiseSigma = 0.25;
+
     public async Task<RunResult> RunAsync(string scenario, SimulationVariant variant, string mechanismName, int cycles, int seed,
         Action<int>? onCycle = null, CancellationToken ct = default)
     {
@@ -60,9 +63,8 @@ public sealed class SimulationRunner
         await ApplyAsync(ledger, endowments, ct);
 
         var supply = settings.FixedSupply ?? SupplyFor(agents, settings.SupplyRatio);
-        var prices = settings.InitialPrices ?? CalibratedPrices(agents, supply);
+        var prices = settings.InitialPrices ?? CalibratedPrices(agents, supply, settings.Pricing, ValueNoiseSigma);
         var rng = new MersenneTwister(SeedStreams.Derive(seed, "cycles"), threadSafe: false);
-        var noiseSigma = 0.25;
 
         var rows = new List<CycleMetrics>(cycles);
         var available = new long[agents.Count];
@@ -127,7 +129,7 @@ public sealed class SimulationRunner
                 }
                 var rate = agent.ArrivalRate * demandMultiplier;
                 arrivals[i] = rate > 0 ? Poisson.Sample(rng, rate) : 0;
-                noise[i] = LogNormal.Sample(rng, 0, noiseSigma);
+                noise[i] = LogNormal.Sample(rng, 0, ValueNoiseSigma);
                 uniform[i] = rng.NextDouble();
             }
             var gifts = settings.GiftsPerAgent > 0 ? MakeGifts(settings, agents, available, rng, cycle, operations) : 0;
@@ -376,10 +378,13 @@ public sealed class SimulationRunner
     }
 
     /// <summary>
-    /// Starting prices at which buying the whole supply would cost half the expected value of all tasks, spread
-    /// evenly over the kinds that are demanded; the pricing rule takes it from there.
+    /// Starting prices near the market's equilibrium, so runs do not spend their first hundred cycles finding it:
+    /// the pricing rule is iterated offline on the expected demand (an agent with arrival rate r asks for r bundles
+    /// per cycle, of which the share whose lognormal value covers the cost actually bids). Starts from prices that
+    /// give every demanded kind an equal share of the value of all tasks.
     /// </summary>
-    public static MarketPrices CalibratedPrices(IReadOnlyList<SyntheticAgent> agents, ResourceBundle supply)
+    public static MarketPrices CalibratedPrices(IReadOnlyList<SyntheticAgent> agents, ResourceBundle supply, PricingOptions pricing,
+        double valueNoiseSigma)
     {
         double value = 0;
         var demanded = new bool[ResourceKinds.Count];
@@ -389,9 +394,36 @@ public sealed class SimulationRunner
             foreach (var kind in ResourceKinds.All)
                 demanded[(int)kind] |= agent.Demand[kind] > 0;
         }
-        var kinds = Math.Max(1, demanded.Count(d => d));
-        double Price(ResourceKind kind) => demanded[(int)kind] && supply[kind] > 0 ? 0.5 * value / kinds / supply[kind] : 0;
-        return new MarketPrices(Price(ResourceKind.Cpu), Price(ResourceKind.Memory), Price(ResourceKind.Tokens), Price(ResourceKind.Attention));
+        var kinds = ResourceKinds.All.Where(k => demanded[(int)k] && supply[k] > 0).ToArray();
+        if (kinds.Length == 0 || value <= 0)
+            return MarketPrices.Zero;
+        var price = new double[ResourceKinds.Count];
+        foreach (var kind in kinds)
+            price[(int)kind] = value / kinds.Length / supply[kind];
+
+        var demand = new double[ResourceKinds.Count];
+        for (var iteration = 0; iteration < 200; iteration++)
+        {
+            Array.Clear(demand);
+            foreach (var agent in agents)
+            {
+                if (agent.BaseValue <= 0)
+                    continue;
+                double cost = 0;
+                foreach (var kind in kinds)
+                    cost += price[(int)kind] * agent.Demand[kind];
+                var bids = cost <= 0 ? 1.0 : 1 - Normal.CDF(0, valueNoiseSigma, Math.Log(cost / agent.BaseValue));
+                foreach (var kind in kinds)
+                    demand[(int)kind] += agent.ArrivalRate * bids * agent.Demand[kind];
+            }
+            var eta = 0.5 / Math.Sqrt(1 + iteration / 10.0);
+            foreach (var kind in kinds)
+            {
+                var step = Math.Clamp(Math.Exp(eta * (demand[(int)kind] / supply[kind] - pricing.TargetRatio)), 0.5, 2);
+                price[(int)kind] = Math.Clamp(price[(int)kind] * step, pricing.Floor, pricing.Ceiling);
+            }
+        }
+        return new MarketPrices(price[0], price[1], price[2], price[3]);
     }
 
     private static double NormalizedSize(ResourceBundle bundle, ResourceBundle supply)

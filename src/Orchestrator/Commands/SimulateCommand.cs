@@ -177,6 +177,11 @@ public static class SimulateCommand
             }
             return 0;
         }
+        catch (ClearingInputException e)
+        {
+            // The exact optimum refuses large instances; say so instead of failing half-way through a report.
+            return Fail(stderr, $"{e.Message} (scenario {scenario.Name} with {agents} agents has more bidders per cycle)");
+        }
         catch (SimulationInvariantException e)
         {
             stderr.WriteLine(Prefix + e.Message);

@@ -55,7 +55,7 @@ public sealed class SyntheticAgent
     public bool IsChild => FamilyRoot != Index;
 
     /// <summary>Strategy parameter: the fraction a shading bidder takes off its value.</summary>
-    public double Shade { get; internal set; }
+    public double Shade { get; init; }
     /// <summary>Budget-pacing multiplier in (0, 1], adapted after every cycle.</summary>
     public double Pace { get; internal set; } = 1.0;
 

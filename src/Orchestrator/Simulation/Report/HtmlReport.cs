@@ -42,7 +42,6 @@ public static class HtmlReport
             o.Mechanisms,
             Kinds = ResourceKinds.All.Select(k => k.WireName()).ToArray(),
             Units = ResourceKinds.All.Select(k => k.Unit()).ToArray(),
-            LogPrices = result.Runs.All(r => r.Cycles.All(c => c.Prices.All(p => p > 0))),
             Runs = result.Runs.Select(r => Series(r, many)).ToArray(),
             Wealth = Wealth(result.Runs, many),
             Findings = result.Findings.Select(f => new

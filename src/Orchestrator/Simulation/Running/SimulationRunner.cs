@@ -33,6 +33,12 @@ public sealed class SimulationRunner
     /// </summary>
     public const double HistoryLimit = 1e7;
 
+    /// <summary>
+    /// Large runs keep no log, and only a small window of recent ids: every id a run makes is unique, and a
+    /// 65,536-entry id dictionary rotated every few cycles lands on the large-object heap and costs full GCs.
+    /// </summary>
+    private static readonly InMemoryLedgerOptions LargeRunLedger = new() { RetainHistory = false, RecentIdWindow = 2048 };
+
     /// <summary>Log-scale spread of an agent's value from cycle to cycle around its base value.</summary>
     public const double ValueNoiseSigma = 0.25;
 
@@ -49,7 +55,7 @@ public sealed class SimulationRunner
 
         var ledger = new InMemoryLedger((double)variant.Agents * cycles * cycles <= HistoryLimit
             ? InMemoryLedgerOptions.Default
-            : InMemoryLedgerOptions.WithoutHistory);
+            : LargeRunLedger);
         await ledger.OpenAccountAsync(AccountIds.Treasury, AccountKind.Treasury, ct);
         await ledger.OpenAccountAsync(AccountIds.Escrow, AccountKind.Escrow, ct);
         var endowments = new List<LedgerOperation>(agents.Count);
@@ -60,7 +66,7 @@ public sealed class SimulationRunner
                 endowments.Add(new TransferRequest("endow:" + agent.Id, AccountIds.Treasury, agent.AccountId, agent.Endowment,
                     TransferKind.Endowment, 0, "initial endowment"));
         }
-        await ApplyAsync(ledger, endowments, ct);
+        await ApplyIndependentAsync(ledger, endowments, ct);
 
         var supply = settings.FixedSupply ?? SupplyFor(agents, settings.SupplyRatio);
         var prices = settings.InitialPrices ?? CalibratedPrices(agents, supply, settings.Pricing, ValueNoiseSigma);
@@ -75,6 +81,7 @@ public sealed class SimulationRunner
         var bidders = new List<int>();
         var operations = new List<LedgerOperation>();
 
+        var balancesStale = true;
         for (var cycle = 1; cycle <= cycles; cycle++)
         {
             ct.ThrowIfCancellationRequested();
@@ -82,7 +89,10 @@ public sealed class SimulationRunner
 
             // 1. Spawning: spawners split into families (SpawnTransfer to each child, SpawnFee to the treasury).
             if (settings.Spawn is { } plan && plan.Cycle == cycle)
+            {
                 await SpawnAsync(ledger, agents, byId, plan, cycle, ct);
+                balancesStale = true;
+            }
             if (available.Length < agents.Count)
             {
                 Array.Resize(ref available, agents.Count);
@@ -94,17 +104,29 @@ public sealed class SimulationRunner
             // 2. Income from the treasury, so the economy does not drain into it through clearing charges.
             if (settings.IncomeEnabled)
             {
+                var cycleText = Num(cycle);
                 foreach (var agent in agents)
                 {
                     if (agent.Income > 0)
-                        operations.Add(new TransferRequest(string.Concat("c", Num(cycle), ":income:", agent.Id), AccountIds.Treasury,
+                        operations.Add(new TransferRequest(string.Concat("c", cycleText, ":income:", agent.Id), AccountIds.Treasury,
                             agent.AccountId, agent.Income, TransferKind.Endowment, cycle, "income"));
                 }
-                await ApplyAsync(ledger, operations, ct);
+                await ApplyIndependentAsync(ledger, operations, ct);
                 operations.Clear();
             }
-            for (var i = 0; i < agents.Count; i++)
-                available[i] = (await ledger.GetBalanceAsync(agents[i].AccountId, ct)).Available;
+            // What each agent can spend: read from the ledger at the start and after spawning, otherwise carried
+            // from last cycle's closing read plus the income just paid (the closing read checks it a cycle later).
+            if (balancesStale)
+            {
+                for (var i = 0; i < agents.Count; i++)
+                    available[i] = (await ledger.GetBalanceAsync(agents[i].AccountId, ct)).Available;
+                balancesStale = false;
+            }
+            else if (settings.IncomeEnabled)
+            {
+                for (var i = 0; i < agents.Count; i++)
+                    available[i] += agents[i].Income;
+            }
 
             // 3. Random draws, all taken before anything depends on wealth, so every mechanism sees the same ones.
             var demandMultiplier = settings.DemandMultiplier(cycle, cycles);
@@ -135,7 +157,7 @@ public sealed class SimulationRunner
             var gifts = settings.GiftsPerAgent > 0 ? MakeGifts(settings, agents, available, rng, cycle, operations) : 0;
             if (operations.Count > 0)
             {
-                await ApplyAsync(ledger, operations, ct);
+                await ApplyIndependentAsync(ledger, operations, ct);
                 operations.Clear();
             }
 
@@ -171,7 +193,7 @@ public sealed class SimulationRunner
                     operations.Add(new TransferRequest(BidTransferIds.Escrow(bid.Id), agent.AccountId, AccountIds.Escrow, amount,
                         TransferKind.BidEscrow, cycle, null, Pending: true));
                 }
-                await ApplyAsync(ledger, operations, ct);
+                await ApplyIndependentAsync(ledger, operations, ct);
                 operations.Clear();
             }
 
@@ -277,11 +299,33 @@ public sealed class SimulationRunner
             new RunTiming(stopwatch.Elapsed, agentCycles));
     }
 
+    /// <summary>Applies one linked batch: all of it or nothing (settlement).</summary>
     private static async ValueTask ApplyAsync(ILedger ledger, IReadOnlyList<LedgerOperation> operations, CancellationToken ct)
     {
         if (operations.Count > 0)
             await ledger.ApplyBatchAsync(operations, ct);
     }
+
+    /// <summary>
+    /// Applies operations that do not depend on each other (one agent's income, one bid's escrow) in batches of
+    /// <see cref="IndependentBatch"/>: each could be its own transfer, and small batches keep the ledger's undo
+    /// journal off the large-object heap, where 10,000-operation batches cost a full GC every cycle or two.
+    /// </summary>
+    private static async ValueTask ApplyIndependentAsync(ILedger ledger, List<LedgerOperation> operations, CancellationToken ct)
+    {
+        if (operations.Count <= IndependentBatch)
+        {
+            await ApplyAsync(ledger, operations, ct);
+            return;
+        }
+        for (var from = 0; from < operations.Count; from += IndependentBatch)
+            await ledger.ApplyBatchAsync(operations.GetRange(from, Math.Min(IndependentBatch, operations.Count - from)), ct);
+    }
+
+    private const int IndependentBatch = 512;
+
+    /// <summary>Rounds of the offline pricing rule in <see cref="CalibratedPrices"/>; enough to settle within a few percent.</summary>
+    private const int CalibrationRounds = 120;
 
     /// <summary>
     /// Random pairwise gifts of a fixed amount, made only when the payer can afford them: the Dragulescu-Yakovenko
@@ -402,7 +446,7 @@ public sealed class SimulationRunner
             price[(int)kind] = value / kinds.Length / supply[kind];
 
         var demand = new double[ResourceKinds.Count];
-        for (var iteration = 0; iteration < 200; iteration++)
+        for (var iteration = 0; iteration < CalibrationRounds; iteration++)
         {
             Array.Clear(demand);
             foreach (var agent in agents)
@@ -450,3 +494,4 @@ public sealed class SimulationRunner
 
 /// <summary>The ledger's invariant broke during a run: a bug, never a result.</summary>
 public sealed class SimulationInvariantException(string message) : Exception(message);
+

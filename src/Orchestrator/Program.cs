@@ -12,4 +12,5 @@ var root = new RootCommand("""
     SimulateCommand.Create(),
     ClearCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+// Ctrl+C cancels the running verb; `run` then finishes its cycle's bookkeeping, which may take several seconds.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) });

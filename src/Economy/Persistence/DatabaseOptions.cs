@@ -42,6 +42,7 @@ public sealed record DatabaseOptions
             Pooling = true,
         };
         builder.UseSqlite(csb.ToString());
+        builder.AddInterceptors(SqliteConnectionPragmas.Instance);
     }
 
     /// <summary>Builds context options for this database.</summary>

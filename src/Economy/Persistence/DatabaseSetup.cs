@@ -22,9 +22,9 @@ public static class DatabaseSetup
         await db.Database.EnsureCreatedAsync(ct);
         if (!options.IsPostgres)
         {
-            // WAL is a property of the file: set once, every later connection uses it.
+            // WAL is a property of the file: set once, every later connection uses it. The per-connection
+            // settings (synchronous, busy timeout) are applied on every open by SqliteConnectionPragmas.
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
-            await db.Database.ExecuteSqlRawAsync("PRAGMA synchronous=NORMAL;", ct);
         }
     }
 }

@@ -1,18 +1,166 @@
 using System.CommandLine;
+using System.Globalization;
+using CyAgents.Economy.Clearing;
+using CyAgents.Orchestrator.Cycles;
+using CyAgents.Orchestrator.Hosting;
+using CyAgents.Orchestrator.Sandbox;
 
 namespace CyAgents.Orchestrator.Commands;
 
-/// <summary>The `run` verb.</summary>
+/// <summary>The `run` verb: live allocation cycles with real containers.</summary>
 public static class RunCommand
 {
     public static Command Create()
     {
-        var command = new Command("run", "Not built yet.");
-        command.SetAction(_ =>
+        var cycles = new Option<int?>("--cycles")
         {
-            Console.Error.WriteLine("cyagents run: not built yet");
-            return 2;
+            Description = "Stop after this many cycles (default: run until Ctrl+C; Ctrl+C finishes the cycle's bookkeeping, stops containers and exits 0).",
+        };
+        var interval = new Option<string>("--interval")
+        {
+            Description = "Pause between cycles, e.g. 2s, 500ms, 1m.", DefaultValueFactory = _ => "2s",
+        };
+        var window = new Option<string>("--window")
+        {
+            Description = "Execution window: how long a winner may run before it is killed (TimedOut), e.g. 30s.", DefaultValueFactory = _ => "30s",
+        };
+        var data = new Option<string>("--data")
+        {
+            Description = "Folder for the database, system.log, the operator token and the API's unix socket.", DefaultValueFactory = _ => "data",
+        };
+        var db = new Option<string?>("--db") { Description = "SQLite database file (default: <data>/cyagents.db). Created on first start." };
+        var mechanism = new Option<string>("--mechanism")
+        {
+            Description = $"Clearing mechanism: {string.Join(", ", ClearingMechanisms.Names)}.", DefaultValueFactory = _ => "critical-value",
+        };
+        var workspaces = new Option<string>("--workspaces")
+        {
+            Description = "Folder of per-agent workspaces; new ones are copied from <workspaces>/genesis.", DefaultValueFactory = _ => "workspaces",
+        };
+        var endowment = new Option<long>("--genesis-endowment")
+        {
+            Description = "Credits the Genesis agent gets from the treasury on first start.", DefaultValueFactory = _ => new GenesisOptions().Endowment,
+        };
+        var apiUrls = new Option<string>("--api-urls")
+        {
+            Description = "Loopback URLs the System API also listens on for humans (';'-separated; empty for the unix socket only).",
+            DefaultValueFactory = _ => "http://127.0.0.1:5080",
+        };
+        var debugAgent = new Option<string?>("--debug-agent")
+        {
+            Description = "Agent id to debug: its container is kept after exit, the debugger folder is mounted at /vsdbg and the agent " +
+                          "waits for an attach (see docs/live-cycles.md, VS Code \"Attach to agent container\").",
+        };
+        var debuggerFolder = new Option<string?>("--debugger-folder")
+        {
+            Description = "Host folder holding vsdbg, mounted read-only for the debugged agent (default: ~/.vsdbg).",
+        };
+        var engine = new Option<string>("--engine")
+        {
+            Description = "The Docker engine's unix socket.", DefaultValueFactory = _ => DockerEngine.DefaultSocket,
+        };
+        var quiet = new Option<bool>("--quiet") { Description = "Write events only to system.log, not to the console." };
+
+        var command = new Command("run", """
+            Runs live allocation cycles: agents bid credits for CPU, memory, tokens and attention; winners run in
+            network-less, resource-capped Docker containers and talk to the System API over a mounted unix socket.
+            First start creates the database, the treasury and the Genesis agent (which wins cycle 1), and builds
+            the agent image offline. Needs a Docker engine: run scripts/ensure-docker first.
+            Example: dotnet run --project src/Orchestrator -- run --cycles 5 --interval 1s
+            """)
+        {
+            cycles, interval, window, data, db, mechanism, workspaces, endowment, apiUrls, debugAgent, debuggerFolder, engine, quiet,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            if (!TryDuration(parse.GetValue(interval)!, out var pause) || !TryDuration(parse.GetValue(window)!, out var executionWindow)
+                || executionWindow <= TimeSpan.Zero)
+            {
+                Console.Error.WriteLine("cyagents run: --interval and --window take a duration such as 500ms, 2s, 1m or 00:00:30 (window > 0).");
+                return 2;
+            }
+            if (parse.GetValue(cycles) is < 1)
+            {
+                Console.Error.WriteLine("cyagents run: --cycles must be at least 1.");
+                return 2;
+            }
+            if (!ClearingMechanisms.TryCreate(parse.GetValue(mechanism), out _))
+            {
+                Console.Error.WriteLine($"cyagents run: unknown mechanism '{parse.GetValue(mechanism)}'; use one of {string.Join(", ", ClearingMechanisms.Names)}.");
+                return 2;
+            }
+            if (parse.GetValue(endowment) < 1)
+            {
+                Console.Error.WriteLine("cyagents run: --genesis-endowment must be at least 1.");
+                return 2;
+            }
+            var workspacesRoot = FromRepository(parse.GetValue(workspaces)!);
+            var settings = new LiveSettings
+            {
+                DataDirectory = FromRepository(parse.GetValue(data)!),
+                DatabasePath = parse.GetValue(db) is { } dbPath ? FromRepository(dbPath) : null,
+                WorkspacesRoot = workspacesRoot,
+                WorkspaceTemplate = Path.Combine(workspacesRoot, "genesis"),
+                ApiUrls = parse.GetValue(apiUrls) ?? "",
+                EngineSocket = parse.GetValue(engine)!,
+                DebugAgentId = parse.GetValue(debugAgent),
+                DebuggerFolder = parse.GetValue(debuggerFolder),
+                ConsoleLog = !parse.GetValue(quiet),
+                Live = new LiveOptions
+                {
+                    Mechanism = parse.GetValue(mechanism)!,
+                    ExecutionWindow = executionWindow,
+                    Interval = pause,
+                    Genesis = new GenesisOptions { Endowment = parse.GetValue(endowment) },
+                },
+            };
+            try
+            {
+                await using var economy = await LiveEconomy.StartAsync(settings, ct);
+                var reports = await economy.RunCyclesAsync(parse.GetValue(cycles), pause, ct);
+                Console.Error.WriteLine($"cyagents run: {reports.Count} cycles done; log: {settings.Log}");
+                return 0;
+            }
+            catch (DockerEngineUnavailableException e)
+            {
+                Console.Error.WriteLine($"cyagents run: {e.Message}");
+                return 3;
+            }
+            catch (LedgerInvariantBrokenException e)
+            {
+                Console.Error.WriteLine($"cyagents run: {e.Message}");
+                return 1;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return 0;
+            }
         });
         return command;
+    }
+
+    /// <summary>Relative paths mean the repository root (where workspaces/genesis lives), whatever folder dotnet run starts in.</summary>
+    private static string FromRepository(string path)
+    {
+        if (Path.IsPathRooted(path)) return path;
+        try { return Path.Combine(AgentImage.FindSourceRoot(), path); }
+        catch (InvalidOperationException) { return Path.GetFullPath(path); }
+    }
+
+    /// <summary>Parses 500ms, 2s, 1m, 1h or a TimeSpan (00:00:30).</summary>
+    public static bool TryDuration(string text, out TimeSpan value)
+    {
+        text = text.Trim();
+        (string Suffix, double Scale)[] units = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)];
+        foreach (var (suffix, scale) in units)
+        {
+            if (text.EndsWith(suffix, StringComparison.OrdinalIgnoreCase) &&
+                double.TryParse(text[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0)
+            {
+                value = TimeSpan.FromMilliseconds(n * scale);
+                return true;
+            }
+        }
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value) && value >= TimeSpan.Zero;
     }
 }

@@ -1,0 +1,46 @@
+namespace CyAgents.Contracts;
+
+/// <summary>Paths of the System API, shared by the server and the typed client so neither can drift.</summary>
+public static class ApiRoutes
+{
+    /// <summary>Header carrying a client-chosen idempotency key on POSTs.</summary>
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    /// <summary>Liveness.</summary>
+    public const string Health = "/health";
+    /// <summary>OpenAPI document.</summary>
+    public const string OpenApi = "/openapi/v1.json";
+    /// <summary>Current prices, supply and utilization.</summary>
+    public const string MarketPrices = "/v1/market/prices";
+    /// <summary>Price history (<c>?cycles=N</c>).</summary>
+    public const string MarketHistory = "/v1/market/history";
+    /// <summary>Own balance.</summary>
+    public const string Balance = "/v1/economy/balance";
+    /// <summary>Own transactions (<c>?skip=&amp;take=</c>).</summary>
+    public const string Transactions = "/v1/economy/transactions";
+    /// <summary>Place (POST) or list (GET) own bids.</summary>
+    public const string Bids = "/v1/bids";
+    /// <summary>One bid.</summary>
+    public static string Bid(string id) => $"/v1/bids/{Uri.EscapeDataString(id)}";
+    /// <summary>Cancel an open bid.</summary>
+    public static string CancelBid(string id) => $"/v1/bids/{Uri.EscapeDataString(id)}/cancel";
+    /// <summary>Spawn a child agent.</summary>
+    public const string Spawn = "/v1/spawn";
+    /// <summary>The calling agent.</summary>
+    public const string Self = "/v1/agents/self";
+    /// <summary>One agent.</summary>
+    public static string Agent(string id) => $"/v1/agents/{Uri.EscapeDataString(id)}";
+    /// <summary>The lineage tree an agent belongs to.</summary>
+    public static string Lineage(string id) => $"/v1/agents/{Uri.EscapeDataString(id)}/lineage";
+    /// <summary>Ask (POST) or list own (GET) prompts.</summary>
+    public const string Prompts = "/v1/prompts";
+    /// <summary>One own prompt (poll for its answer).</summary>
+    public static string Prompt(string id) => $"/v1/prompts/{Uri.EscapeDataString(id)}";
+    /// <summary>Operator: prompts (<c>?status=pending</c>).</summary>
+    public const string OperatorPrompts = "/v1/operator/prompts";
+    /// <summary>Operator: answer a prompt.</summary>
+    public static string AnswerPrompt(string id) => $"/v1/operator/prompts/{Uri.EscapeDataString(id)}/answer";
+    /// <summary>Cycles, newest first.</summary>
+    public const string Cycles = "/v1/cycles";
+    /// <summary>Executions, newest first (<c>?cycle=&amp;agentId=</c>).</summary>
+    public const string Executions = "/v1/executions";
+}

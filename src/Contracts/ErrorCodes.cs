@@ -1,0 +1,28 @@
+namespace CyAgents.Contracts;
+
+/// <summary>The stable <c>code</c> values of the API's problem details. Programs branch on these, never on titles.</summary>
+public static class ErrorCodes
+{
+    /// <summary>400: a field is missing or out of range; see <c>errors</c>.</summary>
+    public const string Validation = "validation";
+    /// <summary>401: no, unknown, or revoked bearer token.</summary>
+    public const string Unauthenticated = "unauthenticated";
+    /// <summary>403: the token may not do this (another agent's account, an operator endpoint).</summary>
+    public const string Forbidden = "forbidden";
+    /// <summary>404: no such resource (or not visible to the caller).</summary>
+    public const string NotFound = "not_found";
+    /// <summary>402: the available balance does not cover the amount.</summary>
+    public const string InsufficientFunds = "insufficient_funds";
+    /// <summary>409: the resource is not in a state that allows this (bid not open, prompt already answered, key reused).</summary>
+    public const string Conflict = "conflict";
+    /// <summary>413: the request body is larger than 64 KiB.</summary>
+    public const string BodyTooLarge = "body_too_large";
+    /// <summary>422: the bundle asks for more of a resource than the cycle supplies.</summary>
+    public const string BundleExceedsSupply = "bundle_exceeds_supply";
+    /// <summary>422: spawning would exceed the depth or children-per-cycle limit.</summary>
+    public const string SpawnLimit = "spawn_limit";
+    /// <summary>429: too many requests from this agent; retry after the Retry-After header.</summary>
+    public const string RateLimited = "rate_limited";
+    /// <summary>500: an unexpected failure; nothing was changed.</summary>
+    public const string Internal = "internal";
+}

@@ -1,0 +1,138 @@
+using System.Net.Sockets;
+using System.Text.Json;
+using CyAgents.Contracts.Sandbox;
+
+namespace CyAgents.GenesisAgent;
+
+/// <summary>
+/// One execution of the agent: read prices and balance, bid for the next cycle within budget, spawn when
+/// rich enough, ask the human when configured, and write what it did to the journal.
+/// </summary>
+public sealed class AgentTurn(IAgentApi api, AgentEnvironment env, Strategy strategy, string workspace, TextWriter log)
+{
+    public async Task<int> RunAsync(CancellationToken ct)
+    {
+        var memory = ReadMemory();
+        var notes = new List<string>();
+        if (strategy.Test is { } test)
+            notes.AddRange(Misbehave(test));
+
+        var prices = await api.GetPricesAsync(ct);
+        var balance = await api.GetBalanceAsync(ct);
+        log.WriteLine($"cycle {env.Cycle}: balance {balance.Available} available, bundle cost now {prices.CostOf(strategy.Bundle)}");
+
+        var children = memory.Children.ToList();
+        if (strategy.SpawnThreshold is { } threshold && balance.Available > threshold && children.Count < strategy.MaxChildren
+            && strategy.ChildEndowment > 0 && strategy.ChildEndowment < balance.Available)
+        {
+            var name = $"{env.AgentId}-child-{children.Count + 1}";
+            var childId = await api.SpawnAsync(name, strategy.ChildEndowment, strategy.ChildStrategy, $"{env.ExecutionId}:spawn", ct);
+            children.Add(childId);
+            notes.Add($"spawned {childId} with {strategy.ChildEndowment}");
+            log.WriteLine($"spawned child {childId} with {strategy.ChildEndowment} credits");
+            balance = await api.GetBalanceAsync(ct);
+        }
+
+        var amount = BidAmount(balance.Available);
+        if (amount > 0)
+        {
+            var bidId = await api.PlaceBidAsync(env.NextCycle, strategy.Bundle, amount, $"{env.ExecutionId}:bid", ct);
+            notes.Add($"bid {amount} for cycle {env.NextCycle} ({bidId})");
+            log.WriteLine($"bid {amount} credits for cycle {env.NextCycle}: {bidId}");
+        }
+        else
+        {
+            notes.Add("no bid: balance too low");
+            log.WriteLine("no bid: the balance does not cover the minimum bid");
+        }
+
+        if (!string.IsNullOrWhiteSpace(strategy.Prompt))
+        {
+            var promptId = await api.PostPromptAsync(strategy.Prompt, $"{env.ExecutionId}:prompt", ct);
+            notes.Add($"asked the human ({promptId})");
+        }
+
+        WriteMemory(memory with { Runs = memory.Runs + 1, Children = children });
+        File.AppendAllText(Path.Combine(workspace, "journal"),
+            $"{DateTimeOffset.UtcNow:O} cycle={env.Cycle} execution={env.ExecutionId} {string.Join("; ", notes)}\n");
+        return 0;
+    }
+
+    /// <summary>The bid: a share of the available balance, at least <see cref="Strategy.MinBid"/>, never more than available.</summary>
+    public long BidAmount(long available)
+    {
+        if (available <= 0) return 0;
+        var amount = (long)Math.Floor(available * Math.Clamp(strategy.BidFraction, 0, 1));
+        amount = Math.Max(amount, strategy.MinBid);
+        return amount <= available ? amount : 0;
+    }
+
+    private IEnumerable<string> Misbehave(Misbehaviour test)
+    {
+        if (test.ReadPath is { } path)
+        {
+            string outcome;
+            try { outcome = $"read {path}: succeeded ({File.ReadAllText(path).Length} chars)"; }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { outcome = $"read {path}: failed ({e.GetType().Name}: {e.Message})"; }
+            log.WriteLine(outcome);
+            yield return outcome;
+        }
+        if (test.ConnectTo is { } target)
+        {
+            var outcome = TryConnect(target);
+            log.WriteLine(outcome);
+            yield return outcome;
+        }
+        if (test.AllocateMiB > 0)
+        {
+            log.WriteLine($"allocating {test.AllocateMiB} MiB");
+            log.Flush();
+            var blocks = new List<byte[]>();
+            for (var i = 0; i < test.AllocateMiB; i++)
+            {
+                var block = new byte[1024 * 1024];
+                for (var j = 0; j < block.Length; j += 4096) block[j] = 1; // touch every page so it is really resident
+                blocks.Add(block);
+            }
+            yield return $"allocated {blocks.Count} MiB";
+        }
+        if (test.BusyLoopSeconds > 0)
+        {
+            log.WriteLine($"busy loop for {test.BusyLoopSeconds} s");
+            log.Flush();
+            var until = DateTime.UtcNow.AddSeconds(test.BusyLoopSeconds);
+            var spins = 0L;
+            while (DateTime.UtcNow < until) spins++;
+            yield return $"busy loop done ({spins} spins)";
+        }
+    }
+
+    private static string TryConnect(string target)
+    {
+        var colon = target.LastIndexOf(':');
+        var host = colon > 0 ? target[..colon] : target;
+        var port = colon > 0 && int.TryParse(target[(colon + 1)..], out var p) ? p : 80;
+        try
+        {
+            using var client = new TcpClient();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+            client.ConnectAsync(host, port, timeout.Token).AsTask().GetAwaiter().GetResult();
+            return $"connect {target}: succeeded";
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            return $"connect {target}: failed ({e.Message})";
+        }
+    }
+
+    private AgentMemory ReadMemory()
+    {
+        var path = Path.Combine(workspace, AgentMemory.FileName);
+        if (!File.Exists(path)) return new AgentMemory();
+        try { return JsonSerializer.Deserialize(File.ReadAllText(path), AgentJson.Default.AgentMemory) ?? new AgentMemory(); }
+        catch (JsonException) { return new AgentMemory(); }
+    }
+
+    private void WriteMemory(AgentMemory memory) =>
+        File.WriteAllText(Path.Combine(workspace, AgentMemory.FileName), JsonSerializer.Serialize(memory, AgentJson.Default.AgentMemory));
+}

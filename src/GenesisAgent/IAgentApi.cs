@@ -1,0 +1,21 @@
+using System.Text.Json;
+using CyAgents.Contracts.Sandbox;
+
+namespace CyAgents.GenesisAgent;
+
+/// <summary>The System API as the agent uses it; the real one speaks HTTP over the mounted unix socket.</summary>
+public interface IAgentApi
+{
+    Task<PricesView> GetPricesAsync(CancellationToken ct);
+    Task<BalanceView> GetBalanceAsync(CancellationToken ct);
+    /// <summary>Places a bid for <paramref name="cycle"/>; returns the bid id.</summary>
+    Task<string> PlaceBidAsync(long cycle, BundleView bundle, long amount, string idempotencyKey, CancellationToken ct);
+    /// <summary>Spawns a child endowed from this agent's credits; returns the child's id.</summary>
+    Task<string> SpawnAsync(string name, long endowment, JsonElement? strategy, string idempotencyKey, CancellationToken ct);
+    /// <summary>Posts a question for the human; returns the prompt id.</summary>
+    Task<string> PostPromptAsync(string question, string idempotencyKey, CancellationToken ct);
+}
+
+/// <summary>The API could not be reached at all (socket missing, refused, permission denied).</summary>
+public sealed class ApiUnreachableException(string socket, Exception inner)
+    : Exception($"cannot reach the System API on {socket}: {inner.Message}", inner);

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using CyAgents.Contracts;
+using CyAgents.Contracts.Sandbox;
+
+namespace CyAgents.GenesisAgent;
+
+/// <summary>
+/// The System API through the shared typed client (src/Contracts), over the unix socket mounted into the sandbox —
+/// the container has no network. Connection failures become <see cref="ApiUnreachableException"/>.
+/// </summary>
+public sealed class SocketAgentApi(string socketPath, string token) : IAgentApi, IDisposable
+{
+    private readonly SystemApiClient _client = SystemApiClient.ForUnixSocket(socketPath, token);
+
+    public Task<PricesView> GetPricesAsync(CancellationToken ct) => CallAsync(async () =>
+    {
+        var market = await _client.GetPricesAsync(ct);
+        double Price(string kind) => market.Resources.FirstOrDefault(r => r.Kind == kind)?.Price ?? 0;
+        return new PricesView(Price("cpu"), Price("memory"), Price("tokens"), Price("attention"));
+    });
+
+    public Task<BalanceView> GetBalanceAsync(CancellationToken ct) => CallAsync(async () =>
+    {
+        var balance = await _client.GetBalanceAsync(ct);
+        return new BalanceView(balance.Posted, balance.Reserved, balance.Available);
+    });
+
+    // The API files every bid under its own next cycle; the agent's idea of it only goes to the journal.
+    public Task<string> PlaceBidAsync(long cycle, BundleView bundle, long amount, string idempotencyKey, CancellationToken ct) =>
+        CallAsync(async () => (await _client.PlaceBidAsync(new PlaceBidRequest(
+            new ResourceBundleDto(bundle.CpuMillicores, bundle.MemoryMiB, bundle.Tokens, bundle.AttentionBasisPoints), amount), idempotencyKey, ct)).Id);
+
+    public Task<string> SpawnAsync(string name, long endowment, JsonElement? strategy, string idempotencyKey, CancellationToken ct) =>
+        CallAsync(async () => (await _client.SpawnAsync(new SpawnRequest(name, endowment, strategy), idempotencyKey, ct)).Agent.Id);
+
+    public Task<string> PostPromptAsync(string question, string idempotencyKey, CancellationToken ct) =>
+        CallAsync(async () => (await _client.AskAsync(new AskPromptRequest(question), idempotencyKey, ct)).Id);
+
+    private async Task<T> CallAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (HttpRequestException e)
+        {
+            throw new ApiUnreachableException(socketPath, e.InnerException ?? e);
+        }
+        catch (SystemApiException e)
+        {
+            throw new AgentApiException(e.Message);
+        }
+    }
+
+    public void Dispose() => _client.Dispose();
+}
+
+/// <summary>The API answered with an error.</summary>
+public sealed class AgentApiException(string message) : Exception(message);

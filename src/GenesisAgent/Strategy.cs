@@ -1,0 +1,45 @@
+using System.Text.Json;
+using CyAgents.Contracts.Sandbox;
+
+namespace CyAgents.GenesisAgent;
+
+/// <summary>
+/// How the agent behaves, read from <c>/workspace/strategy.json</c> (template: workspaces/genesis/strategy.json).
+/// Everything has a safe default so an empty file is a valid, modest strategy.
+/// </summary>
+public sealed record Strategy
+{
+    public const string FileName = "strategy.json";
+
+    /// <summary>Share of the available balance offered per bid, in (0, 1].</summary>
+    public double BidFraction { get; init; } = 0.1;
+    /// <summary>Bid at least this many credits (when the balance allows).</summary>
+    public long MinBid { get; init; } = 1;
+    /// <summary>The bundle to ask for next cycle.</summary>
+    public BundleView Bundle { get; init; } = new(250, 128, 0, 0);
+    /// <summary>Spawn a child once the available balance exceeds this; null never spawns.</summary>
+    public long? SpawnThreshold { get; init; }
+    /// <summary>Credits handed to a child at birth.</summary>
+    public long ChildEndowment { get; init; } = 1000;
+    /// <summary>How many children this agent spawns over its life.</summary>
+    public int MaxChildren { get; init; } = 1;
+    /// <summary>The strategy the child starts with (written to its workspace); null gives it the template's.</summary>
+    public JsonElement? ChildStrategy { get; init; }
+    /// <summary>A question for the human, posted once per execution; null asks nothing.</summary>
+    public string? Prompt { get; init; }
+    /// <summary>TEST ONLY: misbehaviours used by the sandbox's end-to-end tests. Never set in real strategies.</summary>
+    public Misbehaviour? Test { get; init; }
+}
+
+/// <summary>TEST ONLY: ways an agent can try to break out of its caps; each is tried, reported, and survived or not.</summary>
+public sealed record Misbehaviour
+{
+    /// <summary>Allocate and touch this many MiB (beyond the memory cap to provoke the kernel).</summary>
+    public int AllocateMiB { get; init; }
+    /// <summary>Spin for this many seconds (past the window to provoke a kill).</summary>
+    public int BusyLoopSeconds { get; init; }
+    /// <summary>Try a TCP connection to host:port (a TEST-NET address such as 192.0.2.1:80).</summary>
+    public string? ConnectTo { get; init; }
+    /// <summary>Try to read this file (another agent's workspace path).</summary>
+    public string? ReadPath { get; init; }
+}

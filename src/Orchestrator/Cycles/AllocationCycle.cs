@@ -1,0 +1,315 @@
+using System.Diagnostics;
+using CyAgents.Contracts.Sandbox;
+using CyAgents.Economy.Clearing;
+using CyAgents.Economy.Ledger;
+using CyAgents.Economy.Market;
+using CyAgents.Economy.Persistence;
+using CyAgents.Economy.Persistence.Records;
+using CyAgents.Economy.Resources;
+using CyAgents.Economy.Settlement;
+using CyAgents.Orchestrator.Sandbox;
+using CyAgents.Orchestrator.Workspaces;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+
+namespace CyAgents.Orchestrator.Cycles;
+
+/// <summary>What one cycle did.</summary>
+public sealed record CycleReport(long Number, int Bids, IReadOnlyList<Allocation> Winners, IReadOnlyList<ExecutionRecord> Executions,
+    ConservationReport Conservation, TimeSpan Elapsed);
+
+/// <summary>The conservation check failed: the cycle stops the program rather than run on a broken ledger.</summary>
+public sealed class LedgerInvariantBrokenException(long cycle, ConservationReport report)
+    : Exception($"Cycle {cycle}: the ledger invariant does not hold ({report}); stopping.")
+{
+    public ConservationReport Report { get; } = report;
+}
+
+/// <summary>
+/// One allocation cycle, in order: freeze open bids, clear them with the configured mechanism, settle (winners'
+/// escrow posted at their payment, the rest returned; losers' voided) together with bid, execution and market
+/// records in one transaction, launch every winner concurrently, collect, check conservation, close the cycle record.
+/// The stage reached is kept in <see cref="CycleRecord.Status"/> so a restart can repair an interrupted cycle.
+/// </summary>
+public sealed class AllocationCycle(
+    IDbContextFactory<EconomyDbContext> databases,
+    Func<EconomyDbContext, ILedger> ledgerFor,
+    ISandbox sandbox,
+    IExecutionTokens tokens,
+    AgentWorkspaces workspaces,
+    LiveOptions options,
+    ResourceBundle supply,
+    string containerApiSocket,
+    ILogger<AllocationCycle> logger)
+{
+    private readonly IClearingMechanism _mechanism = ClearingMechanisms.Create(options.Mechanism);
+
+    /// <summary>The supply offered each cycle.</summary>
+    public ResourceBundle Supply => supply;
+
+    /// <summary>
+    /// First start: the treasury and escrow accounts and the Genesis agent with its endowment, in one transaction;
+    /// does nothing when Genesis exists. Its first bid is an entry bid placed when cycle 1 starts.
+    /// </summary>
+    public async Task BootstrapAsync(CancellationToken ct)
+    {
+        var genesis = options.Genesis;
+        await using var db = await databases.CreateDbContextAsync(ct);
+        if (await db.Set<AgentRecord>().AnyAsync(a => a.Id == genesis.AgentId, ct)) return;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var ledger = ledgerFor(db);
+        await ledger.OpenAccountAsync(AccountIds.Treasury, AccountKind.Treasury, ct);
+        await ledger.OpenAccountAsync(AccountIds.Escrow, AccountKind.Escrow, ct);
+        var account = AccountIds.ForAgent(genesis.AgentId);
+        await ledger.OpenAccountAsync(account, AccountKind.Agent, ct);
+        await ledger.TransferAsync(new TransferRequest($"{genesis.AgentId}:endowment", AccountIds.Treasury, account, genesis.Endowment,
+            TransferKind.Endowment, Memo: "Genesis endowment"), ct);
+        db.Add(new AgentRecord
+        {
+            Id = genesis.AgentId, Name = "Genesis", RootId = genesis.AgentId, Generation = 0, CreatedCycle = 0, CreatedAt = DateTimeOffset.UtcNow,
+        });
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        using (Scope(0))
+            logger.LogInformation("Created agent {AgentId} with {Endowment} credits", genesis.AgentId, genesis.Endowment);
+    }
+
+    /// <summary>The number the next cycle gets.</summary>
+    public async Task<long> NextNumberAsync(CancellationToken ct)
+    {
+        await using var db = await databases.CreateDbContextAsync(ct);
+        return (await db.Set<CycleRecord>().MaxAsync(c => (long?)c.Number, ct) ?? 0) + 1;
+    }
+
+    /// <summary>Runs cycle <paramref name="number"/> to its end. <paramref name="ct"/> stops running containers; bookkeeping still completes.</summary>
+    public async Task<CycleReport> RunAsync(long number, CancellationToken ct)
+    {
+        using var scope = Scope(number);
+        var stopwatch = Stopwatch.StartNew();
+        var (input, result, executions, nextPrices) = await ClearAndSettleAsync(number);
+        logger.LogInformation("Cycle {Cycle} cleared by {Mechanism}: {Bids} bids, {Winners} winners, welfare {Welfare}, revenue {Revenue}",
+            number, result.Mechanism, input.Bids.Count, result.Winners.Count, result.Welfare, result.Revenue);
+
+        await SetStatusAsync(number, CycleStatus.Running);
+        var finished = await Task.WhenAll(executions.Select(e => ExecuteAsync(e, nextPrices, ct)));
+
+        ConservationReport conservation;
+        await using (var db = await databases.CreateDbContextAsync(CancellationToken.None))
+        {
+            conservation = await ledgerFor(db).CheckConservationAsync(CancellationToken.None);
+            var cycle = await db.Set<CycleRecord>().SingleAsync(c => c.Number == number);
+            cycle.InvariantHeld = conservation.Holds;
+            cycle.Status = CycleStatus.Completed;
+            cycle.EndedAt = DateTimeOffset.UtcNow;
+            await db.SaveChangesAsync(CancellationToken.None);
+        }
+        if (!conservation.Holds)
+        {
+            logger.LogCritical("Cycle {Cycle}: the ledger invariant is BROKEN: {Report}", number, conservation);
+            throw new LedgerInvariantBrokenException(number, conservation);
+        }
+        logger.LogInformation("Cycle {Cycle} completed in {Seconds:F2} s; invariant holds (treasury issued {Issued})",
+            number, stopwatch.Elapsed.TotalSeconds, conservation.TreasuryIssued);
+        return new CycleReport(number, input.Bids.Count, result.Winners, finished, conservation, stopwatch.Elapsed);
+    }
+
+    private async Task<(ClearingInput Input, ClearingResult Result, IReadOnlyList<ExecutionRecord> Executions, MarketPrices NextPrices)>
+        ClearAndSettleAsync(long number)
+    {
+        // Not cancellable: once a cycle starts clearing, it settles (a half-done cycle is repaired only after a crash).
+        var ct = CancellationToken.None;
+        await PlaceEntryBidsAsync(number, ct);
+        await using var db = await databases.CreateDbContextAsync(ct);
+        db.Add(new CycleRecord { Number = number, Status = CycleStatus.Clearing, Mechanism = _mechanism.Name, StartedAt = DateTimeOffset.UtcNow });
+        // Freeze: from here on the API files new bids under the next cycle, and these can no longer be cancelled.
+        var bids = await db.Set<BidRecord>().Where(b => b.Status == BidStatus.Open && b.Cycle <= number).OrderBy(b => b.Id).ToListAsync(ct);
+        foreach (var bid in bids)
+        {
+            bid.Status = BidStatus.Frozen;
+            bid.Cycle = number;
+        }
+        await db.SaveChangesAsync(ct);
+
+        var prices = await CurrentPricesAsync(db, ct);
+        var input = new ClearingInput(bids.Select(b => new Bid(b.Id, b.AgentId, b.Bundle, b.Amount)).ToList(), supply, prices, (ulong)number);
+        var (valid, rejected) = ClearingValidation.SplitValid(input);
+        foreach (var (bid, reason) in rejected)
+            logger.LogWarning("Bid {BidId} of {AgentId} cannot be cleared and loses: {Reason}", bid.Id, bid.AgentId, reason);
+        var cleared = _mechanism.Clear(valid);
+        var result = cleared with { Losers = [.. cleared.Losers, .. rejected.Select(r => r.Bid.Id)] };
+        var market = MarketState.AfterClearing(number, input, result, options.Pricing);
+
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var escrows = bids.ToDictionary(b => b.Id, b => b.EscrowTransferId);
+        await ledgerFor(db).ApplyBatchAsync(ClearingSettlement.Operations(result, number, id => escrows[id]), ct);
+        var winners = result.Winners.ToDictionary(w => w.BidId);
+        var executions = new List<ExecutionRecord>();
+        foreach (var bid in bids)
+        {
+            if (winners.TryGetValue(bid.Id, out var won))
+            {
+                bid.Status = BidStatus.Won;
+                bid.Payment = won.Payment;
+                executions.Add(new ExecutionRecord
+                {
+                    Id = ExecutionIdOf(number, bid.Id), AgentId = bid.AgentId, Cycle = number, BidId = bid.Id,
+                    CpuMillicores = won.Bundle.CpuMillicores, MemoryMiB = won.Bundle.MemoryMiB, Tokens = won.Bundle.Tokens,
+                    AttentionBasisPoints = won.Bundle.AttentionBasisPoints,
+                });
+            }
+            else
+            {
+                bid.Status = BidStatus.Lost;
+            }
+        }
+        db.AddRange(executions);
+        db.AddRange(market.ToRecords());
+        var cycle = await db.Set<CycleRecord>().SingleAsync(c => c.Number == number, ct);
+        cycle.Status = CycleStatus.Settled;
+        cycle.BidCount = bids.Count;
+        cycle.WinnerCount = result.Winners.Count;
+        cycle.Welfare = result.Welfare;
+        cycle.Revenue = result.Revenue;
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return (input, result, executions, market.NextPrices);
+    }
+
+    /// <summary>
+    /// An agent bids only while it runs, so a newcomer (Genesis, or a freshly spawned child) that has never bid gets one
+    /// entry bid from configuration — the configured amount or its whole balance if smaller — to get its first turn.
+    /// </summary>
+    private async Task PlaceEntryBidsAsync(long number, CancellationToken ct)
+    {
+        var entry = options.Genesis;
+        await using var db = await databases.CreateDbContextAsync(ct);
+        var newcomers = await db.Set<AgentRecord>()
+            .Where(a => a.Status == AgentStatus.Active && !db.Set<BidRecord>().Any(b => b.AgentId == a.Id))
+            .OrderBy(a => a.Id).Select(a => a.Id).ToListAsync(ct);
+        foreach (var agentId in newcomers)
+        {
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var ledger = ledgerFor(db);
+            var account = AccountIds.ForAgent(agentId);
+            var available = (await ledger.GetBalanceAsync(account, ct)).Available;
+            var amount = Math.Min(entry.FirstBidAmount, available);
+            if (amount < 1) continue;
+            var bidId = $"entry-{agentId}";
+            var escrowId = BidTransferIds.Escrow(bidId);
+            await ledger.TransferAsync(new TransferRequest(escrowId, account, AccountIds.Escrow, amount, TransferKind.BidEscrow, number,
+                $"entry bid for {agentId}'s first turn", Pending: true), ct);
+            var bundle = entry.FirstBundle;
+            db.Add(new BidRecord
+            {
+                Id = bidId, AgentId = agentId, Cycle = number, CpuMillicores = bundle.CpuMillicores, MemoryMiB = bundle.MemoryMiB,
+                Tokens = bundle.Tokens, AttentionBasisPoints = bundle.AttentionBasisPoints, Amount = amount,
+                EscrowTransferId = escrowId, CreatedAt = DateTimeOffset.UtcNow,
+            });
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+            logger.LogInformation("Entry bid {BidId} of {Amount} credits placed for newcomer {AgentId} in cycle {Cycle} ({Bundle})",
+                bidId, amount, agentId, number, bundle);
+        }
+    }
+
+    private async Task<ExecutionRecord> ExecuteAsync(ExecutionRecord execution, MarketPrices nextPrices, CancellationToken ct)
+    {
+        using var scope = logger.BeginScope(new Dictionary<string, object>
+        {
+            ["Component"] = "Orchestrator", ["Cycle"] = execution.Cycle, ["ExecutionId"] = execution.Id, ["AgentId"] = execution.AgentId,
+        });
+        var bundle = ResourceBundle.Create(execution.CpuMillicores, execution.MemoryMiB, execution.Tokens, execution.AttentionBasisPoints);
+        ExecutionOutcome outcome;
+        var tokenIssued = false;
+        try
+        {
+            string? strategy;
+            AccountBalance balance;
+            await using (var db = await databases.CreateDbContextAsync(CancellationToken.None))
+            {
+                strategy = await db.Set<AgentRecord>().Where(a => a.Id == execution.AgentId).Select(a => a.StrategyJson).FirstOrDefaultAsync();
+                balance = await ledgerFor(db).GetBalanceAsync(AccountIds.ForAgent(execution.AgentId));
+            }
+            var workspace = workspaces.Prepare(execution.AgentId, strategy);
+            var token = await tokens.IssueAsync(execution.AgentId, execution.Id, execution.Cycle, CancellationToken.None);
+            tokenIssued = true;
+            var deadline = DateTimeOffset.UtcNow + options.ExecutionWindow;
+            var environment = new AgentEnvironment
+            {
+                AgentId = execution.AgentId, ExecutionId = execution.Id, Token = token, Cycle = execution.Cycle, NextCycle = execution.Cycle + 1,
+                Bundle = new BundleView(bundle.CpuMillicores, bundle.MemoryMiB, bundle.Tokens, bundle.AttentionBasisPoints),
+                Balance = new BalanceView(balance.Posted, balance.Reserved, balance.Available),
+                Prices = new PricesView(nextPrices[ResourceKind.Cpu], nextPrices[ResourceKind.Memory], nextPrices[ResourceKind.Tokens],
+                    nextPrices[ResourceKind.Attention]),
+                ApiSocket = containerApiSocket, Deadline = deadline,
+            };
+            workspaces.WriteEnvironment(workspace, environment);
+            await UpdateExecutionAsync(execution.Id, e =>
+            {
+                e.Status = ExecutionStatus.Running;
+                e.StartedAt = DateTimeOffset.UtcNow;
+                e.Deadline = deadline;
+            });
+            outcome = await sandbox.RunAsync(
+                new ExecutionRequest(execution.Id, execution.AgentId, execution.Cycle, bundle, workspace, environment, options.ExecutionWindow), ct);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or LedgerException or DockerEngineException)
+        {
+            logger.LogError("Execution {ExecutionId} of {AgentId} could not be launched: {Error}", execution.Id, execution.AgentId, e.Message);
+            outcome = new ExecutionOutcome(ExecutionStatus.LaunchFailed, null, null, null, DateTimeOffset.UtcNow, e.Message, []);
+        }
+        finally
+        {
+            if (tokenIssued) await tokens.RevokeAsync(execution.Id, CancellationToken.None);
+        }
+        return await UpdateExecutionAsync(execution.Id, e =>
+        {
+            e.Status = outcome.Status;
+            e.ExitCode = outcome.ExitCode;
+            e.ContainerId = outcome.ContainerId;
+            e.StartedAt = outcome.StartedAt ?? e.StartedAt;
+            e.EndedAt = outcome.EndedAt;
+            e.Error = outcome.Error is { Length: > 2000 } long_ ? long_[..2000] : outcome.Error;
+            e.PeakMemoryBytes = outcome.PeakMemoryBytes;
+            e.CpuTimeNanos = outcome.CpuTimeNanos;
+        });
+    }
+
+    private async Task<ExecutionRecord> UpdateExecutionAsync(string id, Action<ExecutionRecord> change)
+    {
+        await using var db = await databases.CreateDbContextAsync(CancellationToken.None);
+        var record = await db.Set<ExecutionRecord>().SingleAsync(e => e.Id == id);
+        change(record);
+        await db.SaveChangesAsync(CancellationToken.None);
+        return record;
+    }
+
+    private async Task SetStatusAsync(long number, CycleStatus status)
+    {
+        await using var db = await databases.CreateDbContextAsync(CancellationToken.None);
+        var cycle = await db.Set<CycleRecord>().SingleAsync(c => c.Number == number);
+        cycle.Status = status;
+        await db.SaveChangesAsync(CancellationToken.None);
+    }
+
+    /// <summary>Prices in force: the last cycle's next prices, or the configured initial prices.</summary>
+    private async Task<MarketPrices> CurrentPricesAsync(EconomyDbContext db, CancellationToken ct)
+    {
+        var last = await db.Set<MarketStateRecord>().MaxAsync(s => (long?)s.Cycle, ct);
+        if (last is null) return options.Pricing.InitialPrices;
+        var rows = await db.Set<MarketStateRecord>().Where(s => s.Cycle == last).ToListAsync(ct);
+        double Next(ResourceKind kind) => rows.FirstOrDefault(r => r.Kind == kind)?.NextPrice ?? options.Pricing.InitialPrices[kind];
+        return new MarketPrices(Next(ResourceKind.Cpu), Next(ResourceKind.Memory), Next(ResourceKind.Tokens), Next(ResourceKind.Attention));
+    }
+
+    /// <summary>Execution ids double as container names: letters, digits, dot, dash and underscore only.</summary>
+    public static string ExecutionIdOf(long cycle, string bidId)
+    {
+        var safe = new string(bidId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray());
+        var id = $"c{cycle}-{safe}";
+        return id.Length <= 64 ? id : id[..64];
+    }
+
+    private IDisposable? Scope(long cycle) =>
+        logger.BeginScope(new Dictionary<string, object> { ["Component"] = "Orchestrator", ["Cycle"] = cycle });
+}

@@ -1,0 +1,59 @@
+using CyAgents.Economy.Market;
+using CyAgents.Economy.Resources;
+
+namespace CyAgents.Orchestrator.Cycles;
+
+/// <summary>Settings of live cycles (configuration section <c>Live</c>; the run command's options override them).</summary>
+public sealed record LiveOptions
+{
+    public const string Section = "Live";
+
+    /// <summary>Clearing mechanism name (see <c>ClearingMechanisms.Names</c>).</summary>
+    public string Mechanism { get; init; } = "critical-value";
+    /// <summary>How long a winner may run before it is killed.</summary>
+    public TimeSpan ExecutionWindow { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Pause between the end of one cycle and the start of the next.</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Pricing rule parameters and initial prices.</summary>
+    public PricingOptions Pricing { get; init; } = new();
+    /// <summary>The Genesis agent created on first start.</summary>
+    public GenesisOptions Genesis { get; init; } = new();
+    /// <summary>What the host keeps back and what it offers beyond CPU and memory.</summary>
+    public CapacityOptions Capacity { get; init; } = new();
+}
+
+/// <summary>
+/// The first agent (its id and endowment from the treasury) and the entry bid every newcomer gets for its first turn:
+/// an agent bids only while it runs, so Genesis in cycle 1 and each freshly spawned child start with this bid.
+/// </summary>
+public sealed record GenesisOptions
+{
+    /// <summary>Not "genesis": that name is the workspace template's folder, which must stay a pristine template.</summary>
+    public string AgentId { get; init; } = "genesis-0";
+    public long Endowment { get; init; } = 100_000;
+    /// <summary>Credits of the entry bid (capped at the newcomer's balance).</summary>
+    public long FirstBidAmount { get; init; } = 100;
+    public long FirstBidCpuMillicores { get; init; } = 250;
+    public long FirstBidMemoryMiB { get; init; } = 96;
+
+    public ResourceBundle FirstBundle => ResourceBundle.Create(FirstBidCpuMillicores, FirstBidMemoryMiB);
+}
+
+/// <summary>
+/// Supply per cycle: the engine's CPUs and memory minus a reserve for the host, so clearing never grants more
+/// than the machine has; tokens and attention are not measured and come from configuration.
+/// </summary>
+public sealed record CapacityOptions
+{
+    public long ReserveMillicores { get; init; } = 500;
+    public long ReserveMemoryMiB { get; init; } = 2048;
+    public long Tokens { get; init; } = 100_000;
+    public long AttentionBasisPoints { get; init; } = 10_000;
+
+    /// <summary>The supply of one cycle from what the engine reports.</summary>
+    public ResourceBundle SupplyFrom(int cpus, long memoryBytes) => ResourceBundle.Create(
+        Math.Max(0, cpus * 1000L - ReserveMillicores),
+        Math.Max(0, memoryBytes / (1024 * 1024) - ReserveMemoryMiB),
+        Tokens,
+        AttentionBasisPoints);
+}

@@ -1,0 +1,39 @@
+using CyAgents.Orchestrator.Cycles;
+using CyAgents.Orchestrator.Sandbox;
+
+namespace CyAgents.Orchestrator.Hosting;
+
+/// <summary>Where a live run keeps its state and how it reaches the engine; the run command fills this from its options.</summary>
+public sealed record LiveSettings
+{
+    /// <summary>Folder for the database, the API socket, the operator token and system.log.</summary>
+    public string DataDirectory { get; init; } = "data";
+    /// <summary>SQLite database file; default &lt;data&gt;/cyagents.db.</summary>
+    public string? DatabasePath { get; init; }
+    /// <summary>PostgreSQL connection string; when set it replaces SQLite.</summary>
+    public string? PostgresConnectionString { get; init; }
+    /// <summary>The one log; default &lt;data&gt;/system.log.</summary>
+    public string? LogPath { get; init; }
+    /// <summary>Per-agent workspaces.</summary>
+    public string WorkspacesRoot { get; init; } = "workspaces";
+    /// <summary>Template for new workspaces.</summary>
+    public string WorkspaceTemplate { get; init; } = "workspaces/genesis";
+    /// <summary>Loopback URLs the API also listens on (for humans); empty for the unix socket only.</summary>
+    public string ApiUrls { get; init; } = "http://127.0.0.1:5080";
+    /// <summary>The Docker engine's socket.</summary>
+    public string EngineSocket { get; init; } = DockerEngine.DefaultSocket;
+    /// <summary>Agent whose container is kept and which waits for a debugger.</summary>
+    public string? DebugAgentId { get; init; }
+    /// <summary>Host folder with vsdbg for the debugged agent.</summary>
+    public string? DebuggerFolder { get; init; }
+    /// <summary>Mirror system.log on the console in short lines.</summary>
+    public bool ConsoleLog { get; init; } = true;
+    /// <summary>Cycle settings; the configuration's <c>Live</c> section is read first, these override it when set.</summary>
+    public LiveOptions? Live { get; init; }
+    /// <summary>Extra configuration keys (tests, benchmarks).</summary>
+    public IReadOnlyDictionary<string, string?> Configuration { get; init; } = new Dictionary<string, string?>();
+
+    public string Database => DatabasePath ?? Path.Combine(DataDirectory, "cyagents.db");
+    public string Log => LogPath ?? Path.Combine(DataDirectory, "system.log");
+    public string ApiSocket => Path.Combine(DataDirectory, "api", "api.sock");
+}

@@ -1,0 +1,252 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace CyAgents.Orchestrator.Sandbox;
+
+/// <summary>
+/// A client of the Docker Engine REST API (v1.41) over its unix socket. No SDK package is served
+/// here (ADR 0003), and the handful of calls the sandbox needs are small enough to own.
+/// </summary>
+public sealed class DockerEngine : IDisposable
+{
+    /// <summary>Where engines listen by default.</summary>
+    public const string DefaultSocket = "/var/run/docker.sock";
+
+    private const string ApiVersion = "v1.41";
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNameCaseInsensitive = true,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private readonly HttpClient _http;
+
+    public DockerEngine(string socketPath = DefaultSocket)
+    {
+        SocketPath = socketPath;
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, ct) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+        };
+        // Wait and build block for as long as the container or build runs; callers cancel instead.
+        _http = new HttpClient(handler) { BaseAddress = new Uri($"http://docker/{ApiVersion}/"), Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    /// <summary>The engine's socket path.</summary>
+    public string SocketPath { get; }
+
+    /// <summary>Throws <see cref="DockerEngineUnavailableException"/> unless the engine answers <c>/_ping</c>.</summary>
+    public async Task PingAsync(CancellationToken ct = default)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            using var response = await _http.GetAsync("_ping", timeout.Token);
+            if (!response.IsSuccessStatusCode)
+                throw new DockerEngineUnavailableException(SocketPath, $"/_ping answered {(int)response.StatusCode}");
+        }
+        catch (HttpRequestException e)
+        {
+            throw new DockerEngineUnavailableException(SocketPath, e.InnerException?.Message ?? e.Message);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new DockerEngineUnavailableException(SocketPath, "no answer to /_ping within 5 s");
+        }
+    }
+
+    /// <summary>CPUs and memory of the engine's host.</summary>
+    public Task<EngineInfo> GetInfoAsync(CancellationToken ct = default) => GetJsonAsync<EngineInfo>("info", ct);
+
+    /// <summary>Creates a container; returns its id.</summary>
+    public async Task<string> CreateContainerAsync(ContainerSpec spec, string? name = null, CancellationToken ct = default)
+    {
+        var path = name is null ? "containers/create" : $"containers/create?name={Uri.EscapeDataString(name)}";
+        using var response = await SendAsync(HttpMethod.Post, path, JsonContent.Create(spec, options: Json), ct);
+        var created = await response.Content.ReadFromJsonAsync<CreateResponse>(Json, ct);
+        return created?.Id ?? throw new DockerEngineException("create", "the engine returned no container id");
+    }
+
+    public async Task StartContainerAsync(string id, CancellationToken ct = default)
+    {
+        using var _ = await SendAsync(HttpMethod.Post, $"containers/{id}/start", null, ct);
+    }
+
+    /// <summary>Blocks until the container exits (or <paramref name="ct"/> fires); returns its exit code.</summary>
+    public async Task<long> WaitContainerAsync(string id, CancellationToken ct = default)
+    {
+        using var response = await SendAsync(HttpMethod.Post, $"containers/{id}/wait?condition=not-running", null, ct);
+        var wait = await response.Content.ReadFromJsonAsync<WaitResponse>(Json, ct);
+        if (wait?.Error?.Message is { Length: > 0 } message)
+            throw new DockerEngineException("wait", message);
+        return wait?.StatusCode ?? -1;
+    }
+
+    /// <summary>Sends a signal; a container that is no longer running is not an error.</summary>
+    public async Task KillContainerAsync(string id, string signal = "SIGKILL", CancellationToken ct = default)
+    {
+        using var response = await _http.PostAsync($"containers/{id}/kill?signal={signal}", null, ct);
+        if (response.IsSuccessStatusCode || response.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.NotFound)
+            return;
+        throw await ErrorAsync("kill", response, ct);
+    }
+
+    /// <summary>Removes a container (forcefully, with its anonymous volumes); absent is not an error.</summary>
+    public async Task RemoveContainerAsync(string id, CancellationToken ct = default)
+    {
+        using var response = await _http.DeleteAsync($"containers/{id}?force=true&v=true", ct);
+        if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.NotFound)
+            return;
+        throw await ErrorAsync("remove", response, ct);
+    }
+
+    /// <summary>The container's state and configuration, or null when it does not exist.</summary>
+    public async Task<ContainerInspect?> InspectContainerAsync(string id, CancellationToken ct = default)
+    {
+        using var response = await _http.GetAsync($"containers/{id}/json", ct);
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
+        if (!response.IsSuccessStatusCode) throw await ErrorAsync("inspect", response, ct);
+        return await response.Content.ReadFromJsonAsync<ContainerInspect>(Json, ct);
+    }
+
+    /// <summary>All stdout and stderr lines of a container, in order.</summary>
+    public async Task<IReadOnlyList<LogLine>> GetLogsAsync(string id, CancellationToken ct = default)
+    {
+        using var response = await SendAsync(HttpMethod.Get, $"containers/{id}/logs?stdout=true&stderr=true", null, ct);
+        var bytes = await response.Content.ReadAsByteArrayAsync(ct);
+        return DemultiplexLogs(bytes);
+    }
+
+    /// <summary>Containers (running or not) carrying a label, e.g. <c>cyagents.managed=true</c>.</summary>
+    public async Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string label, CancellationToken ct = default)
+    {
+        var filters = JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = [label] });
+        return await GetJsonAsync<List<ContainerSummary>>($"containers/json?all=true&filters={Uri.EscapeDataString(filters)}", ct);
+    }
+
+    /// <summary>An image by name or id, or null when the engine does not have it.</summary>
+    public async Task<ImageInspect?> InspectImageAsync(string name, CancellationToken ct = default)
+    {
+        using var response = await _http.GetAsync($"images/{name}/json", ct);
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
+        if (!response.IsSuccessStatusCode) throw await ErrorAsync("image inspect", response, ct);
+        return await response.Content.ReadFromJsonAsync<ImageInspect>(Json, ct);
+    }
+
+    /// <summary>Builds an image from a tar build context (Dockerfile at its root) and tags it.</summary>
+    public async Task<string> BuildImageAsync(Stream tarContext, string tag, CancellationToken ct = default)
+    {
+        var content = new StreamContent(tarContext);
+        content.Headers.ContentType = new("application/x-tar");
+        using var response = await SendAsync(HttpMethod.Post, $"build?t={Uri.EscapeDataString(tag)}&rm=true&forcerm=true", content, ct);
+        // The build streams JSON messages; a failed step arrives as {"error": ...} with status 200.
+        var body = await response.Content.ReadAsStringAsync(ct);
+        string? imageId = null;
+        var output = new StringBuilder();
+        foreach (var line in body.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var message = JsonSerializer.Deserialize<BuildMessage>(line, Json);
+            if (message?.Error is { } error)
+                throw new DockerEngineException("build", $"{error.Trim()} (output: {output.ToString().Trim()})");
+            if (message?.Stream is { } text) output.Append(text);
+            if (message?.Aux?.Id is { } id) imageId = id;
+        }
+        return imageId ?? (await InspectImageAsync(tag, ct))?.Id
+            ?? throw new DockerEngineException("build", $"no image came out of the build: {output.ToString().Trim()}");
+    }
+
+    /// <summary>Splits the engine's multiplexed log stream: 8-byte headers (stream, 3 zero bytes, big-endian length).</summary>
+    public static IReadOnlyList<LogLine> DemultiplexLogs(ReadOnlySpan<byte> data)
+    {
+        // A frame may hold part of a line or several lines: keep a pending tail per stream.
+        var pending = new Dictionary<string, StringBuilder> { ["stdout"] = new(), ["stderr"] = new() };
+        var lines = new List<LogLine>();
+        while (data.Length >= 8)
+        {
+            var name = data[0] == 2 ? "stderr" : "stdout";
+            var length = (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(data[4..8]), (uint)(data.Length - 8));
+            var buffer = pending[name].Append(Encoding.UTF8.GetString(data.Slice(8, length)));
+            var text = buffer.ToString();
+            var cut = text.LastIndexOf('\n');
+            if (cut >= 0)
+            {
+                foreach (var line in text[..cut].Split('\n'))
+                    lines.Add(new LogLine(name, line.TrimEnd('\r')));
+                buffer.Clear().Append(text[(cut + 1)..]);
+            }
+            data = data[(8 + length)..];
+        }
+        foreach (var (name, rest) in pending)
+            if (rest.Length > 0) lines.Add(new LogLine(name, rest.ToString().TrimEnd('\r')));
+        return lines;
+    }
+
+    private async Task<T> GetJsonAsync<T>(string path, CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Get, path, null, ct);
+        return await response.Content.ReadFromJsonAsync<T>(Json, ct)
+            ?? throw new DockerEngineException(path, "the engine returned an empty body");
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken ct)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = content };
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        }
+        catch (HttpRequestException e) when (e.InnerException is SocketException)
+        {
+            throw new DockerEngineUnavailableException(SocketPath, e.InnerException.Message);
+        }
+        if (response.IsSuccessStatusCode) return response;
+        using (response)
+            throw await ErrorAsync(path.Split('?')[0], response, ct);
+    }
+
+    private static async Task<DockerEngineException> ErrorAsync(string operation, HttpResponseMessage response, CancellationToken ct)
+    {
+        var body = await response.Content.ReadAsStringAsync(ct);
+        string? message = null;
+        try { message = JsonSerializer.Deserialize<EngineError>(body, Json)?.Message; }
+        catch (JsonException) { }
+        return new DockerEngineException(operation, $"{(int)response.StatusCode}: {message ?? body.Trim()}", response.StatusCode);
+    }
+
+    public void Dispose() => _http.Dispose();
+}
+
+/// <summary>The engine refused or failed a request; the message is the engine's own.</summary>
+public class DockerEngineException(string operation, string message, HttpStatusCode? status = null)
+    : Exception(operation == "connect" ? message : $"Docker engine: {operation} failed: {message}")
+{
+    public HttpStatusCode? Status { get; } = status;
+}
+
+/// <summary>No engine answers on the socket; the message says how to start one.</summary>
+public sealed class DockerEngineUnavailableException(string socketPath, string reason)
+    : DockerEngineException("connect", Describe(socketPath, reason))
+{
+    private static string Describe(string socketPath, string reason) =>
+        $"No Docker engine answers on {socketPath} ({reason}). Start one with scripts/ensure-docker and try again.";
+}

@@ -1,0 +1,190 @@
+using System.Globalization;
+using CyAgents.Economy.Persistence.Records;
+using Microsoft.Extensions.Logging;
+
+namespace CyAgents.Orchestrator.Sandbox;
+
+/// <summary>Settings of the Docker sandbox (section <c>Sandbox</c>).</summary>
+public sealed record SandboxOptions
+{
+    /// <summary>The agent image tag (set once it is built).</summary>
+    public string Image { get; init; } = "";
+    /// <summary>Host folder holding the System API's unix socket; mounted read-only.</summary>
+    public required string ApiSocketFolder { get; init; }
+    /// <summary>Where that folder appears inside the container.</summary>
+    public string ContainerApiFolder { get; init; } = "/run/cyagents";
+    /// <summary>Processes the agent may have at once.</summary>
+    public long PidsLimit { get; init; } = 64;
+    /// <summary>Size of the writable /tmp (tmpfs).</summary>
+    public string TmpfsSize { get; init; } = "16m";
+    /// <summary>Agent whose container is kept after exit and which waits for a debugger; null for none.</summary>
+    public string? DebugAgentId { get; init; }
+    /// <summary>Host folder with vsdbg, mounted read-only at /vsdbg for the debugged agent.</summary>
+    public string DebuggerFolder { get; init; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".vsdbg");
+    /// <summary>How long the debugged agent waits for an attach.</summary>
+    public TimeSpan DebuggerWait { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>
+/// Runs executions as hardened, network-less containers through the Engine API (ADRs 0001-0003):
+/// caps from the won bundle, read-only root, tmpfs /tmp, no capabilities, no new privileges, uid 10001,
+/// the workspace read-write and the API socket's folder read-only — nothing else of the host.
+/// </summary>
+public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, ILogger<DockerSandbox> logger) : ISandbox
+{
+    /// <summary>Label on every container this program creates; crash recovery looks for it.</summary>
+    public const string ManagedLabel = "cyagents.managed";
+    public const string AgentLabel = "cyagents.agent";
+    public const string ExecutionLabel = "cyagents.execution";
+    public const string CycleLabel = "cyagents.cycle";
+
+    /// <summary>Called after the container exited and before it is removed (tests inspect it here).</summary>
+    public Func<ContainerInspect, Task>? OnExited { get; set; }
+
+    /// <summary>The create body for an execution; public so its caps can be checked without an engine.</summary>
+    public ContainerSpec Specify(ExecutionRequest request)
+    {
+        var debug = request.AgentId == options.DebugAgentId;
+        var memory = request.Bundle.MemoryMiB * 1024 * 1024;
+        var binds = new List<string>
+        {
+            $"{Path.GetFullPath(request.Workspace)}:/workspace:rw",
+            $"{Path.GetFullPath(options.ApiSocketFolder)}:{options.ContainerApiFolder}:ro",
+        };
+        var env = new List<string>();
+        if (debug)
+        {
+            binds.Add($"{Path.GetFullPath(options.DebuggerFolder)}:/vsdbg:ro");
+            env.Add("CYAGENTS_WAIT_FOR_DEBUGGER=1");
+            env.Add($"CYAGENTS_DEBUGGER_TIMEOUT_SECONDS={(int)options.DebuggerWait.TotalSeconds}");
+        }
+        return new ContainerSpec
+        {
+            Image = options.Image,
+            User = $"{AgentImage.SandboxUid}:{AgentImage.SandboxUid}",
+            WorkingDir = "/workspace",
+            Env = env,
+            NetworkDisabled = true,
+            Labels = new Dictionary<string, string>
+            {
+                [ManagedLabel] = "true",
+                [AgentLabel] = request.AgentId,
+                [ExecutionLabel] = request.ExecutionId,
+                [CycleLabel] = request.Cycle.ToString(CultureInfo.InvariantCulture),
+            },
+            HostConfig = new HostConfig
+            {
+                Binds = binds,
+                Memory = memory,
+                MemorySwap = memory, // equal to Memory: no swap beyond the cap
+                NanoCpus = request.Bundle.CpuMillicores * 1_000_000,
+                PidsLimit = options.PidsLimit,
+                ReadonlyRootfs = true,
+                Tmpfs = new Dictionary<string, string> { ["/tmp"] = $"rw,noexec,nosuid,size={options.TmpfsSize}" },
+                CapDrop = ["ALL"],
+                SecurityOpt = ["no-new-privileges"],
+                NetworkMode = "none",
+            },
+        };
+    }
+
+    public async Task<ExecutionOutcome> RunAsync(ExecutionRequest request, CancellationToken ct)
+    {
+        ExecutionOutcome outcome;
+        using (logger.BeginScope(Tags(request, "Orchestrator")))
+            outcome = await RunContainerAsync(request, ct);
+        // The agent's own output is logged under its own component tag (one scope, not nested in the orchestrator's).
+        using (logger.BeginScope(Tags(request, $"Agent:{request.AgentId}")))
+        {
+            foreach (var line in outcome.Logs)
+            {
+                if (line.Stream == "stderr") logger.LogWarning("{Stream}: {Line}", line.Stream, line.Text);
+                else logger.LogInformation("{Stream}: {Line}", line.Stream, line.Text);
+            }
+        }
+        return outcome;
+    }
+
+    private static Dictionary<string, object> Tags(ExecutionRequest request, string component) => new()
+    {
+        ["Component"] = component, ["Cycle"] = request.Cycle, ["ExecutionId"] = request.ExecutionId, ["AgentId"] = request.AgentId,
+    };
+
+    private async Task<ExecutionOutcome> RunContainerAsync(ExecutionRequest request, CancellationToken ct)
+    {
+        var debug = request.AgentId == options.DebugAgentId;
+        string containerId;
+        DateTimeOffset startedAt;
+        try
+        {
+            containerId = await engine.CreateContainerAsync(Specify(request), $"cyagents-{request.ExecutionId}", ct);
+        }
+        catch (Exception e) when (e is DockerEngineException or HttpRequestException)
+        {
+            logger.LogError("Launch of {ExecutionId} failed at create: {Error}", request.ExecutionId, e.Message);
+            return new ExecutionOutcome(ExecutionStatus.LaunchFailed, null, null, null, DateTimeOffset.UtcNow, e.Message, []);
+        }
+        try
+        {
+            startedAt = DateTimeOffset.UtcNow;
+            await engine.StartContainerAsync(containerId, ct);
+        }
+        catch (Exception e) when (e is DockerEngineException or HttpRequestException)
+        {
+            logger.LogError("Launch of {ExecutionId} failed at start: {Error}", request.ExecutionId, e.Message);
+            await engine.RemoveContainerAsync(containerId, CancellationToken.None);
+            return new ExecutionOutcome(ExecutionStatus.LaunchFailed, null, containerId, null, DateTimeOffset.UtcNow, e.Message, []);
+        }
+        logger.LogInformation("Started {ExecutionId} of {AgentId} in {ContainerId} with {Bundle}, window {Window}",
+            request.ExecutionId, request.AgentId, containerId[..12], request.Bundle, request.Window);
+
+        var timedOut = false;
+        var stopped = false;
+        using (var window = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            // The debugged agent's window also covers the wait for the attach.
+            window.CancelAfter(debug ? request.Window + options.DebuggerWait : request.Window);
+            try
+            {
+                await engine.WaitContainerAsync(containerId, window.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                timedOut = !ct.IsCancellationRequested;
+                stopped = ct.IsCancellationRequested;
+                await engine.KillContainerAsync(containerId, "SIGKILL", CancellationToken.None);
+                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                try { await engine.WaitContainerAsync(containerId, grace.Token); }
+                catch (OperationCanceledException) { }
+            }
+        }
+        var endedAt = DateTimeOffset.UtcNow;
+
+        // From here on the bookkeeping finishes even during shutdown.
+        var inspect = await engine.InspectContainerAsync(containerId, CancellationToken.None);
+        IReadOnlyList<LogLine> logs = [];
+        try { logs = await engine.GetLogsAsync(containerId, CancellationToken.None); }
+        catch (DockerEngineException e) { logger.LogWarning("Logs of {ExecutionId} unavailable: {Error}", request.ExecutionId, e.Message); }
+
+        var state = inspect?.State;
+        var exitCode = state?.ExitCode;
+        var (status, error) = (timedOut, stopped, state) switch
+        {
+            (true, _, _) => (ExecutionStatus.TimedOut, $"killed at the end of its {request.Window.TotalSeconds:0.#} s window"),
+            (_, true, _) => (ExecutionStatus.Abandoned, "stopped because the orchestrator shut down"),
+            (_, _, { OOMKilled: true }) => (ExecutionStatus.OOMKilled, $"killed by the kernel at its memory cap of {request.Bundle.MemoryMiB} MiB"),
+            (_, _, { ExitCode: 0 }) => (ExecutionStatus.Succeeded, (string?)null),
+            _ => (ExecutionStatus.Failed, $"exited with code {exitCode} (memory cap {request.Bundle.MemoryMiB} MiB)"),
+        };
+        logger.LogInformation("Execution {ExecutionId} of {AgentId} ended {Status} (exit {ExitCode}) after {Seconds:F2} s",
+            request.ExecutionId, request.AgentId, status, exitCode, (endedAt - startedAt).TotalSeconds);
+
+        if (OnExited is { } hook && inspect is not null)
+            await hook(inspect);
+        if (debug)
+            logger.LogWarning("Keeping container {ContainerId} of debugged agent {AgentId}; remove it with docker rm", containerId[..12], request.AgentId);
+        else
+            await engine.RemoveContainerAsync(containerId, CancellationToken.None);
+        return new ExecutionOutcome(status, exitCode, containerId, startedAt, endedAt, error, logs);
+    }
+}

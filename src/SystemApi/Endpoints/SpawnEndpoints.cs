@@ -1,0 +1,116 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text.Json;
+using CyAgents.Contracts;
+using CyAgents.Economy.Ledger;
+using CyAgents.Economy.Persistence.Records;
+using CyAgents.SystemApi.Errors;
+using CyAgents.SystemApi.Hosting;
+using CyAgents.SystemApi.Idempotency;
+using CyAgents.SystemApi.Identity;
+using CyAgents.SystemApi.Market;
+using CyAgents.SystemApi.Workspaces;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace CyAgents.SystemApi.Endpoints;
+
+/// <summary>
+/// Spawning: a child agent endowed from the caller's own credits (SpawnTransfer) plus a SpawnFee to the treasury,
+/// with lineage recorded and a workspace copied from the template. Depth and children per cycle are capped.
+/// </summary>
+internal static class SpawnEndpoints
+{
+    private static readonly ContractsJsonContext Json = ContractsJsonContext.Default;
+
+    public static void Map(IEndpointRouteBuilder app) =>
+        app.MapGroup("/v1/spawn").WithTags("Spawn").RequiresToken(Caller.AgentPolicy)
+            .MapPost("", Spawn).WithName("Spawn")
+            .WithSummary("Spawn a child agent with an endowment from the caller's credits")
+            .WithDescription("Charges endowment + Spawn:Fee to the caller. Accepts Idempotency-Key. Refusals: validation (400), forbidden (403, parentId of another agent), insufficient_funds (402), spawn_limit (422).")
+            .Refuses(400, 402, 409, 413, 422, 500);
+
+    private static async Task<Results<Created<SpawnResponse>, ProblemHttpResult>> Spawn(SpawnRequest request, ClaimsPrincipal user,
+        HttpContext http, IdempotentWrites writes, WorkspaceTemplate workspaces, IOptions<SpawnOptions> options, ILoggerFactory logs)
+    {
+        var caller = Caller.From(user);
+        var rules = options.Value;
+        if (request.ParentId is not null && request.ParentId != caller.AgentId)
+            return Problems.Forbidden("an agent spawns with its own credits only: parentId must be the caller or absent");
+        if (Validate(request, rules) is { } invalid) return invalid;
+        if (!workspaces.TemplateExists)
+            return Problems.Result(StatusCodes.Status500InternalServerError, ErrorCodes.Internal,
+                "the workspace template folder is missing on the host; nothing was changed");
+
+        var body = JsonSerializer.SerializeToUtf8Bytes(request, Json.SpawnRequest);
+        WorkspaceTemplate.Staged? staged = null;
+        try
+        {
+            var outcome = await writes.RunAsync(http, caller, body, Json.SpawnResponse, StatusCodes.Status201Created, async w =>
+            {
+                var ct = w.Ct;
+                var parent = await w.Db.Set<AgentRecord>().AsNoTracking().FirstOrDefaultAsync(a => a.Id == caller.AgentId, ct);
+                if (parent is null) return Problems.NotFound($"the calling agent '{caller.AgentId}' has no record");
+                if (parent.Generation + 1 > rules.MaxGeneration)
+                    return Problems.Result(StatusCodes.Status422UnprocessableEntity, ErrorCodes.SpawnLimit,
+                        $"a child would be generation {parent.Generation + 1}; the limit is {rules.MaxGeneration}");
+                var cycle = await MarketView.CurrentCycleAsync(w.Db, ct);
+                var siblings = await w.Db.Set<AgentRecord>().CountAsync(a => a.ParentId == parent.Id && a.CreatedCycle == cycle, ct);
+                if (siblings >= rules.MaxChildrenPerCycle)
+                    return Problems.Result(StatusCodes.Status422UnprocessableEntity, ErrorCodes.SpawnLimit,
+                        $"already {siblings} children spawned in cycle {cycle}; the limit is {rules.MaxChildrenPerCycle}");
+
+                var childId = "agt-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+                var child = new AgentRecord
+                {
+                    Id = childId, Name = request.Name!.Trim(), ParentId = parent.Id, RootId = parent.RootId,
+                    Generation = parent.Generation + 1, CreatedCycle = cycle, CreatedAt = w.Now,
+                    StrategyJson = request.Strategy?.GetRawText(), Status = AgentStatus.Active,
+                };
+                await w.Ledger.OpenAccountAsync(AccountIds.ForAgent(childId), AccountKind.Agent, ct);
+                var from = AccountIds.ForAgent(parent.Id);
+                var operations = new List<LedgerOperation>
+                {
+                    new TransferRequest($"spawn:{childId}:endowment", from, AccountIds.ForAgent(childId), request.Endowment,
+                        TransferKind.SpawnTransfer, cycle, $"endowment of {childId} from {parent.Id}"),
+                };
+                if (rules.Fee > 0)
+                    operations.Add(new TransferRequest($"spawn:{childId}:fee", from, AccountIds.Treasury, rules.Fee,
+                        TransferKind.SpawnFee, cycle, $"spawn fee for {childId}"));
+                await w.Ledger.ApplyBatchAsync(operations, ct);
+                w.Db.Add(child);
+                staged = workspaces.Stage(childId, child.StrategyJson);
+                return new SpawnResponse(child.ToWire(), request.Endowment, rules.Fee, childId);
+            });
+            if (outcome.Problem is not null) return outcome.Problem;
+            var spawned = outcome.Value!;
+            if (!outcome.Replayed)
+            {
+                staged?.Commit();
+                logs.CreateLogger("CyAgents.SystemApi.Spawn").LogInformation(
+                    "Agent {ChildId} ({ChildName}) spawned by {ParentId}: generation {Generation}, endowment {Endowment}, fee {Fee}, workspace {Workspace}",
+                    spawned.Agent.Id, spawned.Agent.Name, spawned.Agent.ParentId, spawned.Agent.Generation, spawned.Endowment, spawned.Fee,
+                    staged?.FinalPath);
+            }
+            return TypedResults.Created(ApiRoutes.Agent(spawned.Agent.Id), spawned);
+        }
+        finally
+        {
+            staged?.Dispose();
+        }
+    }
+
+    private static ProblemHttpResult? Validate(SpawnRequest request, SpawnOptions rules)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var name = request.Name?.Trim();
+        if (string.IsNullOrEmpty(name)) errors["name"] = ["is required"];
+        else if (name.Length > 128) errors["name"] = ["must be at most 128 characters"];
+        else if (name.Any(char.IsControl)) errors["name"] = ["must not contain control characters"];
+        if (request.Endowment < rules.MinEndowment) errors["endowment"] = [$"must be at least {rules.MinEndowment} credits"];
+        if (request.Strategy is { } s && s.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined))
+            errors["strategy"] = ["must be a JSON object"];
+        return errors.Count == 0 ? null : Problems.Validation(errors);
+    }
+}

@@ -1,0 +1,137 @@
+using System.Threading.RateLimiting;
+using CyAgents.Contracts;
+using CyAgents.Economy.Market;
+using CyAgents.Economy.Persistence;
+using CyAgents.SystemApi.Endpoints;
+using CyAgents.SystemApi.Errors;
+using CyAgents.SystemApi.Idempotency;
+using CyAgents.SystemApi.Identity;
+using CyAgents.SystemApi.Logging;
+using CyAgents.SystemApi.Market;
+using CyAgents.SystemApi.OpenApi;
+using CyAgents.SystemApi.Workspaces;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace CyAgents.SystemApi.Hosting;
+
+/// <summary>
+/// Composition of the System API. A host (the standalone Program or the orchestrator's own WebApplication) calls
+/// <see cref="AddSystemApi"/> on its services and <see cref="MapSystemApi"/> on the built app.
+/// </summary>
+public static class SystemApiExtensions
+{
+    /// <summary>
+    /// Registers the API: options (<c>SystemApi</c>, <c>Spawn</c>, <c>Workspaces</c>, <c>Market</c>, <c>Database</c>),
+    /// the database, agent/operator tokens, Kestrel listeners (unix socket + loopback TCP only), auth, rate limits,
+    /// problem details and OpenAPI. A host may register its own <see cref="LedgerBinding"/> and <see cref="TimeProvider"/> first.
+    /// </summary>
+    public static IServiceCollection AddSystemApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<SystemApiOptions>(configuration.GetSection(SystemApiOptions.Section));
+        services.Configure<SpawnOptions>(configuration.GetSection(SpawnOptions.Section));
+        services.Configure<WorkspaceOptions>(configuration.GetSection(WorkspaceOptions.Section));
+        services.Configure<MarketDefaultsOptions>(configuration.GetSection(MarketDefaultsOptions.Section));
+        services.Configure<DatabaseOptions>(configuration.GetSection(DatabaseOptions.Section));
+        services.Configure<PricingOptions>(configuration.GetSection(PricingOptions.Section));
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddPooledDbContextFactory<EconomyDbContext>((sp, o) => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Apply(o));
+        services.TryAddSingleton<LedgerBinding>(DefaultLedger.Binding);
+        services.TryAddSingleton<AgentTokenService>();
+        services.TryAddSingleton<OperatorToken>();
+        services.TryAddSingleton<MarketView>();
+        services.TryAddSingleton<WorkspaceTemplate>();
+        services.TryAddSingleton<IdempotentWrites>();
+        services.AddHostedService<SystemApiStartup>();
+        services.AddSingleton<IConfigureOptions<KestrelServerOptions>, Listeners>();
+
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ContractsJsonContext.Default));
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+        {
+            var status = c.ProblemDetails.Status ?? c.HttpContext.Response.StatusCode;
+            if (!c.ProblemDetails.Extensions.ContainsKey("code"))
+            {
+                var code = Problems.CodeOf(status);
+                c.ProblemDetails.Extensions["code"] = code;
+                c.ProblemDetails.Type = Problems.TypeOf(code);
+            }
+        });
+
+        services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Caller.AnyPolicy, p => p.RequireAuthenticatedUser())
+            .AddPolicy(Caller.AgentPolicy, p => p.RequireClaim(Caller.RoleClaim, Caller.AgentRole))
+            .AddPolicy(Caller.OperatorPolicy, p => p.RequireClaim(Caller.RoleClaim, Caller.OperatorRole));
+
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<SystemApiOptions>>((o, api) =>
+        {
+            var limits = api.Value;
+            // One bucket per agent; the operator and anonymous market reads are not limited.
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+                http.User.FindFirst(Caller.AgentClaim)?.Value is { } agent
+                    ? RateLimitPartition.GetTokenBucketLimiter(agent, _ => new TokenBucketRateLimiterOptions
+                    {
+                        TokenLimit = limits.RateLimitBurst, TokensPerPeriod = limits.RateLimitPerSecond,
+                        ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0, AutoReplenishment = true,
+                    })
+                    : RateLimitPartition.GetNoLimiter(""));
+            o.OnRejected = async (context, _) =>
+            {
+                if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retry))
+                    context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString();
+                else
+                    context.HttpContext.Response.Headers.RetryAfter = "1";
+                await Problems.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited,
+                    $"more than {limits.RateLimitPerSecond} requests per second (burst {limits.RateLimitBurst}) from this agent");
+            };
+        });
+
+        services.AddOpenApi(o =>
+        {
+            o.AddDocumentTransformer<BearerSecurityTransformer>();
+            o.AddOperationTransformer<BearerSecurityTransformer>();
+        });
+        return services;
+    }
+
+    /// <summary>Adds the API's middleware (problem details, auth, rate limits, log scope) and maps every endpoint.</summary>
+    public static WebApplication MapSystemApi(this WebApplication app)
+    {
+        app.UseMiddleware<ProblemMiddleware>();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.Use(TagLogScope);
+        app.UseRateLimiter();
+        app.UseAuthorization();
+
+        HealthEndpoints.Map(app);
+        MarketEndpoints.Map(app);
+        EconomyEndpoints.Map(app);
+        BidEndpoints.Map(app);
+        SpawnEndpoints.Map(app);
+        AgentEndpoints.Map(app);
+        PromptEndpoints.Map(app);
+        CycleEndpoints.Map(app);
+        app.MapOpenApi().AllowAnonymous();
+        return app;
+    }
+
+    /// <summary>Every event logged while serving a request carries the SystemApi tag and the caller's ids.</summary>
+    private static async Task TagLogScope(HttpContext http, RequestDelegate next)
+    {
+        var user = http.User;
+        var agent = user.FindFirst(Caller.AgentClaim)?.Value;
+        long? cycle = long.TryParse(user.FindFirst(Caller.CycleClaim)?.Value, out var c) ? c : null;
+        var log = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CyAgents.SystemApi");
+        using (log.BeginSystemScope(SystemLog.SystemApi, cycle, user.FindFirst(Caller.ExecutionClaim)?.Value, agent))
+            await next(http);
+    }
+}

@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Text.Json;
+using CyAgents.Contracts.Sandbox;
+
+namespace CyAgents.GenesisAgent.Tests;
+
+public sealed class AgentTurnTests : IDisposable
+{
+    private readonly string _workspace = Directory.CreateTempSubdirectory("genesis-ws-").FullName;
+    private readonly FakeApi _api = new();
+
+    private static AgentEnvironment Env(long available = 10_000) => new()
+    {
+        AgentId = "genesis", ExecutionId = "c1-x", Token = "tok", Cycle = 1, NextCycle = 2,
+        Bundle = new BundleView(250, 96, 0, 0), Balance = new BalanceView(available, 0, available),
+        Prices = new PricesView(0.01, 0.005, 0, 0), ApiSocket = "/nowhere/api.sock", Deadline = DateTimeOffset.UtcNow.AddMinutes(1),
+    };
+
+    private Task<int> RunAsync(Strategy strategy) => new AgentTurn(_api, Env(), strategy, _workspace, TextWriter.Null).RunAsync(default);
+
+    [Fact]
+    public async Task It_bids_its_share_of_the_balance_for_the_next_cycle_and_writes_a_journal_line()
+    {
+        _api.Available = 10_000;
+
+        (await RunAsync(new Strategy { BidFraction = 0.05, Bundle = new BundleView(500, 128, 0, 0) })).ShouldBe(0);
+
+        var bid = _api.Bids.ShouldHaveSingleItem();
+        bid.ShouldBe((2L, new BundleView(500, 128, 0, 0), 500L));
+        var journal = File.ReadAllLines(Path.Combine(_workspace, "journal")).ShouldHaveSingleItem();
+        journal.ShouldContain("bid 500 for cycle 2");
+    }
+
+    [Fact]
+    public void The_bid_stays_within_the_budget()
+    {
+        var turn = new AgentTurn(_api, Env(), new Strategy { BidFraction = 0.5, MinBid = 20 }, _workspace, TextWriter.Null);
+
+        turn.BidAmount(1000).ShouldBe(500);
+        turn.BidAmount(30).ShouldBe(20);
+        turn.BidAmount(10).ShouldBe(0);
+        turn.BidAmount(0).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task It_spawns_once_its_balance_passes_the_threshold_and_only_up_to_its_child_limit()
+    {
+        _api.Available = 10_000;
+        var strategy = new Strategy { SpawnThreshold = 5000, ChildEndowment = 1000, MaxChildren = 1 };
+
+        await RunAsync(strategy);
+        await RunAsync(strategy);
+
+        _api.Spawns.ShouldHaveSingleItem().ShouldBe(("genesis-child-1", 1000L));
+        File.ReadAllLines(Path.Combine(_workspace, "journal")).Length.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task It_does_not_spawn_below_the_threshold()
+    {
+        _api.Available = 4000;
+
+        await RunAsync(new Strategy { SpawnThreshold = 5000 });
+
+        _api.Spawns.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task It_asks_the_human_when_its_strategy_has_a_prompt()
+    {
+        await RunAsync(new Strategy { Prompt = "Which resource should I buy?" });
+
+        _api.Prompts.ShouldHaveSingleItem().ShouldBe("Which resource should I buy?");
+    }
+
+    [Fact]
+    public void The_strategy_template_in_the_repository_parses_and_spawns_a_bidding_child()
+    {
+        var template = Path.Combine(RepositoryRoot(), "workspaces", "genesis", "strategy.json");
+
+        var strategy = JsonSerializer.Deserialize(File.ReadAllText(template), AgentJson.Default.Strategy).ShouldNotBeNull();
+
+        strategy.SpawnThreshold.ShouldNotBeNull();
+        strategy.Test.ShouldBeNull();
+        strategy.ChildStrategy.ShouldNotBeNull();
+        var child = strategy.ChildStrategy.Value.Deserialize(AgentJson.Default.Strategy).ShouldNotBeNull();
+        child.SpawnThreshold.ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task An_unreachable_api_is_a_clear_message_and_a_non_zero_exit()
+    {
+        File.WriteAllText(Path.Combine(_workspace, "env.json"), JsonSerializer.Serialize(Env(), AgentJson.Default.AgentEnvironment));
+        var agent = Path.Combine(AppContext.BaseDirectory, "genesis-agent.dll");
+        var psi = new ProcessStartInfo("dotnet") { ArgumentList = { agent, "--workspace", _workspace }, RedirectStandardError = true, RedirectStandardOutput = true };
+        using var process = Process.Start(psi)!;
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        process.ExitCode.ShouldBe(3);
+        stderr.ShouldContain("cannot reach the System API on /nowhere/api.sock");
+    }
+
+    [Fact]
+    public async Task A_missing_env_json_is_a_clear_message_and_a_non_zero_exit()
+    {
+        var agent = Path.Combine(AppContext.BaseDirectory, "genesis-agent.dll");
+        var psi = new ProcessStartInfo("dotnet") { ArgumentList = { agent, "--workspace", _workspace }, RedirectStandardError = true };
+        using var process = Process.Start(psi)!;
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        process.ExitCode.ShouldBe(2);
+        stderr.ShouldContain("env.json");
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (Directory.Exists(Path.Combine(dir.FullName, "workspaces", "genesis"))) return dir.FullName;
+        throw new InvalidOperationException("repository root not found");
+    }
+
+    public void Dispose() => Directory.Delete(_workspace, recursive: true);
+
+    private sealed class FakeApi : IAgentApi
+    {
+        public long Available { get; set; } = 1000;
+        public List<(long Cycle, BundleView Bundle, long Amount)> Bids { get; } = [];
+        public List<(string Name, long Endowment)> Spawns { get; } = [];
+        public List<string> Prompts { get; } = [];
+
+        public Task<PricesView> GetPricesAsync(CancellationToken ct) => Task.FromResult(new PricesView(0.01, 0.005, 0, 0));
+        public Task<BalanceView> GetBalanceAsync(CancellationToken ct) => Task.FromResult(new BalanceView(Available, 0, Available));
+
+        public Task<string> PlaceBidAsync(long cycle, BundleView bundle, long amount, string idempotencyKey, CancellationToken ct)
+        {
+            Bids.Add((cycle, bundle, amount));
+            return Task.FromResult($"bid-{Bids.Count}");
+        }
+
+        public Task<string> SpawnAsync(string name, long endowment, JsonElement? strategy, string idempotencyKey, CancellationToken ct)
+        {
+            Spawns.Add((name, endowment));
+            Available -= endowment;
+            return Task.FromResult($"child-{Spawns.Count}");
+        }
+
+        public Task<string> PostPromptAsync(string question, string idempotencyKey, CancellationToken ct)
+        {
+            Prompts.Add(question);
+            return Task.FromResult("p1");
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using CyAgents.Economy.Ledger;
+using CyAgents.Economy.Persistence;
+using CyAgents.Economy.Persistence.Records;
+using CyAgents.Economy.Resources;
+using CyAgents.Economy.Settlement;
+using CyAgents.Orchestrator.Cycles;
+using CyAgents.Orchestrator.Sandbox;
+using CyAgents.Orchestrator.Workspaces;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CyAgents.Orchestrator.Tests.Cycles;
+
+/// <summary>A database file, a ledger, workspaces and a fake sandbox: the cycle's world without Docker.</summary>
+public sealed class CycleWorld : IAsyncDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("cyagents-cycle-").FullName;
+
+    public CycleWorld(LiveOptions? options = null, ResourceBundle? supply = null)
+    {
+        Options = options ?? new LiveOptions { ExecutionWindow = TimeSpan.FromSeconds(5) };
+        var database = DatabaseOptions.ForSqliteFile(Path.Combine(_root, "cyagents.db"));
+        DatabaseSetup.EnsureCreatedAsync(database).GetAwaiter().GetResult();
+        Databases = new Factory(database.BuildOptions());
+        Workspaces = new AgentWorkspaces(Path.Combine(_root, "workspaces"), Path.Combine(_root, "template"));
+        Directory.CreateDirectory(Workspaces.Template);
+        File.WriteAllText(Path.Combine(Workspaces.Template, "strategy.json"), "{}");
+        Cycle = new AllocationCycle(Databases, _ => Ledger, Sandbox, Tokens, Workspaces, Options,
+            supply ?? ResourceBundle.Create(1500, 4096, 1000, 10_000), "/run/cyagents/api.sock", NullLogger<AllocationCycle>.Instance);
+    }
+
+    public InMemoryLedger Ledger { get; } = new();
+    public FakeSandbox Sandbox { get; } = new();
+    public FakeTokens Tokens { get; } = new();
+    public LiveOptions Options { get; }
+    public IDbContextFactory<EconomyDbContext> Databases { get; }
+    public AgentWorkspaces Workspaces { get; }
+    public AllocationCycle Cycle { get; }
+
+    public CrashRecovery Recovery() => new(Databases, _ => Ledger, null, Tokens, NullLogger<CrashRecovery>.Instance);
+
+    /// <summary>Creates an agent with credits, as spawning through the API would.</summary>
+    public async Task AddAgentAsync(string id, long credits)
+    {
+        await Ledger.OpenAccountAsync(AccountIds.ForAgent(id), AccountKind.Agent);
+        await Ledger.TransferAsync(new TransferRequest($"{id}:endowment", AccountIds.Treasury, AccountIds.ForAgent(id), credits, TransferKind.Endowment));
+        await using var db = await Databases.CreateDbContextAsync();
+        db.Add(new AgentRecord { Id = id, Name = id, RootId = id, CreatedAt = DateTimeOffset.UtcNow });
+        await db.SaveChangesAsync();
+    }
+
+    /// <summary>Places a bid with its escrow, as the API's bid endpoint does.</summary>
+    public async Task<string> BidAsync(string agentId, long cycle, ResourceBundle bundle, long amount)
+    {
+        var id = $"{agentId}-{Guid.NewGuid():N}"[..24];
+        await Ledger.TransferAsync(new TransferRequest(BidTransferIds.Escrow(id), AccountIds.ForAgent(agentId), AccountIds.Escrow, amount,
+            TransferKind.BidEscrow, cycle, Pending: true));
+        await using var db = await Databases.CreateDbContextAsync();
+        db.Add(new BidRecord
+        {
+            Id = id, AgentId = agentId, Cycle = cycle, CpuMillicores = bundle.CpuMillicores, MemoryMiB = bundle.MemoryMiB,
+            Amount = amount, EscrowTransferId = BidTransferIds.Escrow(id), CreatedAt = DateTimeOffset.UtcNow,
+        });
+        await db.SaveChangesAsync();
+        return id;
+    }
+
+    public async Task<T> QueryAsync<T>(Func<EconomyDbContext, Task<T>> query)
+    {
+        await using var db = await Databases.CreateDbContextAsync();
+        return await query(db);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        await Task.Yield();
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+
+    private sealed class Factory(DbContextOptions<EconomyDbContext> options) : IDbContextFactory<EconomyDbContext>
+    {
+        public EconomyDbContext CreateDbContext() => new(options);
+    }
+}
+
+/// <summary>Runs nothing; records requests and lets a test decide the outcome (and act as the agent would).</summary>
+public sealed class FakeSandbox : ISandbox
+{
+    public ConcurrentBag<ExecutionRequest> Requests { get; } = [];
+    public Func<ExecutionRequest, Task<ExecutionOutcome>>? Behaviour { get; set; }
+
+    public async Task<ExecutionOutcome> RunAsync(ExecutionRequest request, CancellationToken ct)
+    {
+        Requests.Add(request);
+        if (Behaviour is not null) return await Behaviour(request);
+        var now = DateTimeOffset.UtcNow;
+        return new ExecutionOutcome(Economy.Persistence.Records.ExecutionStatus.Succeeded, 0, "fake", now, now, null, []);
+    }
+}
+
+public sealed class FakeTokens : IExecutionTokens
+{
+    public ConcurrentDictionary<string, string> Live { get; } = new();
+    public ConcurrentBag<string> Revoked { get; } = [];
+
+    public Task<string> IssueAsync(string agentId, string executionId, long cycle, CancellationToken ct)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        Live[executionId] = token;
+        return Task.FromResult(token);
+    }
+
+    public Task RevokeAsync(string executionId, CancellationToken ct)
+    {
+        Live.TryRemove(executionId, out _);
+        Revoked.Add(executionId);
+        return Task.CompletedTask;
+    }
+}

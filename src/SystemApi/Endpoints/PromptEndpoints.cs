@@ -113,7 +113,7 @@ internal static class PromptEndpoints
         var body = JsonSerializer.SerializeToUtf8Bytes(request, Json.AnswerPromptRequest);
         var outcome = await writes.RunAsync(http, caller, body, Json.PromptResponse, StatusCodes.Status200OK, async w =>
         {
-            var ct = http.RequestAborted;
+            var ct = w.Ct;
             var prompt = await w.Db.Set<PromptRecord>().FirstOrDefaultAsync(p => p.Id == promptId, ct);
             if (prompt is null) return Problems.NotFound($"no prompt '{promptId}'");
             if (prompt.Status == PromptStatus.Answered) return Problems.Conflict($"prompt '{promptId}' was already answered");

@@ -49,7 +49,7 @@ internal static class SpawnEndpoints
         {
             var outcome = await writes.RunAsync(http, caller, body, Json.SpawnResponse, StatusCodes.Status201Created, async w =>
             {
-                var ct = http.RequestAborted;
+                var ct = w.Ct;
                 var parent = await w.Db.Set<AgentRecord>().AsNoTracking().FirstOrDefaultAsync(a => a.Id == caller.AgentId, ct);
                 if (parent is null) return Problems.NotFound($"the calling agent '{caller.AgentId}' has no record");
                 if (parent.Generation + 1 > rules.MaxGeneration)

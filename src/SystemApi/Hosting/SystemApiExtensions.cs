@@ -46,7 +46,6 @@ public static class SystemApiExtensions
         services.TryAddSingleton<OperatorToken>();
         services.TryAddSingleton<MarketView>();
         services.TryAddSingleton<WorkspaceTemplate>();
-        services.TryAddSingleton<WriteGate>();
         services.TryAddSingleton<IdempotentWrites>();
         services.AddHostedService<SystemApiStartup>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, Listeners>();

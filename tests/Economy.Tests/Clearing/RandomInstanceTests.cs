@@ -66,4 +66,30 @@ public sealed class RandomInstanceTests
                 mechanism.Clear(input).Welfare.ShouldBeLessThanOrEqualTo(optimum, mechanism.Name);
         }
     }
+
+    [Fact]
+    public void Optimal_matches_brute_force_enumeration_of_every_subset()
+    {
+        var random = new SplitMix64(31);
+        for (var round = 0; round < 150; round++)
+        {
+            var input = ClearingInstances.Random(random, (int)random.NextInRange(1, 13));
+            long best = 0;
+            for (var mask = 0; mask < 1 << input.Bids.Count; mask++)
+            {
+                var used = ResourceBundle.Zero;
+                long welfare = 0;
+                for (var i = 0; i < input.Bids.Count; i++)
+                {
+                    if ((mask & (1 << i)) == 0)
+                        continue;
+                    used += input.Bids[i].Bundle;
+                    welfare += input.Bids[i].Amount;
+                }
+                if (used.FitsWithin(input.Supply))
+                    best = Math.Max(best, welfare);
+            }
+            new OptimalMechanism().Clear(input).Welfare.ShouldBe(best, $"round {round}");
+        }
+    }
 }

@@ -34,19 +34,21 @@ public static class ClearingValidation
             return "a bid is missing (null)";
         if (string.IsNullOrWhiteSpace(bid.Id))
             return "a bid has an empty id";
-        var who = $"bid '{bid.Id}'";
+        // Messages are only formatted once something is wrong: this runs for every bid of every clearing.
         if (string.IsNullOrWhiteSpace(bid.AgentId))
-            return $"{who}: agent must not be empty";
+            return $"bid '{bid.Id}': agent must not be empty";
         if (bid.Amount <= 0)
-            return $"{who}: amount must be a positive number of credits (got {bid.Amount})";
+            return $"bid '{bid.Id}': amount must be a positive number of credits (got {bid.Amount})";
         if (bid.Amount > MaxAmount)
-            return $"{who}: amount {bid.Amount} exceeds the largest allowed bid of {MaxAmount} credits";
+            return $"bid '{bid.Id}': amount {bid.Amount} exceeds the largest allowed bid of {MaxAmount} credits";
         if (bid.Bundle.IsEmpty)
-            return $"{who}: bundle is empty (ask for at least one unit of some resource)";
+            return $"bid '{bid.Id}': bundle is empty (ask for at least one unit of some resource)";
+        if (bid.Bundle.FitsWithin(supply))
+            return null;
         foreach (var kind in ResourceKinds.All)
         {
             if (bid.Bundle[kind] > supply[kind])
-                return $"{who}: {kind.WireName()} {bid.Bundle[kind]} {kind.Unit()} exceeds the supply of {supply[kind]} {kind.Unit()}";
+                return $"bid '{bid.Id}': {kind.WireName()} {bid.Bundle[kind]} {kind.Unit()} exceeds the supply of {supply[kind]} {kind.Unit()}";
         }
         return null;
     }

@@ -53,9 +53,9 @@ public sealed class CriticalValueMechanism : IClearingMechanism
         bids.Supply.CopyTo(remaining);
         var winnerBids = new List<int>();
         var winnerFirstRejection = new List<int>();
-        var rejected = new List<int>();
-        var deficits = new List<long>();
-        var losers = new List<string>();
+        var rejected = new List<int>(n);
+        var deficits = new List<long>(n * K);
+        var losers = new List<string>(n);
         foreach (var i in order)
         {
             if (bids.Fits(i, remaining))

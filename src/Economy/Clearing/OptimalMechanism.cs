@@ -3,9 +3,11 @@ namespace CyAgents.Economy.Clearing;
 /// <summary>
 /// <c>optimal</c>: the exact welfare maximum (the largest sum of winning amounts that fits the supply), the
 /// yardstick for efficiency. Branch and bound over the bids in density order, starting from the first-price
-/// greedy as incumbent; the bound at each node is the smallest, over the kinds, of the fractional-knapsack value
-/// of the undecided bids that still fit. Among equal maxima the first found in density order wins, so the result
-/// is deterministic. Winners pay their bid (it is a benchmark, not a market rule). Exponential in the worst case:
+/// greedy as incumbent (the best of three greedy orders); the bound at each node is the smallest of the
+/// fractional-knapsack values of the undecided bids that still fit, per kind and for the sum of the kinds scaled
+/// by what is left of each (a surrogate constraint, tight when several kinds bind). Only a strictly better
+/// allocation replaces the incumbent, and every order breaks ties by density order then bid id, so the result is
+/// deterministic. Winners pay their bid (it is a benchmark, not a market rule). Exponential in the worst case:
 /// refuses more than <see cref="MaxBids"/> bids and gives up, with a clear error, after <see cref="MaxNodes"/> nodes.
 /// </summary>
 public sealed class OptimalMechanism : IClearingMechanism
@@ -42,7 +44,7 @@ public sealed class OptimalMechanism : IClearingMechanism
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
         var winners = new List<Allocation>();
-        var losers = new List<string>();
+        var losers = new List<string>(bids.Count);
         for (var d = 0; d < n; d++)
         {
             var i = order[d];
@@ -67,6 +69,9 @@ public sealed class OptimalMechanism : IClearingMechanism
         private readonly int[][] _byKindDensity; // per kind, depths sorted by amount / q_k descending
         private readonly bool[] _take;
         private readonly long[] _remaining = new long[K];
+        private readonly double[] _scratchWeight, _scratchDensity;
+        private readonly long[] _scratchAmount;
+        private readonly int[] _scratchIndex;
         private long _welfare;
         private long _bestWelfare = -1;
         private long _nodes;
@@ -96,26 +101,43 @@ public sealed class OptimalMechanism : IClearingMechanism
             }
             _take = new bool[n];
             Best = new bool[n];
+            _scratchWeight = new double[n];
+            _scratchDensity = new double[n];
+            _scratchAmount = new long[n];
+            _scratchIndex = new int[n];
             bids.Supply.CopyTo(_remaining, 0);
         }
 
         public void Run()
         {
-            // The greedy in density order is a good first incumbent and makes most of the tree prunable.
-            var greedy = new bool[_take.Length];
-            var remaining = (long[])_remaining.Clone();
-            long welfare = 0;
-            for (var d = 0; d < greedy.Length; d++)
+            // A good first incumbent makes most of the tree prunable: the best of three greedy orders
+            // (by amount / size, by amount / sqrt(size), by amount), each a feasible allocation.
+            var n = _take.Length;
+            var size = new double[n];
+            for (var d = 0; d < n; d++)
+                size[d] = _bids.NormalizedSize[_order[d]];
+            foreach (var key in new Func<int, double>[] { d => _amount[d] / size[d], d => _amount[d] / Math.Sqrt(size[d]), d => _amount[d] })
             {
-                if (Fits(d, remaining))
+                // Stable on depth, so ties keep the density order and the incumbent is deterministic.
+                var sequence = Enumerable.Range(0, n).OrderByDescending(key).ThenBy(d => d).ToArray();
+                var greedy = new bool[n];
+                var remaining = (long[])_remaining.Clone();
+                long welfare = 0;
+                foreach (var d in sequence)
                 {
-                    Take(d, remaining, +1);
-                    greedy[d] = true;
-                    welfare += _amount[d];
+                    if (Fits(d, remaining))
+                    {
+                        Take(d, remaining, +1);
+                        greedy[d] = true;
+                        welfare += _amount[d];
+                    }
+                }
+                if (welfare > _bestWelfare)
+                {
+                    _bestWelfare = welfare;
+                    greedy.CopyTo(Best, 0);
                 }
             }
-            _bestWelfare = welfare;
-            greedy.CopyTo(Best, 0);
             Branch(0);
         }
 
@@ -177,7 +199,49 @@ public sealed class OptimalMechanism : IClearingMechanism
                 }
                 best = Math.Min(best, value);
             }
-            return best;
+            return Math.Min(best, SurrogateBound(depth));
+        }
+
+        /// <summary>
+        /// The fractional knapsack of the one constraint sum_k q_k / R_k &lt;= K (the kinds added up, each scaled by
+        /// what is left of it). Much tighter than any single kind when several kinds bind at once.
+        /// </summary>
+        private double SurrogateBound(int depth)
+        {
+            var count = 0;
+            for (var d = depth; d < _take.Length; d++)
+            {
+                if (!Fits(d, _remaining))
+                    continue;
+                double weight = 0;
+                for (var k = 0; k < K; k++)
+                {
+                    if (_q[d * K + k] > 0)
+                        weight += (double)_q[d * K + k] / _remaining[k];
+                }
+                _scratchWeight[count] = weight;
+                _scratchDensity[count] = -_amount[d] / weight;
+                _scratchAmount[count] = _amount[d];
+                _scratchIndex[count] = count;
+                count++;
+            }
+            Array.Sort(_scratchDensity, _scratchIndex, 0, count);
+            double capacity = K, value = 0;
+            for (var c = 0; c < count; c++)
+            {
+                var item = _scratchIndex[c];
+                if (_scratchWeight[item] <= capacity)
+                {
+                    value += _scratchAmount[item];
+                    capacity -= _scratchWeight[item];
+                }
+                else
+                {
+                    value += _scratchAmount[item] * (capacity / _scratchWeight[item]);
+                    break;
+                }
+            }
+            return value;
         }
 
         private bool Fits(int d, long[] remaining)

@@ -24,16 +24,17 @@ public sealed class PostedPriceMechanism : IClearingMechanism
         for (var i = 0; i < cost.Length; i++)
         {
             var bid = bids.Bids[i];
+            // CostOf saturates at long.MaxValue for absurd prices, and amount >= 1, so this cannot overflow.
+            // Bids below cost keep their (negative) surplus: they then lose in order of how far short they fall.
             cost[i] = input.Prices.CostOf(bid.Bundle);
-            // Costs beyond any bid saturate; the subtraction must not wrap into a positive surplus.
-            surplus[i] = cost[i] > bid.Amount ? -1 : bid.Amount - cost[i];
+            surplus[i] = bid.Amount - cost[i];
         }
         var order = bids.OrderByDescending(surplus);
 
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
         var winners = new List<Allocation>();
-        var losers = new List<string>();
+        var losers = new List<string>(bids.Count);
         foreach (var i in order)
         {
             if (surplus[i] >= 0 && bids.Fits(i, remaining))

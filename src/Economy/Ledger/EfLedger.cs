@@ -215,7 +215,7 @@ public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
         {
             if ((await ReadAccountsAsync(accountId, accountId, ct)).First is null) throw LedgerRules.UnknownAccount(accountId);
             var cmd = Command(Sql.AccountTransfers,
-                $"SELECT {JoinedColumns} FROM ledger_transfers t LEFT JOIN ledger_transfers r ON r.pending_id = t.id " +
+                $"SELECT {JoinedColumns} FROM ledger_transfers t LEFT JOIN ledger_transfers r ON r.pending_id = t.id AND r.pending_id IS NOT NULL " +
                 "WHERE t.debit_account_id = @a OR t.credit_account_id = @a ORDER BY t.sequence DESC LIMIT @take OFFSET @skip",
                 ("a", DbType.String), ("take", DbType.Int32), ("skip", DbType.Int32));
             cmd.Parameters[0].Value = accountId;
@@ -525,7 +525,7 @@ public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
     private async Task<(Transfer? Transfer, Transfer? Resolution)> ReadTransferAsync(string id, CancellationToken ct)
     {
         var cmd = Command(Sql.FindTransfer,
-            $"SELECT {JoinedColumns} FROM ledger_transfers t LEFT JOIN ledger_transfers r ON r.pending_id = t.id WHERE t.id = @id",
+            $"SELECT {JoinedColumns} FROM ledger_transfers t LEFT JOIN ledger_transfers r ON r.pending_id = t.id AND r.pending_id IS NOT NULL WHERE t.id = @id",
             ("id", DbType.String));
         cmd.Parameters[0].Value = id;
         await using var reader = await cmd.ExecuteReaderAsync(ct);

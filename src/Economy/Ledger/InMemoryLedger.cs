@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace CyAgents.Economy.Ledger;
 
 /// <summary>Options of <see cref="InMemoryLedger"/>.</summary>
@@ -32,13 +35,17 @@ public sealed class InMemoryLedger : ILedger
     private readonly Lock _gate = new();
     private readonly InMemoryLedgerOptions _options;
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
+    // Transfers are stored as structs inside the dictionaries, not as objects: in a long simulation the
+    // stored results would otherwise all survive a few collections and then die, the costliest pattern for the GC.
     // With history: every id. Without: the current generation of recent ids.
-    private Dictionary<string, Entry> _ids = new(StringComparer.Ordinal);
+    private Dictionary<string, Stored> _ids = new(StringComparer.Ordinal);
     // Without history only: the previous generation, and unresolved pending transfers (never forgotten).
-    private Dictionary<string, Entry>? _previousIds;
-    private readonly Dictionary<string, Entry>? _open;
-    private readonly List<Entry>? _log;
+    private Dictionary<string, Stored>? _previousIds;
+    private readonly Dictionary<string, Stored>? _open;
+    // With history only: transfer ids in sequence order (index = sequence - 1).
+    private readonly List<string>? _log;
     private long _sequence;
+    private readonly List<Undo> _journal = [];
 
     /// <summary>A ledger with full history.</summary>
     public InMemoryLedger() : this(InMemoryLedgerOptions.Default) { }
@@ -151,7 +158,9 @@ public sealed class InMemoryLedger : ILedger
             lock (_gate)
             {
                 RotateRecentIds();
-                var journal = new List<Undo>(operations.Count * 3);
+                // Reused: a fresh journal per batch would put a large array on the LOH for every big
+                // settlement and force full GCs in long simulations.
+                var journal = _journal;
                 var sequence = _sequence;
                 var i = 0;
                 try
@@ -170,6 +179,10 @@ public sealed class InMemoryLedger : ILedger
                 {
                     Rollback(journal, sequence);
                     throw LedgerRules.InBatch(ex, i, operations.Count);
+                }
+                finally
+                {
+                    journal.Clear();
                 }
             }
             return new ValueTask<IReadOnlyList<Transfer>>(results);
@@ -213,8 +226,9 @@ public sealed class InMemoryLedger : ILedger
         if (ct.IsCancellationRequested) return ValueTask.FromCanceled<Transfer?>(ct);
         lock (_gate)
         {
-            var e = transferId is null ? null : FindEntry(transferId);
-            return new ValueTask<Transfer?>(e?.View());
+            if (transferId is null) return new ValueTask<Transfer?>((Transfer?)null);
+            ref var stored = ref Find(transferId, out _);
+            return new ValueTask<Transfer?>(Unsafe.IsNullRef(ref stored) ? null : stored.View(transferId));
         }
     }
 
@@ -233,7 +247,11 @@ public sealed class InMemoryLedger : ILedger
             if (list is null || skip >= list.Count) return new ValueTask<IReadOnlyList<Transfer>>(Array.Empty<Transfer>());
             var count = (int)Math.Min(take, (long)list.Count - skip);
             var result = new Transfer[count];
-            for (var i = 0; i < count; i++) result[i] = list[list.Count - 1 - skip - i].View();
+            for (var i = 0; i < count; i++)
+            {
+                var id = _log![(int)(list[list.Count - 1 - skip - i] - 1)];
+                result[i] = _ids[id].View(id);
+            }
             return new ValueTask<IReadOnlyList<Transfer>>(result);
         }
     }
@@ -269,9 +287,9 @@ public sealed class InMemoryLedger : ILedger
     {
         var sums = new Dictionary<string, (long Posted, long Reserved, long Incoming)>(_accounts.Count, StringComparer.Ordinal);
         foreach (var id in _accounts.Keys) sums[id] = default;
-        foreach (var e in _log!)
+        foreach (var id in _log!)
         {
-            var t = e.Transfer;
+            var t = _ids[id];
             if (!sums.TryGetValue(t.DebitAccountId, out var d) || !sums.TryGetValue(t.CreditAccountId, out var c)) return false;
             unchecked
             {
@@ -304,8 +322,8 @@ public sealed class InMemoryLedger : ILedger
 
     private Transfer ApplyTransfer(TransferRequest r, List<Undo>? journal)
     {
-        var existing = FindEntry(r.Id);
-        if (existing is not null) return LedgerRules.Replay(existing.Transfer, r);
+        ref var existing = ref Find(r.Id, out _);
+        if (!Unsafe.IsNullRef(ref existing)) return LedgerRules.Replay(existing.ToTransfer(r.Id), r);
         var debit = GetAccount(r.DebitAccountId);
         var credit = GetAccount(r.CreditAccountId);
         var amount = r.Amount;
@@ -333,21 +351,21 @@ public sealed class InMemoryLedger : ILedger
         credit.Incoming = creditIncoming;
         var transfer = new Transfer(r.Id, ++_sequence, r.DebitAccountId, r.CreditAccountId, amount, r.Kind,
             r.Pending ? TransferState.Pending : TransferState.Posted, r.Cycle, r.Memo);
-        Record(new Entry(transfer), debit, credit, r.Pending, journal);
+        Record(transfer, debit, credit, journal);
         return transfer;
     }
 
     private Transfer ApplyResolution(PendingResolution r, List<Undo>? journal)
     {
-        var existing = FindEntry(r.Id);
-        if (existing is not null) return LedgerRules.Replay(existing.Transfer, r);
-        var pendingEntry = FindEntry(r.PendingId);
-        if (pendingEntry is null || pendingEntry.Transfer.State != TransferState.Pending || pendingEntry.Transfer.PendingId is not null)
+        ref var existing = ref Find(r.Id, out _);
+        if (!Unsafe.IsNullRef(ref existing)) return LedgerRules.Replay(existing.ToTransfer(r.Id), r);
+        ref var pending = ref Find(r.PendingId, out var owner);
+        if (Unsafe.IsNullRef(ref pending) || pending.State != TransferState.Pending || pending.PendingId is not null)
             throw LedgerRules.PendingNotFound(r.Id, r.PendingId);
-        if (pendingEntry.Resolution is { } done) throw LedgerRules.AlreadyResolved(r.Id, done.Transfer);
-        var pending = pendingEntry.Transfer;
+        if (pending.ResolvedBy is { } by)
+            throw LedgerRules.AlreadyResolved(r.Id, r.PendingId, by, pending.ResolvedState, pending.ResolvedPosted);
         var post = r.Void ? 0 : r.Amount ?? pending.Amount;
-        if (post > pending.Amount) throw LedgerRules.PostExceedsPending(r.Id, pending.Id, post, pending.Amount);
+        if (post > pending.Amount) throw LedgerRules.PostExceedsPending(r.Id, r.PendingId, post, pending.Amount);
         var debit = GetAccount(pending.DebitAccountId);
         var credit = GetAccount(pending.CreditAccountId);
         var debitPosted = debit.Kind == AccountKind.Treasury ? LedgerRules.Subtract(debit.Posted, post, r.Id, debit.Id) : debit.Posted - post;
@@ -358,31 +376,35 @@ public sealed class InMemoryLedger : ILedger
         debit.Reserved -= pending.Amount;
         credit.Posted = creditPosted;
         credit.Incoming -= pending.Amount;
+        var state = r.Void ? TransferState.PendingVoided : TransferState.PendingPosted;
         var transfer = new Transfer(r.Id, ++_sequence, pending.DebitAccountId, pending.CreditAccountId, pending.Amount, pending.Kind,
-            r.Void ? TransferState.PendingVoided : TransferState.PendingPosted, r.Cycle, r.Memo, pending.Id, post);
-        var entry = new Entry(transfer);
-        pendingEntry.Resolution = entry;
-        journal?.Add(new Undo(UndoKind.Resolved, null, 0, 0, 0, pendingEntry));
-        if (_open is not null)
+            state, r.Cycle, r.Memo, r.PendingId, post);
+        // Mark through the ref before any dictionary grows (a resize would leave the ref behind).
+        pending.ResolvedBy = r.Id;
+        pending.ResolvedState = state;
+        pending.ResolvedPosted = post;
+        journal?.Add(new Undo(UndoKind.Resolved, null, 0, 0, 0, r.PendingId));
+        if (_open is not null && ReferenceEquals(owner, _open))
         {
             // Resolved: it leaves the never-forgotten set and ages out with the recent ids.
-            _open.Remove(pending.Id);
-            _ids[pending.Id] = pendingEntry;
+            var moved = pending;
+            _open.Remove(r.PendingId);
+            _ids[r.PendingId] = moved;
         }
-        Record(entry, debit, credit, false, journal);
+        Record(transfer, debit, credit, journal);
         return transfer;
     }
 
-    private void Record(Entry entry, Account debit, Account credit, bool pending, List<Undo>? journal)
+    private void Record(Transfer t, Account debit, Account credit, List<Undo>? journal)
     {
-        var target = pending && _open is not null ? _open : _ids;
-        target.Add(entry.Transfer.Id, entry);
-        journal?.Add(new Undo(UndoKind.Recorded, null, 0, 0, 0, entry));
+        var target = t.State == TransferState.Pending && _open is not null ? _open : _ids;
+        target.Add(t.Id, Stored.From(t));
+        journal?.Add(new Undo(UndoKind.Recorded, null, 0, 0, 0, t.Id));
         if (_log is not null)
         {
-            _log.Add(entry);
-            debit.Transfers!.Add(entry);
-            credit.Transfers!.Add(entry);
+            _log.Add(t.Id);
+            debit.Transfers!.Add(t.Sequence);
+            credit.Transfers!.Add(t.Sequence);
         }
     }
 
@@ -402,21 +424,26 @@ public sealed class InMemoryLedger : ILedger
                     u.Account.Incoming = u.Incoming;
                     break;
                 case UndoKind.Recorded:
-                    var t = u.Entry!.Transfer;
-                    if (!_ids.Remove(t.Id)) _open?.Remove(t.Id);
+                    var id = u.Id!;
                     if (_log is not null)
                     {
+                        var t = _ids[id];
                         _log.RemoveAt(_log.Count - 1);
                         RemoveLast(_accounts[t.DebitAccountId].Transfers!);
                         RemoveLast(_accounts[t.CreditAccountId].Transfers!);
                     }
+                    if (!_ids.Remove(id)) _open?.Remove(id);
                     break;
                 case UndoKind.Resolved:
-                    u.Entry!.Resolution = null;
-                    if (_open is not null)
+                    ref var pending = ref Find(u.Id!, out var owner);
+                    pending.ResolvedBy = null;
+                    pending.ResolvedState = default;
+                    pending.ResolvedPosted = 0;
+                    if (_open is not null && !ReferenceEquals(owner, _open))
                     {
-                        _ids.Remove(u.Entry.Transfer.Id);
-                        _open[u.Entry.Transfer.Id] = u.Entry;
+                        var moved = pending;
+                        owner!.Remove(u.Id!);
+                        _open[u.Id!] = moved;
                     }
                     break;
             }
@@ -424,14 +451,28 @@ public sealed class InMemoryLedger : ILedger
         _sequence = sequence;
     }
 
-    private static void RemoveLast(List<Entry> list) => list.RemoveAt(list.Count - 1);
+    private static void RemoveLast(List<long> list) => list.RemoveAt(list.Count - 1);
 
-    private Entry? FindEntry(string id)
+    // A reference to the stored transfer in whichever dictionary holds it, or a null reference.
+    private ref Stored Find(string id, out Dictionary<string, Stored>? owner)
     {
-        if (_ids.TryGetValue(id, out var e)) return e;
-        if (_open is not null && _open.TryGetValue(id, out e)) return e;
-        if (_previousIds is not null && _previousIds.TryGetValue(id, out e)) return e;
-        return null;
+        ref var s = ref CollectionsMarshal.GetValueRefOrNullRef(_ids, id);
+        owner = _ids;
+        if (!Unsafe.IsNullRef(ref s)) return ref s;
+        if (_open is not null)
+        {
+            s = ref CollectionsMarshal.GetValueRefOrNullRef(_open, id);
+            owner = _open;
+            if (!Unsafe.IsNullRef(ref s)) return ref s;
+        }
+        if (_previousIds is not null)
+        {
+            s = ref CollectionsMarshal.GetValueRefOrNullRef(_previousIds, id);
+            owner = _previousIds;
+            if (!Unsafe.IsNullRef(ref s)) return ref s;
+        }
+        owner = null;
+        return ref Unsafe.NullRef<Stored>();
     }
 
     // Without history, recent ids live in two generations; the older one is dropped when the newer fills.
@@ -455,20 +496,45 @@ public sealed class InMemoryLedger : ILedger
         public long Posted;
         public long Reserved;
         public long Incoming;
-        public readonly List<Entry>? Transfers = keepTransfers ? [] : null;
+        // With history: sequence numbers of the transfers touching this account, oldest first.
+        public readonly List<long>? Transfers = keepTransfers ? [] : null;
 
         public AccountBalance ToBalance() => new(Id, Posted, Reserved, Incoming);
     }
 
-    private sealed class Entry(Transfer transfer)
+    // One stored transfer, plus (for a pending one) how it was resolved.
+    private struct Stored
     {
-        public readonly Transfer Transfer = transfer;
-        public Entry? Resolution;
+        public long Sequence;
+        public string DebitAccountId;
+        public string CreditAccountId;
+        public long Amount;
+        public TransferKind Kind;
+        public TransferState State;
+        public long? Cycle;
+        public string? Memo;
+        public string? PendingId;
+        public long? PostedAmount;
+        public string? ResolvedBy;
+        public TransferState ResolvedState;
+        public long ResolvedPosted;
 
-        public Transfer View() => LedgerRules.WithResolution(Transfer, Resolution?.Transfer);
+        public static Stored From(Transfer t) => new()
+        {
+            Sequence = t.Sequence, DebitAccountId = t.DebitAccountId, CreditAccountId = t.CreditAccountId, Amount = t.Amount,
+            Kind = t.Kind, State = t.State, Cycle = t.Cycle, Memo = t.Memo, PendingId = t.PendingId, PostedAmount = t.PostedAmount,
+        };
+
+        public readonly Transfer ToTransfer(string id) =>
+            new(id, Sequence, DebitAccountId, CreditAccountId, Amount, Kind, State, Cycle, Memo, PendingId, PostedAmount);
+
+        // What readers see: a resolved pending transfer carries its resolution's state and posted amount.
+        public readonly Transfer View(string id) => ResolvedBy is null
+            ? ToTransfer(id)
+            : new(id, Sequence, DebitAccountId, CreditAccountId, Amount, Kind, ResolvedState, Cycle, Memo, PendingId, ResolvedPosted);
     }
 
     private enum UndoKind : byte { Balances, Recorded, Resolved }
 
-    private readonly record struct Undo(UndoKind Kind, Account? Account, long Posted, long Reserved, long Incoming, Entry? Entry);
+    private readonly record struct Undo(UndoKind Kind, Account? Account, long Posted, long Reserved, long Incoming, string? Id);
 }

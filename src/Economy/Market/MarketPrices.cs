@@ -32,9 +32,9 @@ public sealed record MarketPrices
     /// <summary>The posted cost of a bundle, rounded up to whole credits (never undercharges).</summary>
     public long CostOf(ResourceBundle bundle)
     {
-        double total = 0;
-        foreach (var kind in ResourceKinds.All)
-            total += _perUnit[(int)kind] * bundle[kind];
+        // Spelled out rather than looping over ResourceKinds.All: posted-price calls this for every bid.
+        var total = _perUnit[0] * bundle.CpuMillicores + _perUnit[1] * bundle.MemoryMiB
+                    + _perUnit[2] * bundle.Tokens + _perUnit[3] * bundle.AttentionBasisPoints;
         return (long)Math.Ceiling(total - 1e-9);
     }
 

@@ -14,13 +14,12 @@ internal static class AgentEndpoints
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/agents").WithTags("Agents");
-        group.MapGet("/self", GetSelf).WithName("GetSelf").RequireAuthorization(Caller.AgentPolicy)
-            .WithSummary("The calling agent");
-        group.MapGet("/{agentId}", GetAgent).WithName("GetAgent").RequireAuthorization(Caller.AnyPolicy)
-            .WithSummary("One agent by id");
-        group.MapGet("/{agentId}/lineage", GetLineage).WithName("GetLineage").RequireAuthorization(Caller.AnyPolicy)
-            .WithSummary("The lineage tree an agent belongs to, from its root");
+        app.MapGroup("/v1/agents/self").WithTags("Agents").RequiresToken(Caller.AgentPolicy)
+            .MapGet("", GetSelf).WithName("GetSelf").WithSummary("The calling agent").Refuses(404);
+        var group = app.MapGroup("/v1/agents").WithTags("Agents").RequiresToken(Caller.AnyPolicy);
+        group.MapGet("/{agentId}", GetAgent).WithName("GetAgent").WithSummary("One agent by id").Refuses(404);
+        group.MapGet("/{agentId}/lineage", GetLineage).WithName("GetLineage")
+            .WithSummary("The lineage tree an agent belongs to, from its root").Refuses(404);
     }
 
     private static Task<Results<Ok<AgentResponse>, ProblemHttpResult>> GetSelf(ClaimsPrincipal user,

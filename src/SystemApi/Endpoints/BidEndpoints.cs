@@ -1,7 +1,9 @@
 using System.Security.Claims;
 using System.Text.Json;
 using CyAgents.Contracts;
+using CyAgents.Economy.Clearing;
 using CyAgents.Economy.Ledger;
+using CyAgents.Economy.Settlement;
 using CyAgents.Economy.Persistence;
 using CyAgents.Economy.Persistence.Records;
 using CyAgents.Economy.Resources;
@@ -26,19 +28,18 @@ internal static class BidEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/bids").WithTags("Bids").RequireAuthorization(Caller.AgentPolicy);
-        group.MapPost("/", PlaceBid).WithName("PlaceBid")
+        var group = app.MapGroup("/v1/bids").WithTags("Bids").RequiresToken(Caller.AgentPolicy);
+        group.MapPost("", PlaceBid).WithName("PlaceBid")
             .WithSummary("Place a bid for the next cycle; the amount is escrowed at once")
-            .WithDescription("All-or-nothing bid for a bundle. Accepts Idempotency-Key. Refusals: validation (400), insufficient_funds (402), bundle_exceeds_supply (422).");
-        group.MapGet("/", ListBids).WithName("ListBids").WithSummary("Own bids, newest first (filters: cycle, status)");
-        group.MapGet("/{bidId}", GetBid).WithName("GetBid").WithSummary("One own bid");
+            .WithDescription("All-or-nothing bid for a bundle. Accepts Idempotency-Key. Refusals: validation (400), insufficient_funds (402), bundle_exceeds_supply (422).")
+            .Refuses(400, 402, 409, 413, 422);
+        group.MapGet("", ListBids).WithName("ListBids").WithSummary("Own bids, newest first (filters: cycle, status)").Refuses(400);
+        group.MapGet("/{bidId}", GetBid).WithName("GetBid").WithSummary("One own bid").Refuses(404);
         group.MapPost("/{bidId}/cancel", CancelBid).WithName("CancelBid")
             .WithSummary("Cancel an own open bid; its escrow is voided")
-            .WithDescription("Only Open bids can be cancelled (409 otherwise). Accepts Idempotency-Key.");
+            .WithDescription("Only Open bids can be cancelled (409 otherwise). Accepts Idempotency-Key.")
+            .Refuses(400, 404, 409);
     }
-
-    /// <summary>The escrow transfer id of a bid (same convention as settlement).</summary>
-    public static string EscrowId(string bidId) => $"bid:{bidId}:escrow";
 
     private static async Task<Results<Created<BidResponse>, ProblemHttpResult>> PlaceBid(PlaceBidRequest request, ClaimsPrincipal user,
         HttpContext http, IdempotentWrites writes, MarketView market, ILoggerFactory logs)
@@ -47,17 +48,17 @@ internal static class BidEndpoints
         if (Validate(request) is { } invalid) return invalid;
         var dto = request.Bundle!;
         var bundle = ResourceBundle.Create(dto.CpuMillicores, dto.MemoryMiB, dto.Tokens, dto.AttentionBasisPoints);
+        // Supply changes only when a cycle settles: checking against the cached snapshot keeps the write short.
+        var supply = await market.CachedSupplyAsync(http.RequestAborted);
+        var bidId = NewBidId();
+        if (ClearingValidation.Check(new Bid(bidId, caller.AgentId!, bundle, request.Amount), supply) is { } tooLarge)
+            return Problems.Result(StatusCodes.Status422UnprocessableEntity, ErrorCodes.BundleExceedsSupply, tooLarge);
         var body = JsonSerializer.SerializeToUtf8Bytes(request, Json.PlaceBidRequest);
         var outcome = await writes.RunAsync(http, caller, body, Json.BidResponse, StatusCodes.Status201Created, async w =>
         {
-            var ct = http.RequestAborted;
-            var supply = await market.SupplyAsync(w.Db, ct);
-            if (!bundle.FitsWithin(supply))
-                return Problems.Result(StatusCodes.Status422UnprocessableEntity, ErrorCodes.BundleExceedsSupply,
-                    $"the bundle ({bundle}) asks for more than the cycle supplies ({supply})");
+            var ct = w.Ct;
             var cycle = await MarketView.NextCycleAsync(w.Db, ct);
-            var bidId = NewBidId();
-            var escrow = EscrowId(bidId);
+            var escrow = BidTransferIds.Escrow(bidId);
             await w.Ledger.TransferAsync(new TransferRequest(escrow, AccountIds.ForAgent(caller.AgentId!), AccountIds.Escrow,
                 request.Amount, TransferKind.BidEscrow, cycle, $"escrow for bid {bidId}", Pending: true), ct);
             var bid = new BidRecord
@@ -112,7 +113,7 @@ internal static class BidEndpoints
         var caller = Caller.From(user);
         var outcome = await writes.RunAsync(http, caller, ReadOnlyMemory<byte>.Empty, Json.BidResponse, StatusCodes.Status200OK, async w =>
         {
-            var ct = http.RequestAborted;
+            var ct = w.Ct;
             // Another agent's bid is reported as missing: its existence is none of the caller's business.
             var bid = await w.Db.Set<BidRecord>().FirstOrDefaultAsync(b => b.Id == bidId && b.AgentId == caller.AgentId, ct);
             if (bid is null) return Problems.NotFound($"no bid '{bidId}' of yours");
@@ -148,6 +149,7 @@ internal static class BidEndpoints
                 errors["bundle"] = ["must ask for at least one resource"];
         }
         if (request.Amount <= 0) errors["amount"] = ["must be a positive number of credits"];
+        else if (request.Amount > ClearingValidation.MaxAmount) errors["amount"] = [$"must be at most {ClearingValidation.MaxAmount}"];
         return errors.Count == 0 ? null : Problems.Validation(errors);
     }
 

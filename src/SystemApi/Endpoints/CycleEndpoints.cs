@@ -15,11 +15,11 @@ internal static class CycleEndpoints
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        var cycles = app.MapGroup("/v1/cycles").WithTags("Cycles").RequireAuthorization(Caller.AnyPolicy);
-        cycles.MapGet("/", ListCycles).WithName("ListCycles").WithSummary("Allocation cycles, newest first (paged: skip, take)");
-        var executions = app.MapGroup("/v1/executions").WithTags("Cycles").RequireAuthorization(Caller.AnyPolicy);
-        executions.MapGet("/", ListExecutions).WithName("ListExecutions")
-            .WithSummary("Executions, newest first (filters: cycle, agentId; paged: skip, take)");
+        var cycles = app.MapGroup("/v1/cycles").WithTags("Cycles").RequiresToken(Caller.AnyPolicy);
+        cycles.MapGet("", ListCycles).WithName("ListCycles").WithSummary("Allocation cycles, newest first (paged: skip, take)").Refuses(400);
+        var executions = app.MapGroup("/v1/executions").WithTags("Cycles").RequiresToken(Caller.AnyPolicy);
+        executions.MapGet("", ListExecutions).WithName("ListExecutions")
+            .WithSummary("Executions, newest first (filters: cycle, agentId; paged: skip, take)").Refuses(400);
     }
 
     private static async Task<Results<Ok<CycleList>, ProblemHttpResult>> ListCycles(IDbContextFactory<EconomyDbContext> databases,

@@ -16,12 +16,13 @@ internal static class EconomyEndpoints
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/economy").WithTags("Economy").RequireAuthorization(Caller.AnyPolicy);
+        var group = app.MapGroup("/v1/economy").WithTags("Economy").RequiresToken(Caller.AnyPolicy);
         group.MapGet("/balance", GetBalance).WithName("GetBalance")
             .WithSummary("Own balance: posted, reserved (escrowed by open bids) and available")
-            .WithDescription("Agents read their own account only; agentId naming another agent is forbidden. The operator must pass agentId.");
+            .WithDescription("Agents read their own account only; agentId naming another agent is forbidden. The operator must pass agentId.")
+            .Refuses(400, 404);
         group.MapGet("/transactions", GetTransactions).WithName("GetTransactions")
-            .WithSummary("Own ledger transactions, newest first (paged: skip, take)");
+            .WithSummary("Own ledger transactions, newest first (paged: skip, take)").Refuses(400);
     }
 
     private static async Task<Results<Ok<BalanceResponse>, ProblemHttpResult>> GetBalance(ClaimsPrincipal user,
@@ -30,9 +31,10 @@ internal static class EconomyEndpoints
         var (id, problem) = Resolve(Caller.From(user), agentId);
         if (problem is not null) return problem;
         await using var db = await databases.CreateDbContextAsync(ct);
+        await using var ledger = ledgers.Bind(db);
         try
         {
-            var b = await ledgers(db).GetBalanceAsync(AccountIds.ForAgent(id!), ct);
+            var b = await ledger.Ledger.GetBalanceAsync(AccountIds.ForAgent(id!), ct);
             return TypedResults.Ok(new BalanceResponse(id!, b.Posted, b.Reserved, b.Available));
         }
         catch (LedgerException e) when (e.Error == LedgerError.UnknownAccount)
@@ -49,7 +51,8 @@ internal static class EconomyEndpoints
         if (problem is not null) return problem;
         if (Paging.Check(skip, take, options.Value.MaxPageSize) is { } paging) return paging;
         await using var db = await databases.CreateDbContextAsync(ct);
-        var rows = await ledgers(db).GetTransfersAsync(AccountIds.ForAgent(id!), skip, take, ct);
+        await using var ledger = ledgers.Bind(db);
+        var rows = await ledger.Ledger.GetTransfersAsync(AccountIds.ForAgent(id!), skip, take, ct);
         return TypedResults.Ok(new TransactionPage(skip, take, rows.Select(t => t.ToWire()).ToList()));
     }
 

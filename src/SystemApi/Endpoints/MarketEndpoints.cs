@@ -16,7 +16,7 @@ internal static class MarketEndpoints
             .WithDescription("Prices in force for the next cycle; before any cycle, the configured Market:* defaults. Cached for about a second.");
         group.MapGet("/history", GetHistory).WithName("GetMarketHistory")
             .WithSummary("Price history for the last N cycles")
-            .WithDescription("One entry per cycle and resource kind, oldest first. cycles: 1–1000, default 10.");
+            .WithDescription("One entry per cycle and resource kind, oldest first. cycles: 1–1000, default 10.").Refuses(400);
     }
 
     private static async Task<Ok<MarketPricesResponse>> GetPrices(MarketView market, CancellationToken ct) =>

@@ -25,17 +25,19 @@ internal static class PromptEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        var agent = app.MapGroup("/v1/prompts").WithTags("Prompts").RequireAuthorization(Caller.AgentPolicy);
-        agent.MapPost("/", Ask).WithName("AskPrompt").WithSummary("Ask the human a question (size-limited)")
-            .WithDescription("Accepts Idempotency-Key. The answer arrives later: poll GET /v1/prompts/{promptId}.");
-        agent.MapGet("/", ListOwn).WithName("ListOwnPrompts").WithSummary("Own prompts, oldest first");
-        agent.MapGet("/{promptId}", GetOwn).WithName("GetPrompt").WithSummary("One own prompt (poll for its answer)");
+        var agent = app.MapGroup("/v1/prompts").WithTags("Prompts").RequiresToken(Caller.AgentPolicy);
+        agent.MapPost("", Ask).WithName("AskPrompt").WithSummary("Ask the human a question (size-limited)")
+            .WithDescription("Accepts Idempotency-Key. The answer arrives later: poll GET /v1/prompts/{promptId}.")
+            .Refuses(400, 409, 413);
+        agent.MapGet("", ListOwn).WithName("ListOwnPrompts").WithSummary("Own prompts, oldest first");
+        agent.MapGet("/{promptId}", GetOwn).WithName("GetPrompt").WithSummary("One own prompt (poll for its answer)").Refuses(404);
 
-        var op = app.MapGroup("/v1/operator/prompts").WithTags("Operator").RequireAuthorization(Caller.OperatorPolicy);
-        op.MapGet("/", ListForOperator).WithName("ListPrompts").WithSummary("Operator: prompts, oldest first (status=pending|answered)");
+        var op = app.MapGroup("/v1/operator/prompts").WithTags("Operator").RequiresToken(Caller.OperatorPolicy);
+        op.MapGet("", ListForOperator).WithName("ListPrompts").WithSummary("Operator: prompts, oldest first (status=pending|answered)").Refuses(400);
         op.MapPost("/{promptId}/answer", Answer).WithName("AnswerPrompt")
             .WithSummary("Operator: answer a prompt and pay its reward from the treasury, once")
-            .WithDescription("409 when already answered. Accepts Idempotency-Key.");
+            .WithDescription("409 when already answered. Accepts Idempotency-Key.")
+            .Refuses(400, 404, 409, 413);
     }
 
     private static async Task<Results<Created<PromptResponse>, ProblemHttpResult>> Ask(AskPromptRequest request, ClaimsPrincipal user,
@@ -111,7 +113,7 @@ internal static class PromptEndpoints
         var body = JsonSerializer.SerializeToUtf8Bytes(request, Json.AnswerPromptRequest);
         var outcome = await writes.RunAsync(http, caller, body, Json.PromptResponse, StatusCodes.Status200OK, async w =>
         {
-            var ct = http.RequestAborted;
+            var ct = w.Ct;
             var prompt = await w.Db.Set<PromptRecord>().FirstOrDefaultAsync(p => p.Id == promptId, ct);
             if (prompt is null) return Problems.NotFound($"no prompt '{promptId}'");
             if (prompt.Status == PromptStatus.Answered) return Problems.Conflict($"prompt '{promptId}' was already answered");

@@ -25,10 +25,11 @@ internal static class SpawnEndpoints
     private static readonly ContractsJsonContext Json = ContractsJsonContext.Default;
 
     public static void Map(IEndpointRouteBuilder app) =>
-        app.MapGroup("/v1/spawn").WithTags("Spawn").RequireAuthorization(Caller.AgentPolicy)
-            .MapPost("/", Spawn).WithName("Spawn")
+        app.MapGroup("/v1/spawn").WithTags("Spawn").RequiresToken(Caller.AgentPolicy)
+            .MapPost("", Spawn).WithName("Spawn")
             .WithSummary("Spawn a child agent with an endowment from the caller's credits")
-            .WithDescription("Charges endowment + Spawn:Fee to the caller. Accepts Idempotency-Key. Refusals: validation (400), forbidden (403, parentId of another agent), insufficient_funds (402), spawn_limit (422).");
+            .WithDescription("Charges endowment + Spawn:Fee to the caller. Accepts Idempotency-Key. Refusals: validation (400), forbidden (403, parentId of another agent), insufficient_funds (402), spawn_limit (422).")
+            .Refuses(400, 402, 409, 413, 422, 500);
 
     private static async Task<Results<Created<SpawnResponse>, ProblemHttpResult>> Spawn(SpawnRequest request, ClaimsPrincipal user,
         HttpContext http, IdempotentWrites writes, WorkspaceTemplate workspaces, IOptions<SpawnOptions> options, ILoggerFactory logs)
@@ -48,7 +49,7 @@ internal static class SpawnEndpoints
         {
             var outcome = await writes.RunAsync(http, caller, body, Json.SpawnResponse, StatusCodes.Status201Created, async w =>
             {
-                var ct = http.RequestAborted;
+                var ct = w.Ct;
                 var parent = await w.Db.Set<AgentRecord>().AsNoTracking().FirstOrDefaultAsync(a => a.Id == caller.AgentId, ct);
                 if (parent is null) return Problems.NotFound($"the calling agent '{caller.AgentId}' has no record");
                 if (parent.Generation + 1 > rules.MaxGeneration)

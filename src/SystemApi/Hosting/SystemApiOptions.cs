@@ -36,6 +36,12 @@ public sealed class SystemApiOptions
     /// <summary>Per-agent rate limit: burst size (bucket capacity).</summary>
     public int RateLimitBurst { get; set; } = 200;
 
+    /// <summary>
+    /// How long an accepted agent token is remembered, in milliseconds (0 = ask the database every time). Revocation on
+    /// this host takes effect at once; a revocation by another host sharing the database, within this time.
+    /// </summary>
+    public int TokenCacheMilliseconds { get; set; } = 2000;
+
     /// <summary>How long the market snapshot behind <c>/v1/market/prices</c> is cached, in milliseconds.</summary>
     public int MarketCacheMilliseconds { get; set; } = 1000;
 }

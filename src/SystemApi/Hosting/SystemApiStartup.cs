@@ -21,9 +21,9 @@ internal sealed class SystemApiStartup(
         await DatabaseSetup.EnsureCreatedAsync(database.Value, ct);
         await using (var db = await databases.CreateDbContextAsync(ct))
         {
-            var ledger = ledgers(db);
-            await ledger.OpenAccountAsync(AccountIds.Treasury, AccountKind.Treasury, ct);
-            await ledger.OpenAccountAsync(AccountIds.Escrow, AccountKind.Escrow, ct);
+            await using var bound = ledgers.Bind(db);
+            await bound.Ledger.OpenAccountAsync(AccountIds.Treasury, AccountKind.Treasury, ct);
+            await bound.Ledger.OpenAccountAsync(AccountIds.Escrow, AccountKind.Escrow, ct);
         }
         operatorToken.Ensure();
         lifetime.ApplicationStarted.Register(OpenSocketToSandboxes);

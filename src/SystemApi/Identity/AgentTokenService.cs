@@ -1,7 +1,10 @@
 using CyAgents.Economy.Persistence;
 using CyAgents.Economy.Persistence.Records;
 using CyAgents.SystemApi.Logging;
+using System.Collections.Concurrent;
+using CyAgents.SystemApi.Hosting;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace CyAgents.SystemApi.Identity;
 
@@ -22,8 +25,20 @@ public sealed record AgentTokenIdentity(string AgentId, string ExecutionId, long
 /// Issues per-execution agent tokens and revokes them when the execution ends. The orchestrator calls
 /// <see cref="IssueAsync"/> before launching a container and <see cref="RevokeExecutionAsync"/> after it exits.
 /// </summary>
-public sealed class AgentTokenService(IDbContextFactory<EconomyDbContext> databases, TimeProvider clock, ILogger<AgentTokenService> log)
+public sealed class AgentTokenService(IDbContextFactory<EconomyDbContext> databases, TimeProvider clock, ILogger<AgentTokenService> log,
+    IOptions<SystemApiOptions>? options = null)
 {
+    private static readonly Func<EconomyDbContext, string, CancellationToken, Task<AgentTokenIdentity?>> FindValid =
+        EF.CompileAsyncQuery((EconomyDbContext db, string hash, CancellationToken _) => db.Set<AgentTokenRecord>().AsNoTracking()
+            .Where(t => t.TokenHash == hash && t.RevokedAt == null)
+            .Select(t => new AgentTokenIdentity(t.AgentId, t.ExecutionId, t.Cycle))
+            .FirstOrDefault());
+
+    // Accepted tokens are remembered briefly so each request does not cost a database read. Revocation through this
+    // service drops them at once; a revocation by another host is seen within the cache time.
+    private readonly ConcurrentDictionary<string, (AgentTokenIdentity Identity, long ExpiresAt)> _accepted = new(StringComparer.Ordinal);
+    private readonly long _cacheTicks = (options?.Value.TokenCacheMilliseconds ?? 2000) * clock.TimestampFrequency / 1000;
+
     /// <summary>Issues a token bound to the agent, the execution and the cycle; only its hash is stored.</summary>
     public async Task<IssuedAgentToken> IssueAsync(string agentId, string executionId, long cycle, CancellationToken ct = default)
     {
@@ -48,6 +63,8 @@ public sealed class AgentTokenService(IDbContextFactory<EconomyDbContext> databa
     /// <summary>Revokes every token of an execution (called when it ends); returns how many were revoked.</summary>
     public async Task<int> RevokeExecutionAsync(string executionId, CancellationToken ct = default)
     {
+        foreach (var entry in _accepted.Where(e => e.Value.Identity.ExecutionId == executionId).ToList())
+            _accepted.TryRemove(entry);
         await using var db = await databases.CreateDbContextAsync(ct);
         var now = clock.GetUtcNow();
         var tokens = await db.Set<AgentTokenRecord>().Where(t => t.ExecutionId == executionId && t.RevokedAt == null).ToListAsync(ct);
@@ -62,11 +79,12 @@ public sealed class AgentTokenService(IDbContextFactory<EconomyDbContext> databa
     public async Task<AgentTokenIdentity?> ValidateAsync(string token, CancellationToken ct = default)
     {
         var hash = TokenHash.Of(token);
+        var now = clock.GetTimestamp();
+        if (_accepted.TryGetValue(hash, out var hit) && now < hit.ExpiresAt) return hit.Identity;
         await using var db = await databases.CreateDbContextAsync(ct);
-        var record = await db.Set<AgentTokenRecord>().AsNoTracking()
-            .Where(t => t.TokenHash == hash && t.RevokedAt == null)
-            .Select(t => new AgentTokenIdentity(t.AgentId, t.ExecutionId, t.Cycle))
-            .FirstOrDefaultAsync(ct);
-        return record;
+        var identity = await FindValid(db, hash, ct);
+        if (identity is not null && _cacheTicks > 0) _accepted[hash] = (identity, now + _cacheTicks);
+        else _accepted.TryRemove(hash, out _);
+        return identity;
     }
 }

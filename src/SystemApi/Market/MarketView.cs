@@ -55,13 +55,16 @@ public sealed class MarketView(IDbContextFactory<EconomyDbContext> databases, IO
             r.NextPrice, r.Supply, r.Demand, r.Allocated, r.Utilization)).ToList());
     }
 
-    /// <summary>The supply a bid is checked against: the last recorded cycle's, or the configured default.</summary>
-    public async Task<ResourceBundle> SupplyAsync(EconomyDbContext db, CancellationToken ct)
+    /// <summary>The supply of the next cycle from the cached snapshot (bids are checked against it before any write).</summary>
+    public async ValueTask<ResourceBundle> CachedSupplyAsync(CancellationToken ct)
     {
-        var latest = await LatestStatesAsync(db, ct);
-        long Of(ResourceKind kind) => latest.FirstOrDefault(r => r.Kind == kind)?.Supply ?? Pick(defaults.Value.Supply, kind);
-        return ResourceBundle.Create(Of(ResourceKind.Cpu), Of(ResourceKind.Memory), Of(ResourceKind.Tokens), Of(ResourceKind.Attention));
+        var r = (await GetPricesAsync(ct)).Resources;
+        return ResourceBundle.Create(r[0].Supply, r[1].Supply, r[2].Supply, r[3].Supply);
     }
+
+    private static readonly Func<EconomyDbContext, CancellationToken, Task<CycleRecord?>> LatestCycle =
+        EF.CompileAsyncQuery((EconomyDbContext db, CancellationToken _) =>
+            db.Set<CycleRecord>().AsNoTracking().OrderByDescending(c => c.Number).FirstOrDefault());
 
     /// <summary>
     /// The cycle a bid placed now is for: the open cycle if there is one, else the one after the latest (1 at first).
@@ -69,8 +72,7 @@ public sealed class MarketView(IDbContextFactory<EconomyDbContext> databases, IO
     /// </summary>
     public static async Task<long> NextCycleAsync(EconomyDbContext db, CancellationToken ct)
     {
-        var latest = await db.Set<CycleRecord>().AsNoTracking().OrderByDescending(c => c.Number)
-            .Select(c => new { c.Number, c.Status }).FirstOrDefaultAsync(ct);
+        var latest = await LatestCycle(db, ct);
         return latest is null ? 1 : latest.Status == CycleStatus.Open ? latest.Number : latest.Number + 1;
     }
 

@@ -1,3 +1,4 @@
+using CyAgents.Contracts;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
@@ -30,6 +31,17 @@ internal sealed class BearerSecurityTransformer : IOpenApiDocumentTransformer, I
     public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken ct)
     {
         var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+        if (context.Description.HttpMethod == "POST")
+        {
+            operation.Parameters ??= [];
+            operation.Parameters.Add(new OpenApiParameter
+            {
+                Name = ApiRoutes.IdempotencyKeyHeader, In = ParameterLocation.Header, Required = false,
+                Description = "Client-chosen key (1–128 printable ASCII). A replay with the same key and request returns the first " +
+                              "response and changes nothing; the same key with another request is a conflict.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 128 },
+            });
+        }
         if (!metadata.OfType<IAuthorizeData>().Any() || metadata.OfType<IAllowAnonymous>().Any()) return Task.CompletedTask;
         operation.Security ??= [];
         operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(SchemeId, context.Document)] = [] });

@@ -66,4 +66,62 @@ public sealed class RandomInstanceTests
                 mechanism.Clear(input).Welfare.ShouldBeLessThanOrEqualTo(optimum, mechanism.Name);
         }
     }
+
+    [Fact]
+    public void Optimal_matches_brute_force_enumeration_of_every_subset()
+    {
+        var random = new SplitMix64(31);
+        for (var round = 0; round < 150; round++)
+        {
+            var input = ClearingInstances.Random(random, (int)random.NextInRange(1, 13));
+            long best = 0;
+            for (var mask = 0; mask < 1 << input.Bids.Count; mask++)
+            {
+                var used = ResourceBundle.Zero;
+                long welfare = 0;
+                for (var i = 0; i < input.Bids.Count; i++)
+                {
+                    if ((mask & (1 << i)) == 0)
+                        continue;
+                    used += input.Bids[i].Bundle;
+                    welfare += input.Bids[i].Amount;
+                }
+                if (used.FitsWithin(input.Supply))
+                    best = Math.Max(best, welfare);
+            }
+            new OptimalMechanism().Clear(input).Welfare.ShouldBe(best, $"round {round}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Mechanisms))]
+    public void No_bids_clear_to_an_empty_result(string name)
+    {
+        var r = ClearingMechanisms.Create(name).Clear(ClearingInstances.Input([], cpu: 1000));
+        r.Winners.ShouldBeEmpty();
+        r.Losers.ShouldBeEmpty();
+        r.Allocated.ShouldBe(ResourceBundle.Zero);
+        (r.Welfare, r.Revenue).ShouldBe((0L, 0L));
+    }
+
+    [Theory]
+    [MemberData(nameof(Mechanisms))]
+    public void The_same_input_and_seed_give_the_same_result_every_time(string name)
+    {
+        var input = ClearingInstances.Random(new SplitMix64(3), 30, ClearingInstances.ModeratePrices);
+        var first = ClearingMechanisms.Create(name).Clear(input);
+        var second = ClearingMechanisms.Create(name).Clear(input);
+        second.Winners.ShouldBe(first.Winners);
+        second.Losers.ShouldBe(first.Losers);
+    }
+
+    [Fact]
+    public void Different_lottery_seeds_draw_different_winners()
+    {
+        var input = ClearingInstances.Random(new SplitMix64(4), 30);
+        var outcomes = Enumerable.Range(0, 20)
+            .Select(seed => string.Join(",", new LotteryMechanism().Clear(input with { Seed = (ulong)seed }).Winners.Select(w => w.BidId)))
+            .Distinct().Count();
+        outcomes.ShouldBeGreaterThan(5);
+    }
 }

@@ -109,4 +109,27 @@ public sealed class TruthfulnessTests(ITestOutputHelper output)
         }
         checkedWinners.ShouldBeGreaterThan(100);
     }
+
+    [Fact]
+    public void Critical_value_thresholds_hold_on_large_contested_markets_too()
+    {
+        // Hundreds of bids exercise the deficit tree's deeper levels; every winner is checked.
+        var random = new SplitMix64(77);
+        var mechanism = new CriticalValueMechanism();
+        var checkedWinners = 0;
+        for (var round = 0; round < 10; round++)
+        {
+            var input = ClearingInstances.Random(random, 400);
+            foreach (var w in mechanism.Clear(input).Winners)
+            {
+                Bid[] WithAmount(long amount) => input.Bids.Select(b => b.Id == w.BidId ? b with { Amount = amount } : b).ToArray();
+                mechanism.Clear(input with { Bids = WithAmount(Math.Max(1, w.Payment)) }).Winners.ShouldContain(x => x.BidId == w.BidId);
+                if (w.Payment > 1)
+                    mechanism.Clear(input with { Bids = WithAmount(w.Payment - 1) }).Winners.ShouldNotContain(x => x.BidId == w.BidId);
+                checkedWinners++;
+            }
+        }
+        output.WriteLine($"checked {checkedWinners} winners");
+        checkedWinners.ShouldBeGreaterThan(100);
+    }
 }

@@ -25,8 +25,8 @@ public sealed class LedgerAccountRecord
 
 /// <summary>
 /// One immutable transfer (table <c>ledger_transfers</c>): a posted transfer, a pending one, or the resolution
-/// (post or void) of a pending one. Rows are only ever inserted. The primary key is the caller's id, which makes
-/// the id an idempotency key; the unique <see cref="PendingId"/> makes every pending transfer resolve at most once.
+/// (post or void) of a pending one. Rows are only ever inserted. The key is the sequence; the caller's id is unique,
+/// which makes it an idempotency key; the unique <see cref="PendingId"/> makes every pending transfer resolve at most once.
 /// </summary>
 public sealed class LedgerTransferRecord
 {
@@ -89,7 +89,11 @@ internal sealed class LedgerTransferRecordConfiguration : IEntityTypeConfigurati
     public void Configure(EntityTypeBuilder<LedgerTransferRecord> b)
     {
         b.ToTable("ledger_transfers");
-        b.HasKey(x => x.Id);
+        // The sequence is the key: on SQLite an INTEGER PRIMARY KEY is the rowid, so rows are stored in ledger
+        // order and one index less is written per transfer. The id stays unique (the idempotency key).
+        b.HasKey(x => x.Sequence);
+        b.Property(x => x.Sequence).ValueGeneratedNever();
+        b.HasIndex(x => x.Id).IsUnique().HasDatabaseName("ix_ledger_transfers_id");
         b.Property(x => x.Id).HasColumnName("id").HasMaxLength(LedgerRules.MaxIdLength);
         b.Property(x => x.Sequence).HasColumnName("sequence");
         b.Property(x => x.DebitAccountId).HasColumnName("debit_account_id").HasMaxLength(LedgerRules.MaxIdLength);
@@ -101,9 +105,9 @@ internal sealed class LedgerTransferRecordConfiguration : IEntityTypeConfigurati
         b.Property(x => x.Memo).HasColumnName("memo").HasMaxLength(LedgerRules.MaxMemoLength);
         b.Property(x => x.PendingId).HasColumnName("pending_id").HasMaxLength(LedgerRules.MaxIdLength);
         b.Property(x => x.PostedAmount).HasColumnName("posted_amount");
-        b.HasIndex(x => x.Sequence).IsUnique().HasDatabaseName("ix_ledger_transfers_sequence");
         // Unique: a second resolution of one pending transfer cannot be stored, whatever the code above it does.
-        b.HasIndex(x => x.PendingId).IsUnique().HasDatabaseName("ix_ledger_transfers_pending_id");
+        // Filtered, so the many rows that resolve nothing cost no index entry.
+        b.HasIndex(x => x.PendingId).IsUnique().HasFilter("pending_id IS NOT NULL").HasDatabaseName("ix_ledger_transfers_pending_id");
         b.HasIndex(x => new { x.DebitAccountId, x.Sequence }).HasDatabaseName("ix_ledger_transfers_debit");
         b.HasIndex(x => new { x.CreditAccountId, x.Sequence }).HasDatabaseName("ix_ledger_transfers_credit");
     }

@@ -1,0 +1,64 @@
+using BenchmarkDotNet.Attributes;
+using CyAgents.Economy.Clearing;
+using CyAgents.Economy.Market;
+using CyAgents.Economy.Resources;
+
+namespace CyAgents.Benchmarks.Clearing;
+
+/// <summary>
+/// Clearing seeded random bids over 4 resources. Targets (issue 2): 100,000 bids in &lt;= 50 ms for first-price
+/// and posted-price, &lt;= 1 s for critical-value; 10,000 bids is the simulator's per-cycle load.
+/// The market is contested: total demand is about <see cref="DemandOverSupply"/> times the supply in each kind.
+/// Run (short job, fit for a shared machine):
+/// dotnet run -c Release --project bench/Benchmarks -- --filter '*ClearingBenchmarks*' --inProcess --launchCount 1 --warmupCount 3 --iterationCount 15
+/// </summary>
+[MemoryDiagnoser]
+public class ClearingBenchmarks
+{
+    private const double DemandOverSupply = 10;
+
+    private ClearingInput _input = null!;
+    private IClearingMechanism _mechanism = null!;
+
+    /// <summary>Number of bids.</summary>
+    [Params(10_000, 100_000)]
+    public int Bids { get; set; }
+
+    /// <summary>Mechanism under test.</summary>
+    [Params("first-price", "posted-price", "critical-value")]
+    public string Mechanism { get; set; } = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _mechanism = ClearingMechanisms.Create(Mechanism);
+        _input = RandomMarket(Bids, seed: 2026);
+    }
+
+    [Benchmark]
+    public ClearingResult Clear() => _mechanism.Clear(_input);
+
+    /// <summary>
+    /// Each kind is asked for by 3 bids in 4, uniformly up to twice the mean share that makes demand
+    /// <see cref="DemandOverSupply"/> times supply; amounts 1..1000; prices put about half of the bids above cost.
+    /// </summary>
+    public static ClearingInput RandomMarket(int count, ulong seed)
+    {
+        var random = new SplitMix64(seed);
+        long[] supply = [1_000_000, 4_000_000, 100_000_000, 10_000];
+        var meanAsk = supply.Select(s => Math.Max(1, (long)(s * DemandOverSupply / count / 0.75))).ToArray();
+        var bids = new Bid[count];
+        for (var i = 0; i < count; i++)
+        {
+            var q = new long[4];
+            for (var k = 0; k < 4; k++)
+                q[k] = random.NextBelow(4) == 0 ? 0 : random.NextInRange(1, 2 * meanAsk[k] + 1);
+            if (q.All(x => x == 0))
+                q[0] = 1;
+            bids[i] = new Bid($"bid-{i:D7}", $"agent-{i % 5000:D5}", ResourceBundle.Create(q[0], q[1], q[2], q[3]),
+                random.NextInRange(1, 1001));
+        }
+        var prices = new MarketPrices(125.0 / meanAsk[0], 125.0 / meanAsk[1], 125.0 / meanAsk[2], 125.0 / meanAsk[3]);
+        return new ClearingInput(bids, ResourceBundle.Create(supply[0], supply[1], supply[2], supply[3]), prices, seed);
+    }
+}

@@ -1,0 +1,68 @@
+using System.Globalization;
+using CsvHelper;
+using CyAgents.Economy.Resources;
+using CyAgents.Orchestrator.Simulation.Running;
+
+namespace CyAgents.Orchestrator.Simulation.Report;
+
+/// <summary>
+/// The per-cycle metrics as CSV, one row per cycle. Numbers are formatted with the invariant culture and fixed
+/// patterns (never the machine's locale or shortest-round-trip), so the same run always gives the same bytes.
+/// </summary>
+public static class CycleCsv
+{
+    public static IReadOnlyList<string> Header { get; } =
+    [
+        "scenario", "variant", "mechanism", "cycle", "agents", "active_agents", "winners",
+        .. ResourceKinds.All.Select(k => "price_" + k.WireName()),
+        .. ResourceKinds.All.Select(k => "utilization_" + k.WireName()),
+        .. ResourceKinds.All.Select(k => "demand_ratio_" + k.WireName()),
+        "welfare", "efficiency", "revenue", "gini", "jain", "starving", "bankrupt", "gifts", "treasury_issued", "conserved",
+    ];
+
+    public static string FileName(RunResult run, bool withVariant) =>
+        withVariant ? $"cycles-{run.Variant}-{run.Mechanism}.csv" : $"cycles-{run.Mechanism}.csv";
+
+    /// <summary>Writes the rows of <paramref name="runs"/> under one header (several runs concatenate cleanly).</summary>
+    public static void Write(TextWriter writer, IEnumerable<RunResult> runs)
+    {
+        var options = new CsvWriterOptions { NewLine = "\n", FormatProvider = CultureInfo.InvariantCulture };
+        using var csv = CsvWriter.Create(writer, options, true);
+        csv.WriteHeader(Header.ToArray());
+        foreach (var run in runs)
+        {
+            foreach (var row in run.Cycles)
+            {
+                csv.WriteField(run.Scenario);
+                csv.WriteField(run.Variant);
+                csv.WriteField(run.Mechanism);
+                csv.WriteField(Int(row.Cycle));
+                csv.WriteField(Int(row.Agents));
+                csv.WriteField(Int(row.ActiveAgents));
+                csv.WriteField(Int(row.Winners));
+                foreach (var price in row.Prices)
+                    csv.WriteField(Price(price));
+                foreach (var utilization in row.Utilization)
+                    csv.WriteField(Ratio(utilization));
+                foreach (var ratio in row.DemandRatio)
+                    csv.WriteField(Ratio(ratio));
+                csv.WriteField(Int(row.Welfare));
+                csv.WriteField(row.Efficiency is { } e ? Ratio(e) : "");
+                csv.WriteField(Int(row.Revenue));
+                csv.WriteField(Ratio(row.WealthGini));
+                csv.WriteField(Ratio(row.Jain));
+                csv.WriteField(Int(row.Starving));
+                csv.WriteField(Int(row.Bankrupt));
+                csv.WriteField(Int(row.Gifts));
+                csv.WriteField(Int(row.TreasuryIssued));
+                csv.WriteField(row.Conserved ? "true" : "false");
+                csv.EndRecord();
+            }
+        }
+        csv.Flush();
+    }
+
+    internal static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
+    internal static string Ratio(double value) => value.ToString("0.######", CultureInfo.InvariantCulture);
+    internal static string Price(double value) => value.ToString("0.##########", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,57 @@
+using CyAgents.Economy.Metrics;
+using CyAgents.Economy.Resources;
+using CyAgents.Orchestrator.Simulation.Running;
+
+namespace CyAgents.Orchestrator.Simulation.Report;
+
+/// <summary>One resource kind over a run.</summary>
+public sealed record KindSummary(string Kind, long Supply, double FirstPrice, double LastPrice, double MeanPrice, double? Volatility,
+    double MeanUtilization);
+
+/// <summary>One group of agents (strategy, bid class, spawners) over a run.</summary>
+public sealed record GroupSummary(string Group, int Agents, long Wins, double WinShare, long Utility, double MeanFinalWealth);
+
+/// <summary>An agent at the end of a run.</summary>
+public sealed record AgentStanding(string Id, string Name, string Group, long Wealth, int Wins);
+
+/// <summary>The headline numbers of one run, shared by the console table, summary.json and the HTML report.</summary>
+public sealed record RunSummary(
+    string Label, string Variant, string Mechanism, string CsvFile, int AgentsAtStart, int AgentsAtEnd, int Cycles,
+    double MeanWelfare, long TotalWelfare, long TotalRevenue, double? MeanEfficiency, int EfficiencyCycles,
+    double FinalGini, double MeanJain, int LongestStarvation, int FinalBankrupt, double MeanActiveAgents,
+    bool ConservedEveryCycle, IReadOnlyList<KindSummary> Kinds, IReadOnlyList<GroupSummary> Groups,
+    IReadOnlyList<AgentStanding> Richest)
+{
+    public static RunSummary From(RunResult run, bool withVariant)
+    {
+        var cycles = run.Cycles;
+        var efficient = cycles.Where(c => c.Efficiency is not null).Select(c => c.Efficiency!.Value).ToList();
+        var kinds = ResourceKinds.All.Select(kind =>
+        {
+            var prices = cycles.Select(c => c.Prices[(int)kind]).ToList();
+            return new KindSummary(kind.WireName(), run.Supply[kind], prices[0], prices[^1], prices.Average(),
+                prices.All(p => p > 0) ? EconomyMetrics.PriceVolatility(prices) : null,
+                cycles.Average(c => c.Utilization[(int)kind]));
+        }).ToList();
+        var totalWins = Math.Max(1, run.Agents.Sum(a => (long)a.Wins));
+        var groups = run.Agents
+            .Select((agent, i) => (agent, wealth: run.FinalWealth[i]))
+            .GroupBy(x => x.agent.Group, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new GroupSummary(g.Key, g.Count(), g.Sum(x => (long)x.agent.Wins), (double)g.Sum(x => (long)x.agent.Wins) / totalWins,
+                g.Sum(x => x.agent.Utility), g.Average(x => (double)x.wealth)))
+            .ToList();
+        var richest = run.Agents
+            .Select((agent, i) => new AgentStanding(agent.Id, agent.Name, agent.Group, run.FinalWealth[i], agent.Wins))
+            .OrderByDescending(a => a.Wealth).ThenBy(a => a.Id, StringComparer.Ordinal)
+            .Take(5).ToList();
+        return new RunSummary(
+            run.Label(withVariant), run.Variant, run.Mechanism, CycleCsv.FileName(run, withVariant),
+            run.Agents.Count(a => !a.IsChild), run.Agents.Count, cycles.Count,
+            cycles.Average(c => (double)c.Welfare), cycles.Sum(c => c.Welfare), cycles.Sum(c => c.Revenue),
+            efficient.Count > 0 ? efficient.Average() : null, efficient.Count,
+            cycles[^1].WealthGini, cycles.Average(c => c.Jain), run.Agents.Max(a => a.LongestLosingStreak),
+            cycles[^1].Bankrupt, cycles.Average(c => (double)c.ActiveAgents),
+            cycles.All(c => c.Conserved), kinds, groups, richest);
+    }
+}

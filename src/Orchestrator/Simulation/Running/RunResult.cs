@@ -1,0 +1,61 @@
+using CyAgents.Economy.Resources;
+using CyAgents.Orchestrator.Simulation.Population;
+
+namespace CyAgents.Orchestrator.Simulation.Running;
+
+/// <summary>What one cycle of one run looked like; one CSV row.</summary>
+public sealed record CycleMetrics
+{
+    public required int Cycle { get; init; }
+    public required int Agents { get; init; }
+    /// <summary>Agents that bid this cycle.</summary>
+    public required int ActiveAgents { get; init; }
+    public required int Winners { get; init; }
+    /// <summary>Posted price per kind during the cycle (credits per unit), in <see cref="ResourceKinds.All"/> order.</summary>
+    public required double[] Prices { get; init; }
+    /// <summary>Allocated over supply per kind.</summary>
+    public required double[] Utilization { get; init; }
+    /// <summary>Bid-for quantity over supply per kind (excess demand when above 1).</summary>
+    public required double[] DemandRatio { get; init; }
+    /// <summary>Sum of the winners' true values (not their bids).</summary>
+    public required long Welfare { get; init; }
+    /// <summary>Welfare over the optimal welfare of the same bids at true values; null when too large to compute.</summary>
+    public required double? Efficiency { get; init; }
+    public required long Revenue { get; init; }
+    /// <summary>Gini of agents' posted balances after settlement.</summary>
+    public required double WealthGini { get; init; }
+    /// <summary>Jain's index over the resources each agent has received so far.</summary>
+    public required double Jain { get; init; }
+    /// <summary>Agents whose current run of lost bids is at least the starvation threshold.</summary>
+    public required int Starving { get; init; }
+    /// <summary>Agents with nothing left to spend after settlement.</summary>
+    public required int Bankrupt { get; init; }
+    /// <summary>Gifts that moved this cycle (boltzmann).</summary>
+    public required int Gifts { get; init; }
+    /// <summary>Credits the treasury has issued net of what came back.</summary>
+    public required long TreasuryIssued { get; init; }
+    /// <summary>The ledger's conservation check after the cycle.</summary>
+    public required bool Conserved { get; init; }
+}
+
+/// <summary>One (variant, mechanism) run.</summary>
+public sealed record RunResult(
+    string Scenario,
+    string Variant,
+    string Mechanism,
+    int Seed,
+    ResourceBundle Supply,
+    IReadOnlyList<CycleMetrics> Cycles,
+    IReadOnlyList<SyntheticAgent> Agents,
+    IReadOnlyList<long> FinalWealth,
+    RunTiming Timing)
+{
+    /// <summary>Label used in charts and file names: the mechanism, prefixed by the variant when there are several.</summary>
+    public string Label(bool withVariant) => withVariant ? $"{Variant}/{Mechanism}" : Mechanism;
+}
+
+/// <summary>How long a run took; never written to the deterministic outputs.</summary>
+public sealed record RunTiming(TimeSpan Elapsed, long AgentCycles)
+{
+    public double AgentCyclesPerSecond => Elapsed.TotalSeconds <= 0 ? 0 : AgentCycles / Elapsed.TotalSeconds;
+}

@@ -132,6 +132,70 @@ public abstract class EfLedgerBehaviourTests : LedgerBehaviourTests
     }
 
     [Fact]
+    public async Task Four_processes_spending_from_one_account_never_overdraw_and_lose_nothing()
+    {
+        const long Endowment = 15_000;
+        const int Processes = 4, PerProcess = 80;
+        await Fund(Alice, Endowment);
+        var go = Path.Combine(Path.GetTempPath(), "cyagents-ledger-go-" + Guid.NewGuid().ToString("N"));
+        var children = new List<System.Diagnostics.Process>();
+        try
+        {
+            for (var k = 0; k < Processes; k++)
+            {
+                await Ledger.OpenAccountAsync($"agent:sink{k}", AccountKind.Agent);
+                var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+                {
+                    RedirectStandardOutput = true,
+                    RedirectStandardError = true,
+                };
+                foreach (var arg in new[] { typeof(LedgerSpenderProcess).Assembly.Location, LedgerSpenderProcess.Verb, Options.Provider,
+                             Options.ConnectionString, Alice, $"agent:sink{k}", $"p{k}", PerProcess.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                             (77 + k).ToString(System.Globalization.CultureInfo.InvariantCulture), go })
+                    start.ArgumentList.Add(arg);
+                children.Add(System.Diagnostics.Process.Start(start)!);
+            }
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            foreach (var child in children)
+            {
+                var ready = await child.StandardOutput.ReadLineAsync(timeout.Token);
+                if (ready != "ready")
+                    throw new InvalidOperationException($"a spender process did not start ({ready}): {await child.StandardError.ReadToEndAsync(timeout.Token)}");
+            }
+            await File.WriteAllTextAsync(go, "go");
+            var spent = new long[Processes];
+            var refused = 0;
+            for (var k = 0; k < Processes; k++)
+            {
+                var line = await children[k].StandardOutput.ReadLineAsync(timeout.Token);
+                await children[k].WaitForExitAsync(timeout.Token);
+                if (children[k].ExitCode != 0)
+                    throw new InvalidOperationException($"spender {k} failed: {await children[k].StandardError.ReadToEndAsync(timeout.Token)}");
+                var parts = line!.Split(' ').Select(p => long.Parse(p.Split('=')[1], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+                spent[k] = parts[0];
+                refused += (int)parts[1];
+            }
+
+            refused.ShouldBeGreaterThan(0, "the processes must drive the account to its limit");
+            var alice = await Balance(Alice);
+            alice.Posted.ShouldBe(Endowment - spent.Sum());
+            alice.Available.ShouldBeGreaterThanOrEqualTo(0);
+            for (var k = 0; k < Processes; k++) (await Balance($"agent:sink{k}")).Posted.ShouldBe(spent[k]);
+            (await CountStoredTransfersAsync()).ShouldBe(1 + Processes * PerProcess - refused);
+            (await Ledger.CheckConservationAsync()).Holds.ShouldBeTrue();
+        }
+        finally
+        {
+            foreach (var child in children)
+            {
+                if (!child.HasExited) child.Kill();
+                child.Dispose();
+            }
+            File.Delete(go);
+        }
+    }
+
+    [Fact]
     public async Task Replayed_ids_leave_the_sequence_without_gaps()
     {
         await Fund(Alice, 100);

@@ -39,6 +39,8 @@ public static class ApiRoutes
     public const string OperatorPrompts = "/v1/operator/prompts";
     /// <summary>Operator: answer a prompt.</summary>
     public static string AnswerPrompt(string id) => $"/v1/operator/prompts/{Uri.EscapeDataString(id)}/answer";
+    /// <summary>LLM proxy: a completion metered against the execution's token bundle.</summary>
+    public const string LlmComplete = "/v1/llm/complete";
     /// <summary>Cycles, newest first.</summary>
     public const string Cycles = "/v1/cycles";
     /// <summary>Executions, newest first (<c>?cycle=&amp;agentId=</c>).</summary>

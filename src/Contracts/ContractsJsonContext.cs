@@ -27,6 +27,8 @@ namespace CyAgents.Contracts;
 [JsonSerializable(typeof(CycleList))]
 [JsonSerializable(typeof(ExecutionList))]
 [JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(LlmCompletionRequest))]
+[JsonSerializable(typeof(LlmCompletionResponse))]
 [JsonSerializable(typeof(ApiProblem))]
 [JsonSerializable(typeof(JsonElement))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext;

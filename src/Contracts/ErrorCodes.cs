@@ -21,6 +21,10 @@ public static class ErrorCodes
     public const string BundleExceedsSupply = "bundle_exceeds_supply";
     /// <summary>422: spawning would exceed the depth or children-per-cycle limit.</summary>
     public const string SpawnLimit = "spawn_limit";
+    /// <summary>422: the LLM request would use more tokens than the execution won.</summary>
+    public const string TokenBudgetExceeded = "token_budget_exceeded";
+    /// <summary>502: the LLM provider failed; the reserved tokens were released.</summary>
+    public const string LlmProviderFailed = "llm_provider_failed";
     /// <summary>429: too many requests from this agent; retry after the Retry-After header.</summary>
     public const string RateLimited = "rate_limited";
     /// <summary>500: an unexpected failure; nothing was changed.</summary>

@@ -118,6 +118,10 @@ public sealed class SystemApiClient : IDisposable
         CancellationToken ct = default) =>
         PostAsync(ApiRoutes.AnswerPrompt(promptId), request, Json.AnswerPromptRequest, Json.PromptResponse, idempotencyKey, ct);
 
+    /// <summary>Asks the LLM proxy for a completion, metered against the execution's won tokens.</summary>
+    public Task<LlmCompletionResponse> CompleteAsync(LlmCompletionRequest request, CancellationToken ct = default) =>
+        PostAsync(ApiRoutes.LlmComplete, request, Json.LlmCompletionRequest, Json.LlmCompletionResponse, null, ct);
+
     /// <summary>Cycles, newest first.</summary>
     public Task<CycleList> GetCyclesAsync(int skip = 0, int take = 50, CancellationToken ct = default) =>
         GetAsync($"{ApiRoutes.Cycles}?skip={skip}&take={take}", Json.CycleList, ct);

@@ -183,6 +183,21 @@ public sealed record ExecutionResponse(string Id, string AgentId, long Cycle, st
 /// <param name="Items">The executions.</param>
 public sealed record ExecutionList(IReadOnlyList<ExecutionResponse> Items);
 
+/// <summary>A completion asked of the LLM proxy; metered against the execution's won token bundle.</summary>
+/// <param name="Prompt">The prompt text.</param>
+/// <param name="MaxTokens">Most completion tokens wanted (1–100,000); reserved from the budget until the answer is in.</param>
+public sealed record LlmCompletionRequest(string? Prompt, int MaxTokens);
+
+/// <summary>The proxy's answer and the execution's token meter after it.</summary>
+/// <param name="Text">The completion.</param>
+/// <param name="Provider">Which provider answered (e.g. <c>echo</c>).</param>
+/// <param name="PromptTokens">Tokens counted for the prompt.</param>
+/// <param name="CompletionTokens">Tokens counted for the completion.</param>
+/// <param name="TokensUsed">Tokens used by the execution so far.</param>
+/// <param name="TokensGranted">Tokens the execution won.</param>
+public sealed record LlmCompletionResponse(string Text, string Provider, long PromptTokens, long CompletionTokens, long TokensUsed,
+    long TokensGranted);
+
 /// <summary>Liveness and database reachability.</summary>
 /// <param name="Status">ok or degraded.</param>
 /// <param name="Database">ok or unreachable.</param>

@@ -28,6 +28,7 @@ public class OpenApiDocumentTests
         ("/v1/operator/prompts/{promptId}/answer", "POST", true),
         ("/v1/cycles", "GET", true),
         ("/v1/executions", "GET", true),
+        ("/v1/llm/complete", "POST", true),
     ];
 
     private static async Task<OpenApiDocument> LoadAsync(ApiFactory api)

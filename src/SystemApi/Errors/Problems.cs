@@ -24,6 +24,8 @@ public static class Problems
         ErrorCodes.BundleExceedsSupply => "Bundle larger than supply",
         ErrorCodes.SpawnLimit => "Spawn limit reached",
         ErrorCodes.RateLimited => "Too many requests",
+        ErrorCodes.TokenBudgetExceeded => "Token budget exceeded",
+        ErrorCodes.LlmProviderFailed => "LLM provider failed",
         _ => "Unexpected error",
     };
 

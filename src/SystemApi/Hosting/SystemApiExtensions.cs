@@ -6,6 +6,7 @@ using CyAgents.SystemApi.Endpoints;
 using CyAgents.SystemApi.Errors;
 using CyAgents.SystemApi.Idempotency;
 using CyAgents.SystemApi.Identity;
+using CyAgents.SystemApi.Llm;
 using CyAgents.SystemApi.Logging;
 using CyAgents.SystemApi.Market;
 using CyAgents.SystemApi.OpenApi;
@@ -38,6 +39,7 @@ public static class SystemApiExtensions
         services.Configure<MarketDefaultsOptions>(configuration.GetSection(MarketDefaultsOptions.Section));
         services.Configure<DatabaseOptions>(configuration.GetSection(DatabaseOptions.Section));
         services.Configure<PricingOptions>(configuration.GetSection(PricingOptions.Section));
+        services.Configure<LlmOptions>(configuration.GetSection(LlmOptions.Section));
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddPooledDbContextFactory<EconomyDbContext>((sp, o) => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Apply(o));
@@ -47,6 +49,17 @@ public static class SystemApiExtensions
         services.TryAddSingleton<MarketView>();
         services.TryAddSingleton<WorkspaceTemplate>();
         services.TryAddSingleton<IdempotentWrites>();
+        services.TryAddSingleton<ILlmProvider>(sp =>
+        {
+            var llm = sp.GetRequiredService<IOptions<LlmOptions>>();
+            return llm.Value.Provider.ToLowerInvariant() switch
+            {
+                "echo" => new EchoLlmProvider(),
+                "openai-compatible" => new OpenAiCompatibleProvider(
+                    new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }), llm),
+                var other => throw new InvalidOperationException($"Unknown Llm:Provider '{other}': use 'echo' or 'openai-compatible'."),
+            };
+        });
         services.AddHostedService<SystemApiStartup>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, Listeners>();
 
@@ -120,6 +133,7 @@ public static class SystemApiExtensions
         AgentEndpoints.Map(app);
         PromptEndpoints.Map(app);
         CycleEndpoints.Map(app);
+        LlmEndpoints.Map(app);
         app.MapOpenApi().AllowAnonymous();
         return app;
     }

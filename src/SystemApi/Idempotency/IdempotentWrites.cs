@@ -76,6 +76,14 @@ internal sealed class IdempotentWrites : IAsyncDisposable
         return outcome;
     }
 
+    /// <summary>A write without an idempotency key (internal bookkeeping such as the LLM token meter).</summary>
+    public async Task<WriteOutcome<T>> RunAsync<T>(Caller caller, Func<WriteScope, Task<WriteOutcome<T>>> effect) where T : class
+    {
+        var work = new Work<T>(caller.Principal, "", "", null, 0, effect);
+        if (!_queue.Writer.TryWrite(work)) throw new InvalidOperationException("the System API is shutting down");
+        return await work.Result.Task;
+    }
+
     private async Task WriteLoopAsync()
     {
         var batch = new List<Work>(MaxBatch);
@@ -140,7 +148,7 @@ internal sealed class IdempotentWrites : IAsyncDisposable
         public abstract void Fail(Exception e);
     }
 
-    private sealed class Work<T>(string principal, string key, string hash, JsonTypeInfo<T> responseType, int successStatus,
+    private sealed class Work<T>(string principal, string key, string hash, JsonTypeInfo<T>? responseType, int successStatus,
         Func<WriteScope, Task<WriteOutcome<T>>> effect) : Work where T : class
     {
         public TaskCompletionSource<WriteOutcome<T>> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -158,7 +166,7 @@ internal sealed class IdempotentWrites : IAsyncDisposable
                 {
                     _outcome = first.RequestHash != hash
                         ? Problems.Conflict($"Idempotency-Key '{key}' was used before for a different request")
-                        : new WriteOutcome<T>(JsonSerializer.Deserialize(first.ResponseJson, responseType), null, true);
+                        : new WriteOutcome<T>(JsonSerializer.Deserialize(first.ResponseJson, responseType!), null, true);
                     return false;
                 }
             }
@@ -175,7 +183,7 @@ internal sealed class IdempotentWrites : IAsyncDisposable
                 db.Add(new IdempotencyRecord
                 {
                     Principal = principal, Key = key, RequestHash = hash, StatusCode = successStatus,
-                    ResponseJson = JsonSerializer.Serialize(_outcome.Value!, responseType), CreatedAt = now,
+                    ResponseJson = JsonSerializer.Serialize(_outcome.Value!, responseType!), CreatedAt = now,
                 });
             await db.SaveChangesAsync(scope.Ct);
             return true;

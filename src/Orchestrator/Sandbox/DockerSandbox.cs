@@ -140,6 +140,9 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
 
         var timedOut = false;
         var stopped = false;
+        var usage = new CgroupUsage(containerId);
+        using var sampling = new CancellationTokenSource();
+        var sampler = usage.SampleAsync(TimeSpan.FromMilliseconds(100), sampling.Token);
         using (var window = CancellationTokenSource.CreateLinkedTokenSource(ct))
         {
             // The debugged agent's window also covers the wait for the attach.
@@ -159,6 +162,8 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             }
         }
         var endedAt = DateTimeOffset.UtcNow;
+        await sampling.CancelAsync();
+        await sampler;
 
         // From here on the bookkeeping finishes even during shutdown.
         var inspect = await engine.InspectContainerAsync(containerId, CancellationToken.None);
@@ -176,8 +181,8 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             (_, _, { ExitCode: 0 }) => (ExecutionStatus.Succeeded, (string?)null),
             _ => (ExecutionStatus.Failed, $"exited with code {exitCode} (memory cap {request.Bundle.MemoryMiB} MiB)"),
         };
-        logger.LogInformation("Execution {ExecutionId} of {AgentId} ended {Status} (exit {ExitCode}) after {Seconds:F2} s",
-            request.ExecutionId, request.AgentId, status, exitCode, (endedAt - startedAt).TotalSeconds);
+        logger.LogInformation("Execution {ExecutionId} of {AgentId} ended {Status} (exit {ExitCode}) after {Seconds:F2} s; peak memory {PeakMemoryBytes} B, CPU {CpuTimeNanos} ns",
+            request.ExecutionId, request.AgentId, status, exitCode, (endedAt - startedAt).TotalSeconds, usage.PeakMemoryBytes, usage.CpuTimeNanos);
 
         if (OnExited is { } hook && inspect is not null)
             await hook(inspect);
@@ -185,6 +190,6 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             logger.LogWarning("Keeping container {ContainerId} of debugged agent {AgentId}; remove it with docker rm", containerId[..12], request.AgentId);
         else
             await engine.RemoveContainerAsync(containerId, CancellationToken.None);
-        return new ExecutionOutcome(status, exitCode, containerId, startedAt, endedAt, error, logs);
+        return new ExecutionOutcome(status, exitCode, containerId, startedAt, endedAt, error, logs, usage.PeakMemoryBytes, usage.CpuTimeNanos);
     }
 }

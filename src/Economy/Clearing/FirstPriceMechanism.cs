@@ -25,7 +25,7 @@ public sealed class FirstPriceMechanism : IClearingMechanism
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
         var winners = new List<Allocation>();
-        var losers = new List<string>();
+        var losers = new List<string>(bids.Count);
         foreach (var i in order)
         {
             if (bids.Fits(i, remaining))

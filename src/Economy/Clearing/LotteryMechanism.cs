@@ -35,7 +35,7 @@ public sealed class LotteryMechanism : IClearingMechanism
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
         var winners = new List<Allocation>();
-        var losers = new List<string>();
+        var losers = new List<string>(bids.Count);
         while (total > 0)
         {
             var slot = weights.FindByCumulative((long)random.NextBelow((ulong)total));

@@ -44,7 +44,7 @@ public sealed class OptimalMechanism : IClearingMechanism
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
         var winners = new List<Allocation>();
-        var losers = new List<string>();
+        var losers = new List<string>(bids.Count);
         for (var d = 0; d < n; d++)
         {
             var i = order[d];

@@ -34,7 +34,7 @@ public sealed class PostedPriceMechanism : IClearingMechanism
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
         var winners = new List<Allocation>();
-        var losers = new List<string>();
+        var losers = new List<string>(bids.Count);
         foreach (var i in order)
         {
             if (surplus[i] >= 0 && bids.Fits(i, remaining))

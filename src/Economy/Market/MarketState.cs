@@ -4,22 +4,6 @@ using CyAgents.Economy.Resources;
 
 namespace CyAgents.Economy.Market;
 
-/// <summary>The market of one resource kind in one cycle.</summary>
-/// <param name="Kind">The resource kind.</param>
-/// <param name="Supply">Units on offer.</param>
-/// <param name="Demand">Units asked for by all bids, won or lost (the demand signal of the pricing rule).</param>
-/// <param name="Allocated">Units granted to winners (never more than <paramref name="Supply"/>).</param>
-/// <param name="Price">Price per unit in force during the cycle, in credits.</param>
-/// <param name="NextPrice">Price per unit the pricing rule set for the next cycle.</param>
-public readonly record struct ResourceMarketState(ResourceKind Kind, long Supply, long Demand, long Allocated, double Price, double NextPrice)
-{
-    /// <summary>Allocated over supply, in [0, 1]; 0 without supply.</summary>
-    public double Utilization => Supply == 0 ? 0 : (double)Allocated / Supply;
-
-    /// <summary>Demand over supply; 0 without supply.</summary>
-    public double DemandRatio => Supply == 0 ? 0 : (double)Demand / Supply;
-}
-
 /// <summary>The market after one cycle: one <see cref="ResourceMarketState"/> per kind, in <see cref="ResourceKinds.All"/> order.</summary>
 /// <param name="Cycle">The cycle.</param>
 /// <param name="Kinds">Per-kind state, in the stable kind order.</param>
@@ -86,42 +70,4 @@ public sealed record MarketState(long Cycle, IReadOnlyList<ResourceMarketState> 
         return new MarketState(rows[0].Cycle,
             rows.Select(r => new ResourceMarketState(r.Kind, r.Supply, r.Demand, r.Allocated, r.Price, r.NextPrice)).ToArray());
     }
-}
-
-/// <summary>
-/// The market's history: one <see cref="MarketState"/> per cycle, oldest first. Immutable: <see cref="Append"/>
-/// returns a new history, so a simulation can keep, compare or replay histories freely.
-/// </summary>
-public sealed class MarketHistory
-{
-    private readonly System.Collections.Immutable.ImmutableList<MarketState> _cycles;
-
-    private MarketHistory(System.Collections.Immutable.ImmutableList<MarketState> cycles) => _cycles = cycles;
-
-    /// <summary>No cycles yet.</summary>
-    public static MarketHistory Empty { get; } = new(System.Collections.Immutable.ImmutableList<MarketState>.Empty);
-
-    /// <summary>The cycles, oldest first.</summary>
-    public IReadOnlyList<MarketState> Cycles => _cycles;
-
-    /// <summary>The latest cycle, or null before the first.</summary>
-    public MarketState? Latest => _cycles.Count == 0 ? null : _cycles[^1];
-
-    /// <summary>Prices for the coming cycle: the latest cycle's next prices, or <paramref name="initial"/>.</summary>
-    public MarketPrices CurrentPrices(MarketPrices initial) => Latest?.NextPrices ?? initial;
-
-    /// <summary>A history with one more cycle; cycles must increase.</summary>
-    public MarketHistory Append(MarketState state)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        if (Latest is { } last && state.Cycle <= last.Cycle)
-            throw new ArgumentException($"cycle {state.Cycle} does not follow cycle {last.Cycle}", nameof(state));
-        return new MarketHistory(_cycles.Add(state));
-    }
-
-    /// <summary>The in-force price of one kind over the cycles, oldest first (input of price volatility).</summary>
-    public IReadOnlyList<double> PriceSeries(ResourceKind kind) => _cycles.Select(c => c[kind].Price).ToArray();
-
-    /// <summary>Utilization of one kind over the cycles, oldest first.</summary>
-    public IReadOnlyList<double> UtilizationSeries(ResourceKind kind) => _cycles.Select(c => c[kind].Utilization).ToArray();
 }

@@ -92,4 +92,36 @@ public sealed class RandomInstanceTests
             new OptimalMechanism().Clear(input).Welfare.ShouldBe(best, $"round {round}");
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Mechanisms))]
+    public void No_bids_clear_to_an_empty_result(string name)
+    {
+        var r = ClearingMechanisms.Create(name).Clear(ClearingInstances.Input([], cpu: 1000));
+        r.Winners.ShouldBeEmpty();
+        r.Losers.ShouldBeEmpty();
+        r.Allocated.ShouldBe(ResourceBundle.Zero);
+        (r.Welfare, r.Revenue).ShouldBe((0L, 0L));
+    }
+
+    [Theory]
+    [MemberData(nameof(Mechanisms))]
+    public void The_same_input_and_seed_give_the_same_result_every_time(string name)
+    {
+        var input = ClearingInstances.Random(new SplitMix64(3), 30, ClearingInstances.ModeratePrices);
+        var first = ClearingMechanisms.Create(name).Clear(input);
+        var second = ClearingMechanisms.Create(name).Clear(input);
+        second.Winners.ShouldBe(first.Winners);
+        second.Losers.ShouldBe(first.Losers);
+    }
+
+    [Fact]
+    public void Different_lottery_seeds_draw_different_winners()
+    {
+        var input = ClearingInstances.Random(new SplitMix64(4), 30);
+        var outcomes = Enumerable.Range(0, 20)
+            .Select(seed => string.Join(",", new LotteryMechanism().Clear(input with { Seed = (ulong)seed }).Winners.Select(w => w.BidId)))
+            .Distinct().Count();
+        outcomes.ShouldBeGreaterThan(5);
+    }
 }

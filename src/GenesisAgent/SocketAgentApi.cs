@@ -10,7 +10,8 @@ namespace CyAgents.GenesisAgent;
 /// </summary>
 public sealed class SocketAgentApi(string socketPath, string token) : IAgentApi, IDisposable
 {
-    private readonly SystemApiClient _client = SystemApiClient.ForUnixSocket(socketPath, token);
+    private readonly SystemApiClient _client = new(
+        new HttpClient(new UnixSocketHttpHandler(socketPath)) { BaseAddress = new Uri("http://localhost"), Timeout = TimeSpan.FromSeconds(30) }, token);
 
     public Task<PricesView> GetPricesAsync(CancellationToken ct) => CallAsync(async () =>
     {

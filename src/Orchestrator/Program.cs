@@ -11,6 +11,7 @@ var root = new RootCommand("""
     RunCommand.Create(),
     SimulateCommand.Create(),
     ClearCommand.Create(),
+    BenchCommand.Create(),
 };
 // Ctrl+C cancels the running verb; `run` then finishes its cycle's bookkeeping, which may take several seconds.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) });

@@ -3,7 +3,8 @@ namespace CyAgents.Economy.Clearing;
 /// <summary>
 /// <c>posted-price</c>: spot-like selling at the current prices. A bid is eligible when its amount covers the
 /// bundle's posted cost (<see cref="Market.MarketPrices.CostOf"/>); eligible bids are served highest surplus
-/// (amount minus cost) first while capacity remains, and each winner pays the posted cost, not its bid.
+/// (amount minus cost) first, equal surplus by the larger amount, then by id, while capacity remains, and each
+/// winner pays the posted cost, not its bid.
 /// Truthful in whether to buy (the price does not depend on the bid), though rationing by surplus under scarcity
 /// is not. O(n log n).
 /// </summary>
@@ -29,7 +30,11 @@ public sealed class PostedPriceMechanism : IClearingMechanism
             cost[i] = input.Prices.CostOf(bid.Bundle);
             surplus[i] = bid.Amount - cost[i];
         }
-        var order = bids.OrderByDescending(surplus);
+        // Equal surplus: the larger bid first (more welfare and revenue for the same surplus), then the id.
+        var amount = new long[bids.Count];
+        for (var i = 0; i < amount.Length; i++)
+            amount[i] = bids.Bids[i].Amount;
+        var order = bids.OrderByDescending(surplus, amount);
 
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);

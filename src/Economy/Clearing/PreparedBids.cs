@@ -82,29 +82,43 @@ internal sealed class PreparedBids
         return order;
     }
 
-    /// <summary>Bid indices by <paramref name="key"/> descending, ties by ordinal id ascending.</summary>
-    public int[] OrderByDescending(long[] key)
+    /// <summary>
+    /// Bid indices by <paramref name="key"/> descending, then by <paramref name="secondary"/> descending (when
+    /// given), then by ordinal id ascending.
+    /// </summary>
+    public int[] OrderByDescending(long[] key, long[]? secondary = null)
     {
         var negated = new long[key.Length];
         for (var i = 0; i < key.Length; i++)
             negated[i] = -key[i];
         var order = Enumerable.Range(0, Count).ToArray();
         Array.Sort(negated, order);
-        OrderTiesById(negated, order);
+        OrderTiesById(negated, order, secondary);
         return order;
     }
 
-    private void OrderTiesById<T>(T[] sortedKeys, int[] order) where T : IEquatable<T>
+    private void OrderTiesById<T>(T[] sortedKeys, int[] order, long[]? secondary = null) where T : IEquatable<T>
     {
-        var ids = Ids;
+        var tieBreak = new TieBreak(secondary, Ids);
         for (var start = 0; start < order.Length;)
         {
             var end = start + 1;
             while (end < order.Length && sortedKeys[end].Equals(sortedKeys[start]))
                 end++;
             if (end - start > 1)
-                order.AsSpan(start, end - start).Sort((a, b) => string.CompareOrdinal(ids[a], ids[b]));
+                order.AsSpan(start, end - start).Sort(tieBreak);
             start = end;
+        }
+    }
+
+    /// <summary>Within a run of equal keys: the secondary key descending, then ordinal id.</summary>
+    private readonly struct TieBreak(long[]? secondary, string[] ids) : IComparer<int>
+    {
+        public int Compare(int a, int b)
+        {
+            if (secondary is not null && secondary[a] != secondary[b])
+                return secondary[b].CompareTo(secondary[a]);
+            return string.CompareOrdinal(ids[a], ids[b]);
         }
     }
 

@@ -86,6 +86,15 @@ public sealed class LiveEconomy : IAsyncDisposable
             builder.Services.AddSystemApi(config);
             var app = builder.Build();
             app.MapSystemApi();
+            if (settings.OnAgentRequest is { } onAgentRequest)
+            {
+                // Runs after authentication, so the caller's execution is known.
+                app.Use(async (http, next) =>
+                {
+                    if (http.User.FindFirst(Caller.ExecutionClaim)?.Value is { } executionId) onAgentRequest(executionId, DateTimeOffset.UtcNow);
+                    await next(http);
+                });
+            }
             await app.StartAsync(ct);
 
             var services = app.Services;
@@ -105,7 +114,7 @@ public sealed class LiveEconomy : IAsyncDisposable
             var sandbox = new DockerSandbox(engine, sandboxOptions, logs.CreateLogger<DockerSandbox>());
             var workspaces = new AgentWorkspaces(settings.WorkspacesRoot, settings.WorkspaceTemplate);
             var containerSocket = $"{sandboxOptions.ContainerApiFolder}/{Path.GetFileName(settings.ApiSocket)}";
-            var cycle = new AllocationCycle(databases, db => binding(db), sandbox, tokens, workspaces, live, supply, containerSocket,
+            var cycle = new AllocationCycle(databases, db => binding(db), settings.SandboxDecorator?.Invoke(sandbox) ?? sandbox, tokens, workspaces, live, supply, containerSocket,
                 logs.CreateLogger<AllocationCycle>());
             var recovery = new CrashRecovery(databases, db => binding(db), engine, tokens, logs.CreateLogger<CrashRecovery>());
             var economy = new LiveEconomy(app, engine, cycle, sandbox, recovery, live, image);

@@ -30,6 +30,10 @@ public sealed record LiveSettings
     public bool ConsoleLog { get; init; } = true;
     /// <summary>Cycle settings; the configuration's <c>Live</c> section is read first, these override it when set.</summary>
     public LiveOptions? Live { get; init; }
+    /// <summary>Wraps the Docker sandbox (benchmarks time launches with it).</summary>
+    public Func<ISandbox, ISandbox>? SandboxDecorator { get; init; }
+    /// <summary>Called on every authenticated agent request with its execution id (benchmarks time the first one).</summary>
+    public Action<string, DateTimeOffset>? OnAgentRequest { get; init; }
     /// <summary>Extra configuration keys (tests, benchmarks).</summary>
     public IReadOnlyDictionary<string, string?> Configuration { get; init; } = new Dictionary<string, string?>();
 

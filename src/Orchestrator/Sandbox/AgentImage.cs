@@ -18,8 +18,8 @@ public sealed record AgentImageOptions
 }
 
 /// <summary>
-/// Builds the GenesisAgent image offline (no registry is reachable): a self-contained, trimmed, single-file
-/// publish plus the libraries <c>ldd</c> lists, <c>FROM scratch</c>, non-root. The tag is a hash of the
+/// Builds the GenesisAgent image offline (no registry is reachable): a self-contained, trimmed, single-file,
+/// ReadyToRun publish plus the libraries <c>ldd</c> lists, <c>FROM scratch</c>, non-root. The tag is a hash of the
 /// agent's sources, so an unchanged agent is never republished or rebuilt (ADR 0041).
 /// </summary>
 public sealed class AgentImage(DockerEngine engine, AgentImageOptions options, ILogger logger)
@@ -27,7 +27,7 @@ public sealed class AgentImage(DockerEngine engine, AgentImageOptions options, I
     /// <summary>The sandbox's user and group; matches USER in the image.</summary>
     public const int SandboxUid = 10001;
 
-    private const string Recipe = "genesis-agent-image-v1";
+    private const string Recipe = "genesis-agent-image-v2";
     private static readonly SemaphoreSlim Gate = new(1, 1);
 
     /// <summary>Returns the image tag, building the image only when the engine does not have it yet.</summary>
@@ -101,6 +101,7 @@ public sealed class AgentImage(DockerEngine engine, AgentImageOptions options, I
             {
                 "publish", Path.Combine(root, "src", "GenesisAgent", "GenesisAgent.csproj"), "-c", "Release", "-r", "linux-x64",
                 "--self-contained", "-p:PublishTrimmed=true", "-p:InvariantGlobalization=true", "-p:PublishSingleFile=true",
+                "-p:PublishReadyToRun=true",
                 "-o", output, "-nologo",
             },
             RedirectStandardOutput = true,

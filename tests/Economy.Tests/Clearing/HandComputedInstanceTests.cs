@@ -64,8 +64,9 @@ public sealed class HandComputedInstanceTests
     public void Posted_price_serves_the_highest_surplus_first_and_charges_the_posted_cost()
     {
         // Prices cpu 0.08, memory 0.04 per unit. Costs: A 40, B 60, C 20, D 30, E 60.
-        // Surplus: B 15, A 10, C 10, D 10, E 0 (all eligible). Order B, A, C, D (ties by id), E.
-        // B fits -> (500,500) pays 60; A -> (0,500) pays 40; C -> (0,0) pays 20; D, E do not fit.
+        // Surplus: B 15, A 10, C 10, D 10, E 0 (all eligible). Equal surplus goes to the larger amount:
+        // order B, A (50), D (40), C (30), E.
+        // B fits -> (500,500) pays 60; A -> (0,500) pays 40; D needs cpu: loses; C -> (0,0) pays 20; E loses.
         var r = new PostedPriceMechanism().Clear(Instance(new MarketPrices(0.08, 0.04, 0, 0)));
         Winners(r).ShouldBe(["B", "A", "C"]);
         Payments(r).ShouldBe([60L, 40L, 20L]);

@@ -73,8 +73,8 @@ public sealed class ClearCommandTests : IDisposable
     public void Command_line_supply_and_prices_override_the_file_kind_by_kind()
     {
         // cpu comes from the command line (2000), memory from the file (1000). Costs at cpu 0.08, memory 0.04:
-        // A 40, B 60, C 20, D 30, E 60; by surplus B (15), A, C, D (10 each, by id), E (0).
-        // B -> (1500,500), A -> (1000,500), C -> (1000,0); D and E need memory that is gone.
+        // A 40, B 60, C 20, D 30, E 60; by surplus B (15), then A, D, C (10 each, larger amount first), E (0).
+        // B -> (1500,500), A -> (1000,500), D -> (750,250); C needs 500 memory: loses; E loses.
         var (exit, stdout, stderr) = Run("--bids", File(HandInstance), "--mechanism", "posted-price",
             "--supply", "cpu=2000", "--prices", "cpu=0.08,memory=0.04");
         exit.ShouldBe(0, stderr);
@@ -82,7 +82,7 @@ public sealed class ClearCommandTests : IDisposable
         json.RootElement.GetProperty("supply").GetProperty("cpu").GetInt64().ShouldBe(2000);
         json.RootElement.GetProperty("supply").GetProperty("memory").GetInt64().ShouldBe(1000);
         json.RootElement.GetProperty("prices").GetProperty("cpu").GetDouble().ShouldBe(0.08);
-        json.RootElement.GetProperty("winners").EnumerateArray().Select(w => w.GetProperty("payment").GetInt64()).ShouldBe([60L, 40L, 20L]);
+        json.RootElement.GetProperty("winners").EnumerateArray().Select(w => w.GetProperty("payment").GetInt64()).ShouldBe([60L, 40L, 30L]);
     }
 
     [Fact]

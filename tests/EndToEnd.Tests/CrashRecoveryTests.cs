@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Text.Json;
+using CyAgents.Economy.Ledger;
+using CyAgents.Economy.Persistence;
+using CyAgents.Economy.Persistence.Records;
+using CyAgents.Orchestrator.Sandbox;
+using Microsoft.EntityFrameworkCore;
+
+namespace CyAgents.EndToEnd.Tests;
+
+/// <summary>The orchestrator is SIGKILLed mid-cycle (as a child process) and started again.</summary>
+[Collection(DockerCollection.Name)]
+public sealed class CrashRecoveryTests(DockerFixture docker)
+{
+    [Fact]
+    public async Task After_a_sigkill_mid_cycle_a_restart_leaves_no_orphan_containers_marks_the_executions_and_keeps_the_invariant()
+    {
+        var root = Directory.CreateDirectory(Path.Combine(docker.Root, "crash-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        var settings = Live.Settings(root);
+        var template = Path.Combine(settings.WorkspaceTemplate, "strategy.json");
+        var normal = await File.ReadAllTextAsync(template);
+        // Genesis spins through its first execution, so the kill surely lands while its container runs.
+        await File.WriteAllTextAsync(template, JsonSerializer.Serialize(new { bidFraction = 0.05, test = new { busyLoopSeconds = 120 } }));
+        string[] Args(int cycles) =>
+        [
+            "run", "--data", settings.DataDirectory, "--workspaces", settings.WorkspacesRoot, "--api-urls", "", "--cycles", $"{cycles}",
+            "--interval", "0s", "--window", "120s", "--quiet",
+        ];
+
+        using (var first = Start(Args(3)))
+        {
+            var running = await WaitForAsync(async () =>
+            {
+                if (!File.Exists(settings.Database)) return null;
+                await using var db = Db(settings);
+                try { return await db.Set<ExecutionRecord>().FirstOrDefaultAsync(e => e.Status == ExecutionStatus.Running); }
+                catch (Microsoft.Data.Sqlite.SqliteException) { return null; } // schema not created yet
+            }, first);
+            await WaitForAsync(async () => (await docker.Engine.ListContainersAsync($"{DockerSandbox.ExecutionLabel}={running.Id}"))
+                .FirstOrDefault(c => c.State == "running"), first);
+            first.Kill(); // SIGKILL: no cleanup of any kind runs
+            await first.WaitForExitAsync();
+        }
+        var orphans = await docker.Engine.ListContainersAsync($"{DockerSandbox.ManagedLabel}=true");
+        orphans.ShouldNotBeEmpty(); // the dead orchestrator left its agent running
+
+        await File.WriteAllTextAsync(Path.Combine(settings.WorkspacesRoot, "genesis-0", "strategy.json"), normal);
+        using (var second = Start(Args(1)))
+        {
+            var exited = second.WaitForExitAsync();
+            (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromMinutes(3)))).ShouldBe(exited, "the restarted orchestrator did not finish");
+            second.ExitCode.ShouldBe(0, await second.StandardError.ReadToEndAsync());
+        }
+
+        foreach (var orphan in orphans)
+            (await docker.Engine.InspectContainerAsync(orphan.Id)).ShouldBeNull();
+        (await docker.Engine.ListContainersAsync($"{DockerSandbox.ManagedLabel}=true")).ShouldBeEmpty();
+        await using (var db = Db(settings))
+        {
+            var interrupted = await db.Set<ExecutionRecord>().SingleAsync(e => e.Cycle == 1);
+            interrupted.Status.ShouldBe(ExecutionStatus.Abandoned);
+            interrupted.Error.ShouldNotBeNullOrEmpty();
+            var cycles = await db.Set<CycleRecord>().OrderBy(c => c.Number).ToListAsync();
+            cycles[0].Status.ShouldBe(CycleStatus.Interrupted);
+            cycles[0].InvariantHeld.ShouldBe(true);
+            cycles[^1].Status.ShouldBe(CycleStatus.Completed);
+            cycles[^1].InvariantHeld.ShouldBe(true);
+            (await new EfLedger(db).CheckConservationAsync()).Holds.ShouldBeTrue();
+            (await db.Set<AgentTokenRecord>().CountAsync(t => t.ExecutionId == interrupted.Id && t.RevokedAt == null)).ShouldBe(0);
+        }
+    }
+
+    private static EconomyDbContext Db(Orchestrator.Hosting.LiveSettings settings) => new(Live.Database(settings).BuildOptions());
+
+    private static Process Start(string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = AppContext.BaseDirectory };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "cyagents.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        return process;
+    }
+
+    private static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, Process process) where T : class
+    {
+        var until = DateTime.UtcNow.AddMinutes(3);
+        while (DateTime.UtcNow < until)
+        {
+            if (process.HasExited) throw new InvalidOperationException($"the orchestrator exited early ({process.ExitCode}): {await process.StandardError.ReadToEndAsync()}");
+            if (await probe() is { } found) return found;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException("the orchestrator never reached the state the test waits for");
+    }
+}

@@ -159,6 +159,7 @@ public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
     /// <inheritdoc />
     public async ValueTask<AccountBalance> GetBalanceAsync(string accountId, CancellationToken ct = default)
     {
+        if (accountId is null) throw LedgerRules.UnknownAccount("(null)");
         await EnsureConnectionAsync(ct);
         _transaction = _db.Database.CurrentTransaction?.GetDbTransaction();
         try
@@ -191,6 +192,7 @@ public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
     /// <inheritdoc />
     public async ValueTask<Transfer?> FindTransferAsync(string transferId, CancellationToken ct = default)
     {
+        if (transferId is null) return null;
         await EnsureConnectionAsync(ct);
         _transaction = _db.Database.CurrentTransaction?.GetDbTransaction();
         try
@@ -209,6 +211,7 @@ public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
     {
         if (skip < 0 || take < 0)
             throw new LedgerException(LedgerError.InvalidRequest, $"skip ({skip}) and take ({take}) must not be negative.");
+        if (accountId is null) throw LedgerRules.UnknownAccount("(null)");
         await EnsureConnectionAsync(ct);
         _transaction = _db.Database.CurrentTransaction?.GetDbTransaction();
         try

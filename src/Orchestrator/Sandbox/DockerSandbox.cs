@@ -115,9 +115,12 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         var debug = request.AgentId == options.DebugAgentId;
         string containerId;
         DateTimeOffset startedAt;
+        if (ct.IsCancellationRequested)
+            return new ExecutionOutcome(ExecutionStatus.Abandoned, null, null, null, DateTimeOffset.UtcNow, "not started: the orchestrator is shutting down", []);
         try
         {
-            containerId = await engine.CreateContainerAsync(Specify(request), $"cyagents-{request.ExecutionId}", ct);
+            // Create and start are quick and not cancelled half-way, so a container never exists without its record.
+            containerId = await engine.CreateContainerAsync(Specify(request), $"cyagents-{request.ExecutionId}", CancellationToken.None);
         }
         catch (Exception e) when (e is DockerEngineException or HttpRequestException)
         {
@@ -127,7 +130,7 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         try
         {
             startedAt = DateTimeOffset.UtcNow;
-            await engine.StartContainerAsync(containerId, ct);
+            await engine.StartContainerAsync(containerId, CancellationToken.None);
         }
         catch (Exception e) when (e is DockerEngineException or HttpRequestException)
         {

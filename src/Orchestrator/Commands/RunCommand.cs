@@ -16,30 +16,30 @@ public static class RunCommand
         {
             Description = "Stop after this many cycles (default: run until Ctrl+C; Ctrl+C finishes the cycle's bookkeeping, stops containers and exits 0).",
         };
-        var interval = new Option<string>("--interval")
+        var interval = new Option<string?>("--interval")
         {
-            Description = "Pause between cycles, e.g. 2s, 500ms, 1m.", DefaultValueFactory = _ => "2s",
+            Description = "Pause between cycles, e.g. 2s, 500ms, 1m (default: Live:Interval, 2s).",
         };
-        var window = new Option<string>("--window")
+        var window = new Option<string?>("--window")
         {
-            Description = "Execution window: how long a winner may run before it is killed (TimedOut), e.g. 30s.", DefaultValueFactory = _ => "30s",
+            Description = "Execution window: how long a winner may run before it is killed (TimedOut), e.g. 30s (default: Live:ExecutionWindow, 30s).",
         };
         var data = new Option<string>("--data")
         {
             Description = "Folder for the database, system.log, the operator token and the API's unix socket.", DefaultValueFactory = _ => "data",
         };
         var db = new Option<string?>("--db") { Description = "SQLite database file (default: <data>/cyagents.db). Created on first start." };
-        var mechanism = new Option<string>("--mechanism")
+        var mechanism = new Option<string?>("--mechanism")
         {
-            Description = $"Clearing mechanism: {string.Join(", ", ClearingMechanisms.Names)}.", DefaultValueFactory = _ => "critical-value",
+            Description = $"Clearing mechanism: {string.Join(", ", ClearingMechanisms.Names)} (default: Live:Mechanism, critical-value).",
         };
         var workspaces = new Option<string>("--workspaces")
         {
             Description = "Folder of per-agent workspaces; new ones are copied from <workspaces>/genesis.", DefaultValueFactory = _ => "workspaces",
         };
-        var endowment = new Option<long>("--genesis-endowment")
+        var endowment = new Option<long?>("--genesis-endowment")
         {
-            Description = "Credits the Genesis agent gets from the treasury on first start.", DefaultValueFactory = _ => new GenesisOptions().Endowment,
+            Description = $"Credits the Genesis agent gets from the treasury on first start (default: Live:Genesis:Endowment, {new GenesisOptions().Endowment}).",
         };
         var apiUrls = new Option<string>("--api-urls")
         {
@@ -73,8 +73,9 @@ public static class RunCommand
         };
         command.SetAction(async (parse, ct) =>
         {
-            if (!TryDuration(parse.GetValue(interval)!, out var pause) || !TryDuration(parse.GetValue(window)!, out var executionWindow)
-                || executionWindow <= TimeSpan.Zero)
+            TimeSpan? pause = null, executionWindow = null;
+            if ((parse.GetValue(interval) is { } i && !TryOptionalDuration(i, out pause)) ||
+                (parse.GetValue(window) is { } w && (!TryOptionalDuration(w, out executionWindow) || executionWindow <= TimeSpan.Zero)))
             {
                 Console.Error.WriteLine("cyagents run: --interval and --window take a duration such as 500ms, 2s, 1m or 00:00:30 (window > 0).");
                 return 2;
@@ -84,12 +85,12 @@ public static class RunCommand
                 Console.Error.WriteLine("cyagents run: --cycles must be at least 1.");
                 return 2;
             }
-            if (!ClearingMechanisms.TryCreate(parse.GetValue(mechanism), out _))
+            if (parse.GetValue(mechanism) is { } named && !ClearingMechanisms.TryCreate(named, out _))
             {
                 Console.Error.WriteLine($"cyagents run: unknown mechanism '{parse.GetValue(mechanism)}'; use one of {string.Join(", ", ClearingMechanisms.Names)}.");
                 return 2;
             }
-            if (parse.GetValue(endowment) < 1)
+            if (parse.GetValue(endowment) is < 1)
             {
                 Console.Error.WriteLine("cyagents run: --genesis-endowment must be at least 1.");
                 return 2;
@@ -106,18 +107,19 @@ public static class RunCommand
                 DebugAgentId = parse.GetValue(debugAgent),
                 DebuggerFolder = parse.GetValue(debuggerFolder),
                 ConsoleLog = !parse.GetValue(quiet),
-                Live = new LiveOptions
+                // Options given on the command line win over the configuration's Live section.
+                AdjustLive = live => live with
                 {
-                    Mechanism = parse.GetValue(mechanism)!,
-                    ExecutionWindow = executionWindow,
-                    Interval = pause,
-                    Genesis = new GenesisOptions { Endowment = parse.GetValue(endowment) },
+                    Mechanism = parse.GetValue(mechanism) ?? live.Mechanism,
+                    ExecutionWindow = executionWindow ?? live.ExecutionWindow,
+                    Interval = pause ?? live.Interval,
+                    Genesis = live.Genesis with { Endowment = parse.GetValue(endowment) ?? live.Genesis.Endowment },
                 },
             };
             try
             {
                 await using var economy = await LiveEconomy.StartAsync(settings, ct);
-                var reports = await economy.RunCyclesAsync(parse.GetValue(cycles), pause, ct);
+                var reports = await economy.RunCyclesAsync(parse.GetValue(cycles), economy.Options.Interval, ct);
                 Console.Error.WriteLine($"cyagents run: {reports.Count} cycles done; log: {settings.Log}");
                 return 0;
             }
@@ -145,6 +147,13 @@ public static class RunCommand
         if (Path.IsPathRooted(path)) return path;
         try { return Path.Combine(AgentImage.FindSourceRoot(), path); }
         catch (InvalidOperationException) { return Path.GetFullPath(path); }
+    }
+
+    private static bool TryOptionalDuration(string text, out TimeSpan? value)
+    {
+        var ok = TryDuration(text, out var parsed);
+        value = ok ? parsed : null;
+        return ok;
     }
 
     /// <summary>Parses 500ms, 2s, 1m, 1h or a TimeSpan (00:00:30).</summary>

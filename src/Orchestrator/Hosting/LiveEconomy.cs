@@ -1,5 +1,6 @@
 using System.Globalization;
 using CyAgents.Economy.Ledger;
+using CyAgents.Economy.Market;
 using CyAgents.Economy.Persistence;
 using CyAgents.Orchestrator.Cycles;
 using CyAgents.Orchestrator.Sandbox;
@@ -57,6 +58,9 @@ public sealed class LiveEconomy : IAsyncDisposable
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
             var config = builder.Configuration;
             var live = settings.Live ?? config.GetSection(LiveOptions.Section).Get<LiveOptions>() ?? new LiveOptions();
+            // One pricing rule for the cycles and the API's price view: the Market:Pricing section both read.
+            if (config.GetSection(PricingOptions.Section).Get<PricingOptions>() is { } pricing) live = live with { Pricing = pricing };
+            live = settings.AdjustLive?.Invoke(live) ?? live;
             var supply = live.Capacity.SupplyFrom(info.NCPU, info.MemTotal);
             var keys = new Dictionary<string, string?>
             {

@@ -28,8 +28,10 @@ public sealed record LiveSettings
     public string? DebuggerFolder { get; init; }
     /// <summary>Mirror system.log on the console in short lines.</summary>
     public bool ConsoleLog { get; init; } = true;
-    /// <summary>Cycle settings; the configuration's <c>Live</c> section is read first, these override it when set.</summary>
+    /// <summary>Cycle settings; when null they come from the configuration's <c>Live</c> section (appsettings.json, Live__* variables).</summary>
     public LiveOptions? Live { get; init; }
+    /// <summary>Applied to the cycle settings last (the run command's options).</summary>
+    public Func<LiveOptions, LiveOptions>? AdjustLive { get; init; }
     /// <summary>Wraps the Docker sandbox (benchmarks time launches with it).</summary>
     public Func<ISandbox, ISandbox>? SandboxDecorator { get; init; }
     /// <summary>Called on every authenticated agent request with its execution id (benchmarks time the first one).</summary>

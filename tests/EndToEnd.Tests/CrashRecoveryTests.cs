@@ -70,6 +70,33 @@ public sealed class CrashRecoveryTests(DockerFixture docker)
         }
     }
 
+    [Fact]
+    public async Task Ctrl_c_stops_the_running_agents_finishes_the_cycles_bookkeeping_and_exits_zero()
+    {
+        var root = Directory.CreateDirectory(Path.Combine(docker.Root, "sigint-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        var settings = Live.Settings(root);
+        await File.WriteAllTextAsync(Path.Combine(settings.WorkspaceTemplate, "strategy.json"),
+            JsonSerializer.Serialize(new { bidFraction = 0.05, test = new { busyLoopSeconds = 120 } }));
+
+        using var run = Start(["run", "--data", settings.DataDirectory, "--workspaces", settings.WorkspacesRoot, "--api-urls", "",
+            "--interval", "0s", "--window", "120s", "--quiet"]);
+        await WaitForAsync(async () => (await docker.Engine.ListContainersAsync($"{DockerSandbox.ManagedLabel}=true"))
+            .FirstOrDefault(c => c.State == "running"), run);
+        using (var interrupt = Process.Start("kill", ["-INT", run.Id.ToString()])) await interrupt.WaitForExitAsync();
+        var exited = run.WaitForExitAsync();
+        (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromMinutes(1)))).ShouldBe(exited, "Ctrl+C did not end the run");
+
+        run.ExitCode.ShouldBe(0);
+        (await docker.Engine.ListContainersAsync($"{DockerSandbox.ManagedLabel}=true")).ShouldBeEmpty();
+        await using var db = Db(settings);
+        var execution = await db.Set<ExecutionRecord>().SingleAsync();
+        execution.Status.ShouldBe(ExecutionStatus.Abandoned);
+        execution.Error.ShouldNotBeNull().ShouldContain("shut down");
+        var cycle = await db.Set<CycleRecord>().SingleAsync();
+        cycle.Status.ShouldBe(CycleStatus.Completed);
+        cycle.InvariantHeld.ShouldBe(true);
+    }
+
     private static EconomyDbContext Db(Orchestrator.Hosting.LiveSettings settings) => new(Live.Database(settings).BuildOptions());
 
     private static Process Start(string[] args)

@@ -15,7 +15,7 @@ public sealed class SandboxTests(DockerFixture docker)
     private readonly string _root = Directory.CreateDirectory(Path.Combine(docker.Root, Guid.NewGuid().ToString("N")[..8])).FullName;
 
     private async Task<(ExecutionOutcome Outcome, ContainerInspect? Inspect, string Workspace)> RunAsync(
-        string agentId, object test, ResourceBundle bundle, TimeSpan window)
+        string agentId, object test, ResourceBundle bundle, TimeSpan window, bool debug = false)
     {
         var apiFolder = Directory.CreateDirectory(Path.Combine(_root, "api")).FullName;
         var workspaces = new AgentWorkspaces(Path.Combine(_root, "workspaces"), Path.Combine(_root, "no-template"));
@@ -28,8 +28,14 @@ public sealed class SandboxTests(DockerFixture docker)
             Prices = new PricesView(0, 0, 0, 0), ApiSocket = "/run/cyagents/api.sock", Deadline = DateTimeOffset.UtcNow + window,
         };
         workspaces.WriteEnvironment(workspace, env);
-        var sandbox = new DockerSandbox(docker.Engine, new SandboxOptions { Image = docker.Image, ApiSocketFolder = apiFolder },
-            NullLogger<DockerSandbox>.Instance);
+        var options = new SandboxOptions { Image = docker.Image, ApiSocketFolder = apiFolder };
+        if (debug)
+            options = options with
+            {
+                DebugAgentId = agentId, DebuggerWait = TimeSpan.FromSeconds(2),
+                DebuggerFolder = Directory.CreateDirectory(Path.Combine(_root, "vsdbg")).FullName,
+            };
+        var sandbox = new DockerSandbox(docker.Engine, options, NullLogger<DockerSandbox>.Instance);
         ContainerInspect? inspect = null;
         sandbox.OnExited = i => { inspect = i; return Task.CompletedTask; };
         var outcome = await sandbox.RunAsync(new ExecutionRequest(executionId, agentId, 1, bundle, workspace, env, window), CancellationToken.None);
@@ -91,5 +97,22 @@ public sealed class SandboxTests(DockerFixture docker)
         outcome.Status.ShouldBe(ExecutionStatus.Failed);
         outcome.ExitCode.ShouldBe(3);
         Output(outcome).ShouldContain("cannot reach the System API on /run/cyagents/api.sock");
+    }
+
+    [Fact]
+    public async Task The_debugged_agent_waits_for_a_debugger_with_the_debugger_folder_mounted_and_its_container_is_kept()
+    {
+        var (outcome, _, _) = await RunAsync("debuggee", new { }, ResourceBundle.Create(250, 96), TimeSpan.FromSeconds(20), debug: true);
+        try
+        {
+            Output(outcome).ShouldContain("waiting up to 2 s for a debugger to attach");
+            var kept = (await docker.Engine.InspectContainerAsync(outcome.ContainerId!)).ShouldNotBeNull();
+            kept.Mounts.ShouldContain(m => m.Destination == "/vsdbg" && !m.RW);
+            kept.Config.Env.ShouldNotBeNull().ShouldContain("CYAGENTS_WAIT_FOR_DEBUGGER=1");
+        }
+        finally
+        {
+            await docker.Engine.RemoveContainerAsync(outcome.ContainerId!);
+        }
     }
 }

@@ -62,3 +62,38 @@ public class ClearingBenchmarks
         return new ClearingInput(bids, ResourceBundle.Create(supply[0], supply[1], supply[2], supply[3]), prices, seed);
     }
 }
+
+/// <summary>
+/// Critical-value on shapes built to defeat its blocker search: 50,000 small winners, then 50,000 rejected bids
+/// that fall short alternately in CPU and in memory (alone, or both at once). A single min-tree would visit
+/// every node for every winner; grouping the deficits keeps each query short.
+/// </summary>
+[MemoryDiagnoser]
+public class CriticalValueAdversarialBenchmarks
+{
+    private ClearingInput _input = null!;
+    private readonly CriticalValueMechanism _mechanism = new();
+
+    /// <summary>Whether each rejected bid falls short in both kinds (one by a lot, one by one unit).</summary>
+    [Params(false, true)]
+    public bool ShortInBoth { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var bids = new List<Bid>();
+        for (var i = 0; i < 50_000; i++)
+            bids.Add(new Bid($"w{i:D6}", "small", ResourceBundle.Create(1, 1), 1000));
+        for (var i = 0; i < 50_000; i++)
+        {
+            var bundle = ShortInBoth
+                ? (i % 2 == 0 ? ResourceBundle.Create(60_000, 50_001) : ResourceBundle.Create(50_001, 60_000))
+                : (i % 2 == 0 ? ResourceBundle.Create(60_000, 0) : ResourceBundle.Create(0, 60_000));
+            bids.Add(new Bid($"r{i:D6}", "large", bundle, 1));
+        }
+        _input = new ClearingInput(bids, ResourceBundle.Create(100_000, 100_000), MarketPrices.Zero);
+    }
+
+    [Benchmark]
+    public ClearingResult Clear() => _mechanism.Clear(_input);
+}

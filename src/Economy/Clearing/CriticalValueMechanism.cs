@@ -18,15 +18,17 @@ namespace CyAgents.Economy.Clearing;
 /// <c>j</c>'s key times sqrt(size_i); with no such <c>j</c> it is 0 (it wins at any price).
 /// </para>
 /// <para>
-/// Complexity: O(n log n) for the sort, O(n) for the greedy pass, O(r) to build a min-tree over the r rejected
-/// bids' deficits, and one first-dominated-leaf query per winner. A query descends only into subtrees whose
-/// per-kind minimum deficit fits the winner's bundle: O(log n) when one kind binds (the common case), and never
-/// more than O(r). Total O(n log n + w·log n) typical, O(n log n + w·r) worst case, O(n) extra memory,
-/// no per-winner copies.
+/// Complexity: O(n log n) for the sort, O(n) for the greedy pass, O(r) to build min-trees over the r rejected
+/// bids' deficits (grouped by the kinds they fell short in and the kind they fell shortest in), and one query per
+/// winner that descends only into subtrees whose per-kind minimum fits the winner's bundle: O(log n) per group
+/// in practice, at most 32 groups. Total O(n log n + w·log n) typical; a contrived mix of deficits can still make
+/// a query visit O(r) nodes, so O(n log n + w·r) is the worst case. O(n) extra memory, no per-winner copies.
 /// </para>
 /// </remarks>
 public sealed class CriticalValueMechanism : IClearingMechanism
 {
+    private const int K = PreparedBids.Kinds;
+
     /// <summary>The registry name.</summary>
     public const string MechanismName = "critical-value";
 
@@ -36,7 +38,6 @@ public sealed class CriticalValueMechanism : IClearingMechanism
     /// <inheritdoc />
     public ClearingResult Clear(ClearingInput input)
     {
-        const int K = PreparedBids.Kinds;
         var bids = PreparedBids.From(input);
         var n = bids.Count;
         var sqrtSize = new double[n];
@@ -74,12 +75,12 @@ public sealed class CriticalValueMechanism : IClearingMechanism
             }
         }
 
-        var tree = new DeficitTree(deficits, rejected.Count);
+        var blockers = new BlockerIndex(deficits, rejected.Count, bids.Supply);
         var winners = new List<Allocation>(winnerBids.Count);
         for (var w = 0; w < winnerBids.Count; w++)
         {
             var i = winnerBids[w];
-            var blocker = tree.FirstDominatedFrom(winnerFirstRejection[w], bids.Quantity.AsSpan(i * K, K));
+            var blocker = blockers.First(winnerFirstRejection[w], bids.Quantity.AsSpan(i * K, K));
             var payment = blocker < 0 ? 0 : CriticalPayment(bids, i, sqrtSize[i], key[rejected[blocker]], bids.Ids[rejected[blocker]]);
             winners.Add(bids.Allocate(i, payment));
         }
@@ -106,26 +107,95 @@ public sealed class CriticalValueMechanism : IClearingMechanism
     }
 
     /// <summary>
-    /// A segment tree over the rejected bids (in ranking order) holding, per node, the minimum deficit of each
-    /// kind. Finds the first leaf at or after a start index whose deficit fits inside a bundle.
+    /// Finds, for a winner, the first rejected bid at or after a position whose deficit fits inside the winner's
+    /// bundle. Rejected bids are grouped by which kinds they fell short in and by the kind they fell shortest in
+    /// (relative to supply), one min-tree per group. A subtree's per-kind minimum only misleads when its leaves
+    /// fall short in different kinds; grouping keeps such mixes apart, and a group short in a kind the winner
+    /// does not use is skipped outright.
+    /// </summary>
+    private sealed class BlockerIndex
+    {
+        private readonly List<(int Mask, int[] Members, DeficitTree Tree)> _groups = [];
+
+        public BlockerIndex(List<long> deficits, int count, long[] supply)
+        {
+            var members = new List<int>?[(1 << K) * K];
+            for (var j = 0; j < count; j++)
+            {
+                var mask = 0;
+                var shortest = 0;
+                for (var k = 0; k < K; k++)
+                {
+                    var d = deficits[j * K + k];
+                    if (d == 0)
+                        continue;
+                    mask |= 1 << k;
+                    // Validation guarantees supply > 0 wherever a bid asks, hence wherever it falls short.
+                    if ((double)d / supply[k] > (double)deficits[j * K + shortest] / Math.Max(1, supply[shortest]))
+                        shortest = k;
+                }
+                (members[mask * K + shortest] ??= []).Add(j);
+            }
+            for (var group = 0; group < members.Length; group++)
+            {
+                if (members[group] is { } list)
+                    _groups.Add((group / K, list.ToArray(), new DeficitTree(deficits, list)));
+            }
+        }
+
+        /// <summary>Index (among rejected bids) of the first at or after <paramref name="start"/> whose deficit fits <paramref name="bundle"/>; -1 if none.</summary>
+        public int First(int start, ReadOnlySpan<long> bundle)
+        {
+            var unused = 0;
+            for (var k = 0; k < K; k++)
+            {
+                if (bundle[k] == 0)
+                    unused |= 1 << k;
+            }
+            var best = int.MaxValue;
+            foreach (var (mask, members, tree) in _groups)
+            {
+                if ((mask & unused) != 0)
+                    continue;
+                // Only members after the winner and before the best blocker found so far can matter.
+                var from = LowerBound(members, start);
+                var to = best == int.MaxValue ? members.Length : LowerBound(members, best);
+                if (from >= to)
+                    continue;
+                var local = tree.FirstDominated(from, to, bundle);
+                if (local >= 0)
+                    best = members[local];
+            }
+            return best == int.MaxValue ? -1 : best;
+        }
+
+        private static int LowerBound(int[] sorted, int value)
+        {
+            var index = Array.BinarySearch(sorted, value);
+            return index >= 0 ? index : ~index;
+        }
+    }
+
+    /// <summary>
+    /// A segment tree over some rejected bids (in ranking order) holding, per node, the minimum deficit of each
+    /// kind. Finds the first leaf in a range whose deficit fits inside a bundle.
     /// </summary>
     private sealed class DeficitTree
     {
-        private const int K = PreparedBids.Kinds;
         private readonly int _leaves;
         private readonly long[] _min;
 
-        public DeficitTree(List<long> deficits, int count)
+        public DeficitTree(List<long> deficits, List<int> members)
         {
             _leaves = 1;
-            while (_leaves < Math.Max(1, count))
+            while (_leaves < members.Count)
                 _leaves <<= 1;
             _min = new long[2 * _leaves * K];
             Array.Fill(_min, long.MaxValue);
-            for (var j = 0; j < count; j++)
+            for (var m = 0; m < members.Count; m++)
             {
                 for (var k = 0; k < K; k++)
-                    _min[(_leaves + j) * K + k] = deficits[j * K + k];
+                    _min[(_leaves + m) * K + k] = deficits[members[m] * K + k];
             }
             for (var node = _leaves - 1; node >= 1; node--)
             {
@@ -134,19 +204,18 @@ public sealed class CriticalValueMechanism : IClearingMechanism
             }
         }
 
-        /// <summary>Index of the first rejected bid at or after <paramref name="start"/> with deficit &lt;= bundle; -1 if none.</summary>
-        public int FirstDominatedFrom(int start, ReadOnlySpan<long> bundle) =>
-            start >= _leaves ? -1 : Find(1, 0, _leaves, start, bundle);
+        /// <summary>First leaf in [<paramref name="from"/>, <paramref name="to"/>) with deficit &lt;= bundle; -1 if none.</summary>
+        public int FirstDominated(int from, int to, ReadOnlySpan<long> bundle) => Find(1, 0, _leaves, from, to, bundle);
 
-        private int Find(int node, int lo, int hi, int start, ReadOnlySpan<long> bundle)
+        private int Find(int node, int lo, int hi, int from, int to, ReadOnlySpan<long> bundle)
         {
-            if (hi <= start || !MayHold(node, bundle))
+            if (hi <= from || lo >= to || !MayHold(node, bundle))
                 return -1;
             if (hi - lo == 1)
                 return lo;
             var mid = (lo + hi) >> 1;
-            var left = Find(2 * node, lo, mid, start, bundle);
-            return left >= 0 ? left : Find(2 * node + 1, mid, hi, start, bundle);
+            var left = Find(2 * node, lo, mid, from, to, bundle);
+            return left >= 0 ? left : Find(2 * node + 1, mid, hi, from, to, bundle);
         }
 
         private bool MayHold(int node, ReadOnlySpan<long> bundle)

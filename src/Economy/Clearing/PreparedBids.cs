@@ -17,17 +17,32 @@ internal sealed class PreparedBids
     public long[] Supply { get; }
     public int Count => Ids.Length;
 
-    private PreparedBids(ClearingInput input)
+    private PreparedBids(ClearingInput input, out bool valid)
     {
-        Bids = input.Bids;
-        var n = input.Bids.Count;
+        ArgumentNullException.ThrowIfNull(input);
+        var n = input.Bids?.Count ?? 0;
+        Bids = input.Bids ?? [];
         Ids = new string[n];
         Quantity = new long[n * Kinds];
         NormalizedSize = new double[n];
-        Supply = [input.Supply.CpuMillicores, input.Supply.MemoryMiB, input.Supply.Tokens, input.Supply.AttentionBasisPoints];
-        for (var i = 0; i < n; i++)
+        var supply = input.Supply;
+        Supply = [supply.CpuMillicores, supply.MemoryMiB, supply.Tokens, supply.AttentionBasisPoints];
+        // Validation's fast path runs in the same pass that lays the bids out: one walk over 100,000 bids, not two.
+        // Any doubt hands over to ClearingValidation, which finds and words the problem.
+        valid = input.Bids is not null && input.Prices is not null &&
+                Supply[0] <= ClearingValidation.MaxQuantity && Supply[1] <= ClearingValidation.MaxQuantity &&
+                Supply[2] <= ClearingValidation.MaxQuantity && Supply[3] <= ClearingValidation.MaxQuantity;
+        var seen = new HashSet<string>(n, StringComparer.Ordinal);
+        for (var i = 0; i < n && valid; i++)
         {
-            var bid = input.Bids[i];
+            var bid = Bids[i];
+            if (bid is null || string.IsNullOrWhiteSpace(bid.Id) || string.IsNullOrWhiteSpace(bid.AgentId) ||
+                bid.Amount <= 0 || bid.Amount > ClearingValidation.MaxAmount ||
+                bid.Bundle.IsEmpty || !bid.Bundle.FitsWithin(supply) || !seen.Add(bid.Id))
+            {
+                valid = false;
+                break;
+            }
             Ids[i] = bid.Id;
             var b = bid.Bundle;
             var q = Quantity.AsSpan(i * Kinds, Kinds);
@@ -35,7 +50,7 @@ internal sealed class PreparedBids
             q[1] = b.MemoryMiB;
             q[2] = b.Tokens;
             q[3] = b.AttentionBasisPoints;
-            // Validation guarantees q_k <= S_k, so a kind with zero supply is never asked for and is skipped.
+            // Every bundle fits the supply, so a kind with zero supply is never asked for and is skipped.
             double size = 0;
             for (var k = 0; k < Kinds; k++)
             {
@@ -49,8 +64,14 @@ internal sealed class PreparedBids
     /// <summary>Validates (throwing <see cref="ClearingInputException"/>) and prepares.</summary>
     public static PreparedBids From(ClearingInput input)
     {
-        ClearingValidation.EnsureValid(input);
-        return new PreparedBids(input);
+        var prepared = new PreparedBids(input, out var valid);
+        if (!valid)
+        {
+            ClearingValidation.EnsureValid(input);
+            // The fast path and the full check agree on what is valid; reaching here would be a bug in one of them.
+            throw new InvalidOperationException("clearing input failed the fast validation but passed the full one");
+        }
+        return prepared;
     }
 
     public bool Fits(int bid, ReadOnlySpan<long> remaining)

@@ -27,7 +27,7 @@ public sealed class AgentImage(DockerEngine engine, AgentImageOptions options, I
     /// <summary>The sandbox's user and group; matches USER in the image.</summary>
     public const int SandboxUid = 10001;
 
-    private const string Recipe = "genesis-agent-image-v2";
+    private const string Recipe = "genesis-agent-image-v3";
     private static readonly SemaphoreSlim Gate = new(1, 1);
 
     /// <summary>Returns the image tag, building the image only when the engine does not have it yet.</summary>
@@ -102,6 +102,8 @@ public sealed class AgentImage(DockerEngine engine, AgentImageOptions options, I
                 "publish", Path.Combine(root, "src", "GenesisAgent", "GenesisAgent.csproj"), "-c", "Release", "-r", "linux-x64",
                 "--self-contained", "-p:PublishTrimmed=true", "-p:InvariantGlobalization=true", "-p:PublishSingleFile=true",
                 "-p:PublishReadyToRun=true",
+                // Source paths in the PDB become /_/..., so the debugger maps them with one sourceFileMap entry.
+                "-p:ContinuousIntegrationBuild=true",
                 "-o", output, "-nologo",
             },
             RedirectStandardOutput = true,

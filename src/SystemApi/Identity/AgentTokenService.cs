@@ -28,12 +28,6 @@ public sealed record AgentTokenIdentity(string AgentId, string ExecutionId, long
 public sealed class AgentTokenService(IDbContextFactory<EconomyDbContext> databases, TimeProvider clock, ILogger<AgentTokenService> log,
     IOptions<SystemApiOptions>? options = null)
 {
-    private static readonly Func<EconomyDbContext, string, CancellationToken, Task<AgentTokenIdentity?>> FindValid =
-        EF.CompileAsyncQuery((EconomyDbContext db, string hash, CancellationToken _) => db.Set<AgentTokenRecord>().AsNoTracking()
-            .Where(t => t.TokenHash == hash && t.RevokedAt == null)
-            .Select(t => new AgentTokenIdentity(t.AgentId, t.ExecutionId, t.Cycle))
-            .FirstOrDefault());
-
     // Accepted tokens are remembered briefly so each request does not cost a database read. Revocation through this
     // service drops them at once; a revocation by another host is seen within the cache time.
     private readonly ConcurrentDictionary<string, (AgentTokenIdentity Identity, long ExpiresAt)> _accepted = new(StringComparer.Ordinal);
@@ -82,7 +76,10 @@ public sealed class AgentTokenService(IDbContextFactory<EconomyDbContext> databa
         var now = clock.GetTimestamp();
         if (_accepted.TryGetValue(hash, out var hit) && now < hit.ExpiresAt) return hit.Identity;
         await using var db = await databases.CreateDbContextAsync(ct);
-        var identity = await FindValid(db, hash, ct);
+        var identity = await db.Set<AgentTokenRecord>().AsNoTracking()
+            .Where(t => t.TokenHash == hash && t.RevokedAt == null)
+            .Select(t => new AgentTokenIdentity(t.AgentId, t.ExecutionId, t.Cycle))
+            .FirstOrDefaultAsync(ct);
         if (identity is not null && _cacheTicks > 0) _accepted[hash] = (identity, now + _cacheTicks);
         else _accepted.TryRemove(hash, out _);
         return identity;

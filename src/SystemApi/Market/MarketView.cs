@@ -62,17 +62,14 @@ public sealed class MarketView(IDbContextFactory<EconomyDbContext> databases, IO
         return ResourceBundle.Create(r[0].Supply, r[1].Supply, r[2].Supply, r[3].Supply);
     }
 
-    private static readonly Func<EconomyDbContext, CancellationToken, Task<CycleRecord?>> LatestCycle =
-        EF.CompileAsyncQuery((EconomyDbContext db, CancellationToken _) =>
-            db.Set<CycleRecord>().AsNoTracking().OrderByDescending(c => c.Number).FirstOrDefault());
-
     /// <summary>
     /// The cycle a bid placed now is for: the open cycle if there is one, else the one after the latest (1 at first).
     /// Read inside the bid's transaction, so it cannot race with the orchestrator freezing a cycle.
     /// </summary>
     public static async Task<long> NextCycleAsync(EconomyDbContext db, CancellationToken ct)
     {
-        var latest = await LatestCycle(db, ct);
+        var latest = await db.Set<CycleRecord>().AsNoTracking().OrderByDescending(c => c.Number)
+            .Select(c => new { c.Number, c.Status }).FirstOrDefaultAsync(ct);
         return latest is null ? 1 : latest.Status == CycleStatus.Open ? latest.Number : latest.Number + 1;
     }
 

@@ -83,4 +83,18 @@ public class SimulateCommandTests
         lines.Skip(1).ShouldAllBe(l => l.StartsWith("los-tight,"));
         error.ShouldContain("mean efficiency");
     }
+
+    [Fact]
+    public async Task Bench_prints_wall_time_throughput_and_peak_memory_and_writes_nothing()
+    {
+        var before = Directory.Exists("sim-out") ? Directory.GetFileSystemEntries("sim-out", "*", SearchOption.AllDirectories).Length : 0;
+        var (exit, output, error) = await InvokeAsync("--agents", "50", "--cycles", "4", "--mechanism", "critical-value", "--bench", "--repeat", "2");
+
+        error.ShouldBeEmpty();
+        exit.ShouldBe(0);
+        output.ShouldContain("bench: market 50 agents x 4 cycles, critical-value: median wall ");
+        output.ShouldContain("over 2 run(s)");
+        output.ShouldContain("agent-cycles/s, peak working set ");
+        (Directory.Exists("sim-out") ? Directory.GetFileSystemEntries("sim-out", "*", SearchOption.AllDirectories).Length : 0).ShouldBe(before);
+    }
 }

@@ -125,7 +125,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
         base.Dispose(disposing);
         if (disposing)
         {
-            try { Directory.Delete(Root, recursive: true); }
+            try { if (Environment.GetEnvironmentVariable("CYAGENTS_KEEP_TEST_FILES") is null) Directory.Delete(Root, recursive: true); }
             catch (IOException) { /* a log file still open on slow shutdown; the temp folder is left behind */ }
         }
     }

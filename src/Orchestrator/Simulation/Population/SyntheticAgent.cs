@@ -61,7 +61,6 @@ public sealed class SyntheticAgent
 
     // Per-cycle scratch, filled by the runner before strategies look at it.
     internal long ValueThisCycle;
-    internal long BidThisCycle;
     internal long PaidThisCycle;
     internal int LastWinCycle;
 

@@ -45,7 +45,7 @@ public static class ReportWriter
             r.Timing.AgentCycles,
             AgentCyclesPerSecond = Math.Round(r.Timing.AgentCyclesPerSecond),
         });
-        return JsonSerializer.Serialize(new { Runs = runs, PeakWorkingSetMiB = Math.Round(PeakWorkingSetMiB(), 1) }, SummaryJson.Options) + "\n";
+        return JsonSerializer.Serialize(new { Runs = runs, PeakWorkingSetMegabytes = Math.Round(PeakWorkingSetMiB(), 1) }, SummaryJson.Options) + "\n";
     }
 
     public static double PeakWorkingSetMiB()

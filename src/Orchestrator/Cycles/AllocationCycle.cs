@@ -253,8 +253,9 @@ public sealed class AllocationCycle(
             outcome = await sandbox.RunAsync(
                 new ExecutionRequest(execution.Id, execution.AgentId, execution.Cycle, bundle, workspace, environment, options.ExecutionWindow), ct);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or LedgerException or DockerEngineException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // One agent's launch problem (workspace, engine, token) must not stop the other winners or the cycle's bookkeeping.
             logger.LogError("Execution {ExecutionId} of {AgentId} could not be launched: {Error}", execution.Id, execution.AgentId, e.Message);
             outcome = new ExecutionOutcome(ExecutionStatus.LaunchFailed, null, null, null, DateTimeOffset.UtcNow, e.Message, []);
         }

@@ -115,9 +115,12 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         var debug = request.AgentId == options.DebugAgentId;
         string containerId;
         DateTimeOffset startedAt;
+        if (ct.IsCancellationRequested)
+            return new ExecutionOutcome(ExecutionStatus.Abandoned, null, null, null, DateTimeOffset.UtcNow, "not started: the orchestrator is shutting down", []);
         try
         {
-            containerId = await engine.CreateContainerAsync(Specify(request), $"cyagents-{request.ExecutionId}", ct);
+            // Create and start are quick and not cancelled half-way, so a container never exists without its record.
+            containerId = await engine.CreateContainerAsync(Specify(request), $"cyagents-{request.ExecutionId}", CancellationToken.None);
         }
         catch (Exception e) when (e is DockerEngineException or HttpRequestException)
         {
@@ -127,7 +130,7 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         try
         {
             startedAt = DateTimeOffset.UtcNow;
-            await engine.StartContainerAsync(containerId, ct);
+            await engine.StartContainerAsync(containerId, CancellationToken.None);
         }
         catch (Exception e) when (e is DockerEngineException or HttpRequestException)
         {
@@ -140,6 +143,9 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
 
         var timedOut = false;
         var stopped = false;
+        var usage = new CgroupUsage(containerId);
+        using var sampling = new CancellationTokenSource();
+        var sampler = usage.SampleAsync(TimeSpan.FromMilliseconds(100), sampling.Token);
         using (var window = CancellationTokenSource.CreateLinkedTokenSource(ct))
         {
             // The debugged agent's window also covers the wait for the attach.
@@ -159,6 +165,8 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             }
         }
         var endedAt = DateTimeOffset.UtcNow;
+        await sampling.CancelAsync();
+        await sampler;
 
         // From here on the bookkeeping finishes even during shutdown.
         var inspect = await engine.InspectContainerAsync(containerId, CancellationToken.None);
@@ -176,8 +184,8 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             (_, _, { ExitCode: 0 }) => (ExecutionStatus.Succeeded, (string?)null),
             _ => (ExecutionStatus.Failed, $"exited with code {exitCode} (memory cap {request.Bundle.MemoryMiB} MiB)"),
         };
-        logger.LogInformation("Execution {ExecutionId} of {AgentId} ended {Status} (exit {ExitCode}) after {Seconds:F2} s",
-            request.ExecutionId, request.AgentId, status, exitCode, (endedAt - startedAt).TotalSeconds);
+        logger.LogInformation("Execution {ExecutionId} of {AgentId} ended {Status} (exit {ExitCode}) after {Seconds:F2} s; peak memory {PeakMemoryBytes} B, CPU {CpuTimeNanos} ns",
+            request.ExecutionId, request.AgentId, status, exitCode, (endedAt - startedAt).TotalSeconds, usage.PeakMemoryBytes, usage.CpuTimeNanos);
 
         if (OnExited is { } hook && inspect is not null)
             await hook(inspect);
@@ -185,6 +193,6 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             logger.LogWarning("Keeping container {ContainerId} of debugged agent {AgentId}; remove it with docker rm", containerId[..12], request.AgentId);
         else
             await engine.RemoveContainerAsync(containerId, CancellationToken.None);
-        return new ExecutionOutcome(status, exitCode, containerId, startedAt, endedAt, error, logs);
+        return new ExecutionOutcome(status, exitCode, containerId, startedAt, endedAt, error, logs, usage.PeakMemoryBytes, usage.CpuTimeNanos);
     }
 }

@@ -208,11 +208,19 @@ internal sealed class IdempotentWrites : IAsyncDisposable
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
+    /// <summary>Lets queued writes finish (up to 10 s), then refuses whatever is left.</summary>
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _writer.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
-        await _stopping.CancelAsync();
+        try
+        {
+            await _writer.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            await _stopping.CancelAsync();
+            await _writer;
+        }
         _stopping.Dispose();
     }
 }

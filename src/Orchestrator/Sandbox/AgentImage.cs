@@ -45,6 +45,7 @@ public sealed class AgentImage(DockerEngine engine, AgentImageOptions options, I
             var binary = await PublishAsync(root, cache, ct);
             using var context = BuildContext(binary);
             await engine.BuildImageAsync(context, tag, ct);
+            PruneOlderCaches(cache);
             var size = (await engine.InspectImageAsync(tag, ct))?.Size ?? 0;
             logger.LogInformation("Built agent image {Tag} ({SizeMiB:F1} MiB) in {Seconds:F1} s", tag, size / 1048576.0, stopwatch.Elapsed.TotalSeconds);
             return tag;
@@ -52,6 +53,19 @@ public sealed class AgentImage(DockerEngine engine, AgentImageOptions options, I
         finally
         {
             Gate.Release();
+        }
+    }
+
+    /// <summary>Publish caches of earlier agent sources are dead weight (about 100 MB each) once a newer image is built.</summary>
+    private void PruneOlderCaches(string current)
+    {
+        var parent = Path.GetDirectoryName(current)!;
+        var prefix = options.Repository.Replace('/', '_') + "_";
+        foreach (var dir in Directory.EnumerateDirectories(parent, prefix + "*"))
+        {
+            if (dir == current) continue;
+            try { Directory.Delete(dir, recursive: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { logger.LogDebug("Cannot prune {Dir}: {Error}", dir, e.Message); }
         }
     }
 

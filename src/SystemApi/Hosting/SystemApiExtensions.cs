@@ -2,6 +2,7 @@ using System.Threading.RateLimiting;
 using CyAgents.Contracts;
 using CyAgents.Economy.Market;
 using CyAgents.Economy.Persistence;
+using CyAgents.SystemApi.Dashboard;
 using CyAgents.SystemApi.Endpoints;
 using CyAgents.SystemApi.Errors;
 using CyAgents.SystemApi.Idempotency;
@@ -134,6 +135,7 @@ public static class SystemApiExtensions
         PromptEndpoints.Map(app);
         CycleEndpoints.Map(app);
         LlmEndpoints.Map(app);
+        DashboardEndpoints.Map(app);
         app.MapOpenApi().AllowAnonymous();
         return app;
     }

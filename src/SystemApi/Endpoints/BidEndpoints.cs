@@ -119,7 +119,7 @@ internal static class BidEndpoints
             if (bid is null) return Problems.NotFound($"no bid '{bidId}' of yours");
             if (bid.Status != BidStatus.Open)
                 return Problems.Conflict($"bid '{bidId}' is {bid.Status}; only Open bids can be cancelled");
-            await w.Ledger.ResolveAsync(new PendingResolution($"bid:{bidId}:cancel", bid.EscrowTransferId, Void: true, Cycle: bid.Cycle,
+            await w.Ledger.ResolveAsync(new PendingResolution(BidTransferIds.Cancel(bidId), bid.EscrowTransferId, Void: true, Cycle: bid.Cycle,
                 Memo: $"bid {bidId} cancelled"), ct);
             bid.Status = BidStatus.Cancelled;
             return bid.ToWire();

@@ -28,7 +28,7 @@ internal static class BidEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/bids").WithTags("Bids").RequiresToken(Caller.AgentPolicy);
+        var group = app.MapGroup(ApiRoutes.Bids).WithTags("Bids").RequiresToken(Caller.AgentPolicy);
         group.MapPost("", PlaceBid).WithName("PlaceBid")
             .WithSummary("Place a bid for the next cycle; the amount is escrowed at once")
             .WithDescription("All-or-nothing bid for a bundle. Accepts Idempotency-Key. Refusals: validation (400), insufficient_funds (402), bundle_exceeds_supply (422).")

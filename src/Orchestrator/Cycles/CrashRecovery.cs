@@ -28,13 +28,11 @@ public sealed class CrashRecovery(
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["Component"] = "Orchestrator" });
         var removed = 0;
-        var fromContainers = new HashSet<string>(StringComparer.Ordinal);
         if (engine is not null)
         {
             foreach (var container in await engine.ListContainersAsync($"{DockerSandbox.ManagedLabel}=true", ct))
             {
                 var executionId = container.Labels?.GetValueOrDefault(DockerSandbox.ExecutionLabel);
-                if (executionId is not null) fromContainers.Add(executionId);
                 await engine.RemoveContainerAsync(container.Id, ct);
                 removed++;
                 logger.LogWarning("Removed container {ContainerId} left by an earlier run (execution {ExecutionId})",
@@ -44,16 +42,14 @@ public sealed class CrashRecovery(
 
         await using var db = await databases.CreateDbContextAsync(ct);
         var now = DateTimeOffset.UtcNow;
-        var open = await db.Set<ExecutionRecord>()
-            .Where(e => e.Status == ExecutionStatus.Pending || e.Status == ExecutionStatus.Running || fromContainers.Contains(e.Id))
+        var abandoned = await db.Set<ExecutionRecord>()
+            .Where(e => e.Status == ExecutionStatus.Pending || e.Status == ExecutionStatus.Running)
             .ToListAsync(ct);
-        var abandoned = new List<ExecutionRecord>();
-        foreach (var execution in open.Where(e => e.Status is ExecutionStatus.Pending or ExecutionStatus.Running))
+        foreach (var execution in abandoned)
         {
             execution.Status = ExecutionStatus.Abandoned;
             execution.EndedAt = now;
             execution.Error = "the orchestrator stopped during this execution; its container was removed at the next start";
-            abandoned.Add(execution);
         }
 
         var interrupted = await db.Set<CycleRecord>()

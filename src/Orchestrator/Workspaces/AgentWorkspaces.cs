@@ -71,7 +71,7 @@ public sealed class AgentWorkspaces(string root, string template)
     private static void Chown(string path)
     {
         if (OperatingSystem.IsWindows()) return;
-        if (Environment.UserName == "root" || geteuid() == 0)
+        if (geteuid() == 0)
         {
             if (chown(path, AgentImage.SandboxUid, AgentImage.SandboxUid) != 0)
                 throw new IOException($"cannot give {path} to uid {AgentImage.SandboxUid} (errno {Marshal.GetLastPInvokeError()})");

@@ -24,18 +24,47 @@ public sealed class CgroupUsage(string containerId, string root = "/sys/fs/cgrou
         catch (OperationCanceledException) { }
     }
 
+    // The layout is found on the first reading that answers; later samples read that file only, instead of failing
+    // (and throwing) on the other layouts every 100 ms.
+    private readonly string[] _memoryFiles =
+    [
+        $"{root}/memory/docker/{containerId}/memory.max_usage_in_bytes",
+        $"{root}/system.slice/docker-{containerId}.scope/memory.peak",
+        $"{root}/docker/{containerId}/memory.peak",
+    ];
+    private readonly string[] _cpuFiles =
+    [
+        $"{root}/cpuacct/docker/{containerId}/cpuacct.usage",
+        $"{root}/system.slice/docker-{containerId}.scope/cpu.stat",
+        $"{root}/docker/{containerId}/cpu.stat",
+    ];
+    private string? _memoryFile;
+    private string? _cpuFile;
+
     /// <summary>One reading (cgroup v1 with the cgroupfs driver, else v2 with systemd or cgroupfs).</summary>
     public void Sample()
     {
-        var memory = Read($"{root}/memory/docker/{containerId}/memory.max_usage_in_bytes")
-                     ?? Read($"{root}/system.slice/docker-{containerId}.scope/memory.peak")
-                     ?? Read($"{root}/docker/{containerId}/memory.peak");
-        var cpu = Read($"{root}/cpuacct/docker/{containerId}/cpuacct.usage")
-                  ?? CpuStatNanos($"{root}/system.slice/docker-{containerId}.scope/cpu.stat")
-                  ?? CpuStatNanos($"{root}/docker/{containerId}/cpu.stat");
+        var memory = ReadFirst(ref _memoryFile, _memoryFiles, Read);
+        var cpu = ReadFirst(ref _cpuFile, _cpuFiles, CpuNanos);
         if (memory is { } m) PeakMemoryBytes = Math.Max(PeakMemoryBytes ?? 0, m);
         if (cpu is { } c) CpuTimeNanos = Math.Max(CpuTimeNanos ?? 0, c);
     }
+
+    private static long? ReadFirst(ref string? known, string[] candidates, Func<string, long?> read)
+    {
+        if (known is not null) return read(known);
+        foreach (var file in candidates)
+        {
+            if (read(file) is { } value)
+            {
+                known = file;
+                return value;
+            }
+        }
+        return null;
+    }
+
+    private static long? CpuNanos(string path) => path.EndsWith("cpu.stat", StringComparison.Ordinal) ? CpuStatNanos(path) : Read(path);
 
     private static long? Read(string path)
     {

@@ -250,20 +250,8 @@ public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
         try
         {
             var accounts = await ReadAllAccountsAsync(ct);
-            Int128 posted = 0, pendingOut = 0, pendingIn = 0;
-            long treasury = 0;
-            var negative = new List<string>();
-            foreach (var a in accounts)
-            {
-                posted += a.Posted;
-                pendingOut += a.Reserved;
-                pendingIn += a.Incoming;
-                if (a.Kind == AccountKind.Treasury) treasury = a.Posted;
-                else if (a.Posted - a.Reserved < 0 || a.Reserved < 0 || a.Incoming < 0) negative.Add(a.Id);
-            }
             var matches = await ReplayMatchesAsync(accounts, ct);
-            return new ConservationReport(long.CreateSaturating(posted), long.CreateSaturating(pendingOut), long.CreateSaturating(pendingIn),
-                negative, treasury == long.MinValue ? long.MaxValue : -treasury, matches);
+            return LedgerRules.Conservation(accounts.Select(a => (a.Id, a.Kind, a.Posted, a.Reserved, a.Incoming)), matches);
         }
         finally
         {

@@ -262,23 +262,10 @@ public sealed class InMemoryLedger : ILedger
         if (ct.IsCancellationRequested) return ValueTask.FromCanceled<ConservationReport>(ct);
         lock (_gate)
         {
-            Int128 posted = 0, pendingOut = 0, pendingIn = 0;
-            var negative = new List<string>();
-            long treasury = 0;
-            foreach (var a in _accounts.Values)
-            {
-                posted += a.Posted;
-                pendingOut += a.Reserved;
-                pendingIn += a.Incoming;
-                if (a.Kind == AccountKind.Treasury) treasury = a.Posted;
-                else if (a.Posted - a.Reserved < 0 || a.Reserved < 0 || a.Incoming < 0) negative.Add(a.Id);
-            }
-            negative.Sort(StringComparer.Ordinal);
             var replayed = _log is not null;
             var matches = !replayed || ReplayMatches();
-            return new ValueTask<ConservationReport>(new ConservationReport(
-                long.CreateSaturating(posted), long.CreateSaturating(pendingOut), long.CreateSaturating(pendingIn),
-                negative, treasury == long.MinValue ? long.MaxValue : -treasury, matches) { LogReplayed = replayed });
+            return new ValueTask<ConservationReport>(LedgerRules.Conservation(
+                _accounts.Values.Select(a => (a.Id, a.Kind, a.Posted, a.Reserved, a.Incoming)), matches) with { LogReplayed = replayed });
         }
     }
 

@@ -207,6 +207,29 @@ public static class LedgerRules
         : $"{(t.State == TransferState.PendingVoided ? "void" : $"post of {t.PostedAmount}")} of pending '{t.PendingId}'" +
           $"{(t.Cycle is { } c2 ? $" in cycle {c2}" : "")}{(t.Memo is { } m2 ? $", memo '{Shorten(m2)}'" : "")}";
 
+    /// <summary>
+    /// The conservation report from every account's balances; <paramref name="transfersMatch"/> is the implementation's
+    /// own replay of its log. Sums are taken in 128 bits so an overflowing ledger still reports (saturated) figures.
+    /// </summary>
+    internal static ConservationReport Conservation(
+        IEnumerable<(string Id, AccountKind Kind, long Posted, long Reserved, long Incoming)> accounts, bool transfersMatch)
+    {
+        Int128 posted = 0, pendingOut = 0, pendingIn = 0;
+        long treasury = 0;
+        var negative = new List<string>();
+        foreach (var a in accounts)
+        {
+            posted += a.Posted;
+            pendingOut += a.Reserved;
+            pendingIn += a.Incoming;
+            if (a.Kind == AccountKind.Treasury) treasury = a.Posted;
+            else if (a.Posted - a.Reserved < 0 || a.Reserved < 0 || a.Incoming < 0) negative.Add(a.Id);
+        }
+        negative.Sort(StringComparer.Ordinal);
+        return new ConservationReport(long.CreateSaturating(posted), long.CreateSaturating(pendingOut), long.CreateSaturating(pendingIn),
+            negative, treasury == long.MinValue ? long.MaxValue : -treasury, transfersMatch);
+    }
+
     /// <summary>The view of a pending transfer once resolved: its state and posted amount come from the resolution.</summary>
     public static Transfer WithResolution(Transfer pending, Transfer? resolution) =>
         resolution is null ? pending : pending with { State = resolution.State, PostedAmount = resolution.PostedAmount };

@@ -26,14 +26,10 @@ public sealed record MarketState(long Cycle, IReadOnlyList<ResourceMarketState> 
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(result);
-        var demand = new long[ResourceKinds.Count];
+        var demand = ResourceBundle.Zero;
         foreach (var bid in input.Bids)
-        {
-            foreach (var kind in ResourceKinds.All)
-                demand[(int)kind] = checked(demand[(int)kind] + bid.Bundle[kind]);
-        }
-        return Create(cycle, input.Supply,
-            ResourceBundle.Create(demand[0], demand[1], demand[2], demand[3]), result.Allocated, input.Prices, options);
+            demand += bid.Bundle;
+        return Create(cycle, input.Supply, demand, result.Allocated, input.Prices, options);
     }
 
     /// <summary>Builds the state of a cycle from its totals and applies the pricing rule.</summary>

@@ -91,8 +91,7 @@ public static class EconomyMetrics
     /// </summary>
     public static IReadOnlyList<string> RationalityViolations(ClearingResult result, Func<string, long>? valueOf = null)
     {
-        valueOf ??= id => result.Winners.First(w => w.BidId == id).Amount;
-        return result.Winners.Where(w => w.Payment > valueOf(w.BidId))
+        return result.Winners.Where(w => w.Payment > (valueOf is null ? w.Amount : valueOf(w.BidId)))
             .Select(w => w.BidId).Order(StringComparer.Ordinal).ToArray();
     }
 

@@ -14,4 +14,7 @@ public static class BidTransferIds
 
     /// <summary>The escrow-to-treasury transfer of a winner's payment: <c>bid:&lt;bidId&gt;:charge</c>.</summary>
     public static string Charge(string bidId) => $"bid:{bidId}:charge";
+
+    /// <summary>The void of the escrow when its agent cancels the open bid: <c>bid:&lt;bidId&gt;:cancel</c>.</summary>
+    public static string Cancel(string bidId) => $"bid:{bidId}:cancel";
 }

@@ -14,7 +14,7 @@ internal static class AgentEndpoints
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGroup("/v1/agents/self").WithTags("Agents").RequiresToken(Caller.AgentPolicy)
+        app.MapGroup(ApiRoutes.Self).WithTags("Agents").RequiresToken(Caller.AgentPolicy)
             .MapGet("", GetSelf).WithName("GetSelf").WithSummary("The calling agent").Refuses(404);
         var group = app.MapGroup("/v1/agents").WithTags("Agents").RequiresToken(Caller.AnyPolicy);
         group.MapGet("/{agentId}", GetAgent).WithName("GetAgent").WithSummary("One agent by id").Refuses(404);

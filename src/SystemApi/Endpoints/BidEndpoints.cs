@@ -28,7 +28,7 @@ internal static class BidEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/bids").WithTags("Bids").RequiresToken(Caller.AgentPolicy);
+        var group = app.MapGroup(ApiRoutes.Bids).WithTags("Bids").RequiresToken(Caller.AgentPolicy);
         group.MapPost("", PlaceBid).WithName("PlaceBid")
             .WithSummary("Place a bid for the next cycle; the amount is escrowed at once")
             .WithDescription("All-or-nothing bid for a bundle. Accepts Idempotency-Key. Refusals: validation (400), insufficient_funds (402), bundle_exceeds_supply (422).")
@@ -119,7 +119,7 @@ internal static class BidEndpoints
             if (bid is null) return Problems.NotFound($"no bid '{bidId}' of yours");
             if (bid.Status != BidStatus.Open)
                 return Problems.Conflict($"bid '{bidId}' is {bid.Status}; only Open bids can be cancelled");
-            await w.Ledger.ResolveAsync(new PendingResolution($"bid:{bidId}:cancel", bid.EscrowTransferId, Void: true, Cycle: bid.Cycle,
+            await w.Ledger.ResolveAsync(new PendingResolution(BidTransferIds.Cancel(bidId), bid.EscrowTransferId, Void: true, Cycle: bid.Cycle,
                 Memo: $"bid {bidId} cancelled"), ct);
             bid.Status = BidStatus.Cancelled;
             return bid.ToWire();

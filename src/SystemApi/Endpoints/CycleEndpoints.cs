@@ -15,9 +15,9 @@ internal static class CycleEndpoints
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        var cycles = app.MapGroup("/v1/cycles").WithTags("Cycles").RequiresToken(Caller.AnyPolicy);
+        var cycles = app.MapGroup(ApiRoutes.Cycles).WithTags("Cycles").RequiresToken(Caller.AnyPolicy);
         cycles.MapGet("", ListCycles).WithName("ListCycles").WithSummary("Allocation cycles, newest first (paged: skip, take)").Refuses(400);
-        var executions = app.MapGroup("/v1/executions").WithTags("Cycles").RequiresToken(Caller.AnyPolicy);
+        var executions = app.MapGroup(ApiRoutes.Executions).WithTags("Cycles").RequiresToken(Caller.AnyPolicy);
         executions.MapGet("", ListExecutions).WithName("ListExecutions")
             .WithSummary("Executions, newest first (filters: cycle, agentId; paged: skip, take)").Refuses(400);
     }

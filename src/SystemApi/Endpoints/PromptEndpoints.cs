@@ -25,14 +25,14 @@ internal static class PromptEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        var agent = app.MapGroup("/v1/prompts").WithTags("Prompts").RequiresToken(Caller.AgentPolicy);
+        var agent = app.MapGroup(ApiRoutes.Prompts).WithTags("Prompts").RequiresToken(Caller.AgentPolicy);
         agent.MapPost("", Ask).WithName("AskPrompt").WithSummary("Ask the human a question (size-limited)")
             .WithDescription("Accepts Idempotency-Key. The answer arrives later: poll GET /v1/prompts/{promptId}.")
             .Refuses(400, 409, 413);
         agent.MapGet("", ListOwn).WithName("ListOwnPrompts").WithSummary("Own prompts, oldest first");
         agent.MapGet("/{promptId}", GetOwn).WithName("GetPrompt").WithSummary("One own prompt (poll for its answer)").Refuses(404);
 
-        var op = app.MapGroup("/v1/operator/prompts").WithTags("Operator").RequiresToken(Caller.OperatorPolicy);
+        var op = app.MapGroup(ApiRoutes.OperatorPrompts).WithTags("Operator").RequiresToken(Caller.OperatorPolicy);
         op.MapGet("", ListForOperator).WithName("ListPrompts").WithSummary("Operator: prompts, oldest first (status=pending|answered)").Refuses(400);
         op.MapPost("/{promptId}/answer", Answer).WithName("AnswerPrompt")
             .WithSummary("Operator: answer a prompt and pay its reward from the treasury, once")

@@ -25,7 +25,7 @@ internal static class SpawnEndpoints
     private static readonly ContractsJsonContext Json = ContractsJsonContext.Default;
 
     public static void Map(IEndpointRouteBuilder app) =>
-        app.MapGroup("/v1/spawn").WithTags("Spawn").RequiresToken(Caller.AgentPolicy)
+        app.MapGroup(ApiRoutes.Spawn).WithTags("Spawn").RequiresToken(Caller.AgentPolicy)
             .MapPost("", Spawn).WithName("Spawn")
             .WithSummary("Spawn a child agent with an endowment from the caller's credits")
             .WithDescription("Charges endowment + Spawn:Fee to the caller. Accepts Idempotency-Key. Refusals: validation (400), forbidden (403, parentId of another agent), insufficient_funds (402), spawn_limit (422).")

@@ -31,6 +31,7 @@ public sealed class AgentTokenService(IDbContextFactory<EconomyDbContext> databa
     // Accepted tokens are remembered briefly so each request does not cost a database read. Revocation through this
     // service drops them at once; a revocation by another host is seen within the cache time.
     private readonly ConcurrentDictionary<string, (AgentTokenIdentity Identity, long ExpiresAt)> _accepted = new(StringComparer.Ordinal);
+    private long _revocations;
     private readonly long _cacheTicks = (options?.Value.TokenCacheMilliseconds ?? 2000) * clock.TimestampFrequency / 1000;
 
     /// <summary>Issues a token bound to the agent, the execution and the cycle; only its hash is stored.</summary>
@@ -57,13 +58,15 @@ public sealed class AgentTokenService(IDbContextFactory<EconomyDbContext> databa
     /// <summary>Revokes every token of an execution (called when it ends); returns how many were revoked.</summary>
     public async Task<int> RevokeExecutionAsync(string executionId, CancellationToken ct = default)
     {
-        foreach (var entry in _accepted.Where(e => e.Value.Identity.ExecutionId == executionId).ToList())
-            _accepted.TryRemove(entry);
         await using var db = await databases.CreateDbContextAsync(ct);
         var now = clock.GetUtcNow();
         var tokens = await db.Set<AgentTokenRecord>().Where(t => t.ExecutionId == executionId && t.RevokedAt == null).ToListAsync(ct);
         foreach (var t in tokens) t.RevokedAt = now;
         await db.SaveChangesAsync(ct);
+        // Only once the revocation is stored: a validation that read the token before it then sees the counter move.
+        Interlocked.Increment(ref _revocations);
+        foreach (var entry in _accepted.Where(e => e.Value.Identity.ExecutionId == executionId).ToList())
+            _accepted.TryRemove(entry);
         using (log.BeginSystemScope(SystemLog.SystemApi, tokens.FirstOrDefault()?.Cycle, executionId, tokens.FirstOrDefault()?.AgentId))
             log.LogInformation("Agent tokens of execution {ExecutionId} revoked ({Count})", executionId, tokens.Count);
         return tokens.Count;
@@ -75,12 +78,18 @@ public sealed class AgentTokenService(IDbContextFactory<EconomyDbContext> databa
         var hash = TokenHash.Of(token);
         var now = clock.GetTimestamp();
         if (_accepted.TryGetValue(hash, out var hit) && now < hit.ExpiresAt) return hit.Identity;
+        var revocations = Volatile.Read(ref _revocations);
         await using var db = await databases.CreateDbContextAsync(ct);
         var identity = await db.Set<AgentTokenRecord>().AsNoTracking()
             .Where(t => t.TokenHash == hash && t.RevokedAt == null)
             .Select(t => new AgentTokenIdentity(t.AgentId, t.ExecutionId, t.Cycle))
             .FirstOrDefaultAsync(ct);
-        if (identity is not null && _cacheTicks > 0) _accepted[hash] = (identity, now + _cacheTicks);
+        if (identity is not null && _cacheTicks > 0)
+        {
+            _accepted[hash] = (identity, now + _cacheTicks);
+            // A revocation stored while this read was under way may have been read too late; do not remember it then.
+            if (Volatile.Read(ref _revocations) != revocations) _accepted.TryRemove(hash, out _);
+        }
         else _accepted.TryRemove(hash, out _);
         return identity;
     }

@@ -27,12 +27,13 @@ public sealed class MarketView(IDbContextFactory<EconomyDbContext> databases, IO
         await using var db = await databases.CreateDbContextAsync(ct);
         var latest = await LatestStatesAsync(db, ct);
         var next = await NextCycleAsync(db, ct);
-        var d = defaults.Value;
+        var configured = defaults.Value.Supply;
+        var defaultSupply = ResourceBundle.Create(configured.Cpu, configured.Memory, configured.Tokens, configured.Attention);
         var resources = ResourceKinds.All.Select(kind =>
         {
             var row = latest.FirstOrDefault(r => r.Kind == kind);
             return row is null
-                ? new ResourceMarketDto(kind.WireName(), kind.Unit(), pricing.Value.InitialPrices[kind], Pick(d.Supply, kind), 0)
+                ? new ResourceMarketDto(kind.WireName(), kind.Unit(), pricing.Value.InitialPrices[kind], defaultSupply[kind], 0)
                 : new ResourceMarketDto(kind.WireName(), kind.Unit(), row.NextPrice, row.Supply, row.Utilization);
         }).ToList();
         var value = new MarketPricesResponse(latest.Count == 0 ? null : latest[0].Cycle, next, resources);
@@ -83,12 +84,4 @@ public sealed class MarketView(IDbContextFactory<EconomyDbContext> databases, IO
         var last = await states.MaxAsync(s => (long?)s.Cycle, ct);
         return last is null ? [] : await states.Where(s => s.Cycle == last).OrderBy(s => s.Kind).ToListAsync(ct);
     }
-
-    private static T Pick<T>(KindValues<T> values, ResourceKind kind) where T : struct => kind switch
-    {
-        ResourceKind.Cpu => values.Cpu,
-        ResourceKind.Memory => values.Memory,
-        ResourceKind.Tokens => values.Tokens,
-        _ => values.Attention,
-    };
 }

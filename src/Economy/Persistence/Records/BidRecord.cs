@@ -1,3 +1,4 @@
+using CyAgents.Economy.Ledger;
 using CyAgents.Economy.Resources;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
@@ -62,7 +63,7 @@ internal sealed class BidRecordConfiguration : IEntityTypeConfiguration<BidRecor
         b.HasKey(x => x.Id);
         b.Property(x => x.Id).HasMaxLength(64);
         b.Property(x => x.AgentId).HasMaxLength(64);
-        b.Property(x => x.EscrowTransferId).HasMaxLength(128);
+        b.Property(x => x.EscrowTransferId).HasMaxLength(LedgerRules.MaxIdLength);
         b.Ignore(x => x.Bundle);
         b.HasIndex(x => new { x.Cycle, x.Status });
         b.HasIndex(x => x.AgentId);

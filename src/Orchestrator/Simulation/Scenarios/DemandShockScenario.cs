@@ -95,7 +95,8 @@ public sealed class DemandShockScenario : Scenario
             findings.Add(new(label, "price index after shock / before", after / before, "0.85-1.15", Math.Abs(after / before - 1) <= 0.15));
             findings.Add(new(label, "settling time (cycles into the shock to within 10% of its level)", settling, "", null));
             findings.Add(new(label, "recovery time (cycles after the shock to within 10% of the level before)", recovery, "", null));
-            findings.Add(new(label, "price index made of", IndexKinds(run).Count, string.Join("+", IndexKinds(run).Select(k => k.WireName())), null));
+            var kinds = IndexKinds(run);
+            findings.Add(new(label, "price index made of", kinds.Count, string.Join("+", kinds.Select(k => k.WireName())), null));
             foreach (var kind in ResourceKinds.All)
             {
                 var series = run.Cycles.Select(c => c.Prices[(int)kind]).ToList();

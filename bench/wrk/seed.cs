@@ -4,8 +4,9 @@
 // and a token for a synthetic execution. Prints the token (stdout, one line).
 // Usage: dotnet run seed.cs -- <database-file> <agent-id> <credits>
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Ledger;
+using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -19,7 +20,7 @@ if (args.Length != 3)
 var (path, agentId, credits) = (args[0], args[1], long.Parse(args[2]));
 var options = DatabaseOptions.ForSqliteFile(path);
 await DatabaseSetup.EnsureCreatedAsync(options);
-var factory = new PooledDbContextFactory<EconomyDbContext>(options.BuildOptions());
+var factory = new PooledDbContextFactory<CyAgentsDbContext>(options.BuildOptions());
 await using (var db = factory.CreateDbContext())
 {
     if (await db.Set<AgentRecord>().FindAsync(agentId) is null)

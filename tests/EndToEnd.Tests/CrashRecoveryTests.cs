@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Ledger;
+using CyAgents.Persistence.Records;
 using CyAgents.Orchestrator.Sandbox;
 using Microsoft.EntityFrameworkCore;
 
@@ -97,7 +98,7 @@ public sealed class CrashRecoveryTests(DockerFixture docker)
         cycle.InvariantHeld.ShouldBe(true);
     }
 
-    private static EconomyDbContext Db(Orchestrator.Hosting.LiveSettings settings) => new(Live.Database(settings).BuildOptions());
+    private static CyAgentsDbContext Db(Orchestrator.Hosting.LiveSettings settings) => new(Live.Database(settings).BuildOptions());
 
     private static Process Start(string[] args)
     {

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Ledger;
+using CyAgents.Persistence.Records;
 using CyAgents.Orchestrator.Cycles;
 using CyAgents.Orchestrator.Hosting;
 using CyAgents.Orchestrator.Sandbox;
@@ -56,7 +57,7 @@ public sealed class FiveCyclesTests(DockerFixture docker)
         inspect.Config.Labels![DockerSandbox.CycleLabel].ShouldBe("1");
         inspect.Config.Labels![DockerSandbox.ManagedLabel].ShouldBe("true");
 
-        await using var db = new EconomyDbContext(Live.Database(settings).BuildOptions());
+        await using var db = new CyAgentsDbContext(Live.Database(settings).BuildOptions());
         // Genesis bid through the API (not only its entry bid) and spawned a child.
         (await db.Set<BidRecord>().CountAsync(b => b.AgentId == genesis && !b.Id.StartsWith("entry-"))).ShouldBeGreaterThan(0);
         var child = await db.Set<AgentRecord>().SingleAsync(a => a.ParentId == genesis);

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using CyAgents.Contracts.Sandbox;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence.Records;
 using CyAgents.Economy.Resources;
 using CyAgents.Orchestrator.Sandbox;
 using CyAgents.Orchestrator.Workspaces;

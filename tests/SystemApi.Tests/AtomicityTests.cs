@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using CyAgents.Contracts;
 using CyAgents.Economy.Ledger;
+using CyAgents.Persistence.Ledger;
 using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using CyAgents.Contracts;
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 

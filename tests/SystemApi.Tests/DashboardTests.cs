@@ -3,8 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using CyAgents.Contracts;
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Records;
 using CyAgents.Economy.Resources;
 using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Identity;
@@ -103,7 +103,7 @@ public class DashboardTests
             await prompt.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Detached });
 
             errors.ShouldBeEmpty();
-            await using var db = await app.Services.GetRequiredService<IDbContextFactory<EconomyDbContext>>().CreateDbContextAsync();
+            await using var db = await app.Services.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>().CreateDbContextAsync();
             var answered = await db.Set<PromptRecord>().SingleAsync();
             answered.Status.ShouldBe(PromptStatus.Answered);
             answered.Reward.ShouldBe(7);
@@ -121,7 +121,7 @@ public class DashboardTests
     /// <summary>An agent with 100 credits and a token, and three settled cycles of market history.</summary>
     private static async Task<string> SeedAsync(IServiceProvider services)
     {
-        await using var db = await services.GetRequiredService<IDbContextFactory<EconomyDbContext>>().CreateDbContextAsync();
+        await using var db = await services.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>().CreateDbContextAsync();
         db.Add(new AgentRecord { Id = "ada", Name = "Ada", RootId = "ada", CreatedAt = DateTimeOffset.UtcNow });
         for (var cycle = 1; cycle <= 3; cycle++)
         {

@@ -1,6 +1,6 @@
 using System.Net;
 using CyAgents.Contracts;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence.Records;
 using CyAgents.Economy.Resources;
 using CyAgents.SystemApi.Tests.Infrastructure;
 

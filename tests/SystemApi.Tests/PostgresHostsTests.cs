@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using CyAgents.Contracts;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;

@@ -1,5 +1,5 @@
 using System.Data.Common;
-using CyAgents.Economy.Persistence;
+using CyAgents.Persistence;
 using CyAgents.SystemApi.Identity;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -39,14 +39,14 @@ public class TokenRevocationRaceTests
         }
     }
 
-    private sealed class Factory(DatabaseOptions database, IInterceptor interceptor) : IDbContextFactory<EconomyDbContext>
+    private sealed class Factory(DatabaseOptions database, IInterceptor interceptor) : IDbContextFactory<CyAgentsDbContext>
     {
-        public EconomyDbContext CreateDbContext()
+        public CyAgentsDbContext CreateDbContext()
         {
-            var builder = new DbContextOptionsBuilder<EconomyDbContext>();
+            var builder = new DbContextOptionsBuilder<CyAgentsDbContext>();
             database.Apply(builder);
             builder.AddInterceptors(interceptor);
-            return new EconomyDbContext(builder.Options);
+            return new CyAgentsDbContext(builder.Options);
         }
     }
 

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Ledger;
 using Microsoft.Data.Sqlite;
 
 namespace CyAgents.Benchmarks.Ledger;

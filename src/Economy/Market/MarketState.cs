@@ -1,5 +1,4 @@
 using CyAgents.Economy.Clearing;
-using CyAgents.Economy.Persistence.Records;
 using CyAgents.Economy.Resources;
 
 namespace CyAgents.Economy.Market;
@@ -42,28 +41,5 @@ public sealed record MarketState(long Cycle, IReadOnlyList<ResourceMarketState> 
             .Select(k => new ResourceMarketState(k, supply[k], demand[k], allocated[k], prices[k], next[k]))
             .ToArray();
         return new MarketState(cycle, kinds);
-    }
-
-    /// <summary>The rows persisted for this cycle.</summary>
-    public IReadOnlyList<MarketStateRecord> ToRecords() => Kinds.Select(s => new MarketStateRecord
-    {
-        Cycle = Cycle,
-        Kind = s.Kind,
-        Supply = s.Supply,
-        Demand = s.Demand,
-        Allocated = s.Allocated,
-        Utilization = s.Utilization,
-        Price = s.Price,
-        NextPrice = s.NextPrice,
-    }).ToArray();
-
-    /// <summary>Rebuilds a cycle's state from its persisted rows (one per kind).</summary>
-    public static MarketState FromRecords(IEnumerable<MarketStateRecord> records)
-    {
-        var rows = records.OrderBy(r => r.Kind).ToArray();
-        if (rows.Length != ResourceKinds.Count || rows.Select(r => r.Cycle).Distinct().Count() != 1)
-            throw new ArgumentException("a market state needs exactly one row per resource kind, all of one cycle", nameof(records));
-        return new MarketState(rows[0].Cycle,
-            rows.Select(r => new ResourceMarketState(r.Kind, r.Supply, r.Demand, r.Allocated, r.Price, r.NextPrice)).ToArray());
     }
 }

@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.CommandLine;
 using System.Text.Json;
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Records;
 using CyAgents.Orchestrator.Cycles;
 using CyAgents.Orchestrator.Hosting;
 using CyAgents.Orchestrator.Sandbox;
@@ -108,7 +108,7 @@ public static class BenchCommand
 
     private static async Task AddAgentsAsync(LiveEconomy economy, int count, CancellationToken ct)
     {
-        var databases = economy.Services.GetRequiredService<IDbContextFactory<EconomyDbContext>>();
+        var databases = economy.Services.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>();
         var ledgers = economy.Services.GetRequiredService<LedgerBinding>();
         for (var i = 1; i <= count; i++)
         {

@@ -3,8 +3,8 @@ using CyAgents.Contracts.Sandbox;
 using CyAgents.Economy.Clearing;
 using CyAgents.Economy.Ledger;
 using CyAgents.Economy.Market;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Records;
 using CyAgents.Economy.Resources;
 using CyAgents.Economy.Settlement;
 using CyAgents.Orchestrator.Sandbox;
@@ -32,8 +32,8 @@ public sealed class LedgerInvariantBrokenException(long cycle, ConservationRepor
 /// The stage reached is kept in <see cref="CycleRecord.Status"/> so a restart can repair an interrupted cycle.
 /// </summary>
 public sealed class AllocationCycle(
-    IDbContextFactory<EconomyDbContext> databases,
-    Func<EconomyDbContext, ILedger> ledgerFor,
+    IDbContextFactory<CyAgentsDbContext> databases,
+    Func<CyAgentsDbContext, ILedger> ledgerFor,
     ISandbox sandbox,
     IExecutionTokens tokens,
     AgentWorkspaces workspaces,
@@ -294,7 +294,7 @@ public sealed class AllocationCycle(
     }
 
     /// <summary>Prices in force: the last cycle's next prices, or the configured initial prices.</summary>
-    private async Task<MarketPrices> CurrentPricesAsync(EconomyDbContext db, CancellationToken ct)
+    private async Task<MarketPrices> CurrentPricesAsync(CyAgentsDbContext db, CancellationToken ct)
     {
         var last = await db.Set<MarketStateRecord>().MaxAsync(s => (long?)s.Cycle, ct);
         if (last is null) return options.Pricing.InitialPrices;

@@ -1,6 +1,6 @@
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Records;
 using CyAgents.Orchestrator.Sandbox;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -18,8 +18,8 @@ public sealed record RecoveryReport(int ContainersRemoved, int ExecutionsAbandon
 /// executions, like any still marked pending or running, become Abandoned with their tokens revoked.
 /// </summary>
 public sealed class CrashRecovery(
-    IDbContextFactory<EconomyDbContext> databases,
-    Func<EconomyDbContext, ILedger> ledgerFor,
+    IDbContextFactory<CyAgentsDbContext> databases,
+    Func<CyAgentsDbContext, ILedger> ledgerFor,
     DockerEngine? engine,
     IExecutionTokens tokens,
     ILogger<CrashRecovery> logger)

@@ -1,7 +1,8 @@
 using System.Globalization;
 using CyAgents.Economy.Ledger;
 using CyAgents.Economy.Market;
-using CyAgents.Economy.Persistence;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Ledger;
 using CyAgents.Orchestrator.Cycles;
 using CyAgents.Orchestrator.Sandbox;
 using CyAgents.Orchestrator.Workspaces;
@@ -103,7 +104,7 @@ public sealed class LiveEconomy : IAsyncDisposable
 
             var services = app.Services;
             var logs = services.GetRequiredService<ILoggerFactory>();
-            var databases = services.GetRequiredService<IDbContextFactory<EconomyDbContext>>();
+            var databases = services.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>();
             var binding = services.GetRequiredService<LedgerBinding>();
             var tokens = new ApiExecutionTokens(services.GetRequiredService<AgentTokenService>());
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence.Records;
 using Microsoft.Extensions.Logging;
 
 namespace CyAgents.Orchestrator.Sandbox;

@@ -1,5 +1,5 @@
 using CyAgents.Contracts.Sandbox;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence.Records;
 using CyAgents.Economy.Resources;
 
 namespace CyAgents.Orchestrator.Sandbox;

@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using CyAgents.Contracts;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Errors;
 using CyAgents.SystemApi.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -23,11 +23,11 @@ internal static class AgentEndpoints
     }
 
     private static Task<Results<Ok<AgentResponse>, ProblemHttpResult>> GetSelf(ClaimsPrincipal user,
-        IDbContextFactory<EconomyDbContext> databases, CancellationToken ct) =>
+        IDbContextFactory<CyAgentsDbContext> databases, CancellationToken ct) =>
         GetAgent(Caller.From(user).AgentId!, databases, ct);
 
     private static async Task<Results<Ok<AgentResponse>, ProblemHttpResult>> GetAgent(string agentId,
-        IDbContextFactory<EconomyDbContext> databases, CancellationToken ct)
+        IDbContextFactory<CyAgentsDbContext> databases, CancellationToken ct)
     {
         await using var db = await databases.CreateDbContextAsync(ct);
         var agent = await db.Set<AgentRecord>().AsNoTracking().FirstOrDefaultAsync(a => a.Id == agentId, ct);
@@ -35,7 +35,7 @@ internal static class AgentEndpoints
     }
 
     private static async Task<Results<Ok<LineageNode>, ProblemHttpResult>> GetLineage(string agentId,
-        IDbContextFactory<EconomyDbContext> databases, CancellationToken ct)
+        IDbContextFactory<CyAgentsDbContext> databases, CancellationToken ct)
     {
         await using var db = await databases.CreateDbContextAsync(ct);
         var agent = await db.Set<AgentRecord>().AsNoTracking().FirstOrDefaultAsync(a => a.Id == agentId, ct);

@@ -4,8 +4,8 @@ using CyAgents.Contracts;
 using CyAgents.Economy.Clearing;
 using CyAgents.Economy.Ledger;
 using CyAgents.Economy.Settlement;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Records;
 using CyAgents.Economy.Resources;
 using CyAgents.SystemApi.Errors;
 using CyAgents.SystemApi.Idempotency;
@@ -79,7 +79,7 @@ internal static class BidEndpoints
     }
 
     private static async Task<Results<Ok<BidList>, ProblemHttpResult>> ListBids(ClaimsPrincipal user,
-        IDbContextFactory<EconomyDbContext> databases, CancellationToken ct, long? cycle = null, string? status = null)
+        IDbContextFactory<CyAgentsDbContext> databases, CancellationToken ct, long? cycle = null, string? status = null)
     {
         var caller = Caller.From(user);
         BidStatus? wanted = null;
@@ -99,7 +99,7 @@ internal static class BidEndpoints
     }
 
     private static async Task<Results<Ok<BidResponse>, ProblemHttpResult>> GetBid(string bidId, ClaimsPrincipal user,
-        IDbContextFactory<EconomyDbContext> databases, CancellationToken ct)
+        IDbContextFactory<CyAgentsDbContext> databases, CancellationToken ct)
     {
         var caller = Caller.From(user);
         await using var db = await databases.CreateDbContextAsync(ct);

@@ -1,6 +1,6 @@
 using CyAgents.Contracts;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Errors;
 using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Identity;
@@ -22,7 +22,7 @@ internal static class CycleEndpoints
             .WithSummary("Executions, newest first (filters: cycle, agentId; paged: skip, take)").Refuses(400);
     }
 
-    private static async Task<Results<Ok<CycleList>, ProblemHttpResult>> ListCycles(IDbContextFactory<EconomyDbContext> databases,
+    private static async Task<Results<Ok<CycleList>, ProblemHttpResult>> ListCycles(IDbContextFactory<CyAgentsDbContext> databases,
         IOptions<SystemApiOptions> options, CancellationToken ct, int skip = 0, int take = 50)
     {
         if (Paging.Check(skip, take, options.Value.MaxPageSize) is { } problem) return problem;
@@ -31,7 +31,7 @@ internal static class CycleEndpoints
         return TypedResults.Ok(new CycleList(rows.Select(r => r.ToWire()).ToList()));
     }
 
-    private static async Task<Results<Ok<ExecutionList>, ProblemHttpResult>> ListExecutions(IDbContextFactory<EconomyDbContext> databases,
+    private static async Task<Results<Ok<ExecutionList>, ProblemHttpResult>> ListExecutions(IDbContextFactory<CyAgentsDbContext> databases,
         IOptions<SystemApiOptions> options, CancellationToken ct, long? cycle = null, string? agentId = null, int skip = 0, int take = 50)
     {
         if (Paging.Check(skip, take, options.Value.MaxPageSize) is { } problem) return problem;

@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using CyAgents.Contracts;
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
+using CyAgents.Persistence;
 using CyAgents.SystemApi.Errors;
 using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Identity;
@@ -26,7 +26,7 @@ internal static class EconomyEndpoints
     }
 
     private static async Task<Results<Ok<BalanceResponse>, ProblemHttpResult>> GetBalance(ClaimsPrincipal user,
-        IDbContextFactory<EconomyDbContext> databases, LedgerBinding ledgers, CancellationToken ct, string? agentId = null)
+        IDbContextFactory<CyAgentsDbContext> databases, LedgerBinding ledgers, CancellationToken ct, string? agentId = null)
     {
         var (id, problem) = Resolve(Caller.From(user), agentId);
         if (problem is not null) return problem;
@@ -44,7 +44,7 @@ internal static class EconomyEndpoints
     }
 
     private static async Task<Results<Ok<TransactionPage>, ProblemHttpResult>> GetTransactions(ClaimsPrincipal user,
-        IDbContextFactory<EconomyDbContext> databases, LedgerBinding ledgers, IOptions<SystemApiOptions> options, CancellationToken ct,
+        IDbContextFactory<CyAgentsDbContext> databases, LedgerBinding ledgers, IOptions<SystemApiOptions> options, CancellationToken ct,
         string? agentId = null, int skip = 0, int take = 50)
     {
         var (id, problem) = Resolve(Caller.From(user), agentId);

@@ -1,5 +1,5 @@
 using CyAgents.Contracts;
-using CyAgents.Economy.Persistence;
+using CyAgents.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -14,7 +14,7 @@ internal static class HealthEndpoints
             .WithDescription("Anonymous. 200 with status ok when the database answers; 503 with status degraded otherwise.");
 
     private static async Task<Results<Ok<HealthResponse>, JsonHttpResult<HealthResponse>>> GetHealth(
-        IDbContextFactory<EconomyDbContext> databases, CancellationToken ct)
+        IDbContextFactory<CyAgentsDbContext> databases, CancellationToken ct)
     {
         await using var db = await databases.CreateDbContextAsync(ct);
         var ok = await db.Database.CanConnectAsync(ct);

@@ -1,6 +1,6 @@
 using System.Security.Claims;
 using CyAgents.Contracts;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Errors;
 using CyAgents.SystemApi.Idempotency;
 using CyAgents.SystemApi.Identity;

@@ -2,8 +2,8 @@ using System.Security.Claims;
 using System.Text.Json;
 using CyAgents.Contracts;
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Errors;
 using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Idempotency;
@@ -66,7 +66,7 @@ internal static class PromptEndpoints
         return TypedResults.Created(ApiRoutes.Prompt(asked.Id), asked);
     }
 
-    private static async Task<Ok<PromptList>> ListOwn(ClaimsPrincipal user, IDbContextFactory<EconomyDbContext> databases, CancellationToken ct)
+    private static async Task<Ok<PromptList>> ListOwn(ClaimsPrincipal user, IDbContextFactory<CyAgentsDbContext> databases, CancellationToken ct)
     {
         var caller = Caller.From(user);
         await using var db = await databases.CreateDbContextAsync(ct);
@@ -76,7 +76,7 @@ internal static class PromptEndpoints
     }
 
     private static async Task<Results<Ok<PromptResponse>, ProblemHttpResult>> GetOwn(string promptId, ClaimsPrincipal user,
-        IDbContextFactory<EconomyDbContext> databases, CancellationToken ct)
+        IDbContextFactory<CyAgentsDbContext> databases, CancellationToken ct)
     {
         var caller = Caller.From(user);
         await using var db = await databases.CreateDbContextAsync(ct);
@@ -84,7 +84,7 @@ internal static class PromptEndpoints
         return prompt is null ? Problems.NotFound($"no prompt '{promptId}' of yours") : TypedResults.Ok(prompt.ToWire());
     }
 
-    private static async Task<Results<Ok<PromptList>, ProblemHttpResult>> ListForOperator(IDbContextFactory<EconomyDbContext> databases,
+    private static async Task<Results<Ok<PromptList>, ProblemHttpResult>> ListForOperator(IDbContextFactory<CyAgentsDbContext> databases,
         CancellationToken ct, string status = "pending", int take = 100)
     {
         PromptStatus wanted;

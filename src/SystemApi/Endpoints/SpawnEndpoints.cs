@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using CyAgents.Contracts;
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Errors;
 using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Idempotency;

@@ -1,6 +1,6 @@
 using CyAgents.Contracts;
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence.Records;
 
 namespace CyAgents.SystemApi.Endpoints;
 

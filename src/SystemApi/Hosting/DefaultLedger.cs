@@ -1,5 +1,6 @@
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Ledger;
 
 namespace CyAgents.SystemApi.Hosting;
 
@@ -23,5 +24,5 @@ public readonly struct BoundLedger(ILedger ledger) : IAsyncDisposable
 public static class LedgerBindingExtensions
 {
     /// <summary>Binds the ledger to <paramref name="db"/>; use with <c>await using</c>.</summary>
-    public static BoundLedger Bind(this LedgerBinding binding, EconomyDbContext db) => new(binding(db));
+    public static BoundLedger Bind(this LedgerBinding binding, CyAgentsDbContext db) => new(binding(db));
 }

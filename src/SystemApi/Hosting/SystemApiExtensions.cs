@@ -1,7 +1,7 @@
 using System.Threading.RateLimiting;
 using CyAgents.Contracts;
 using CyAgents.Economy.Market;
-using CyAgents.Economy.Persistence;
+using CyAgents.Persistence;
 using CyAgents.SystemApi.Dashboard;
 using CyAgents.SystemApi.Endpoints;
 using CyAgents.SystemApi.Errors;
@@ -43,7 +43,7 @@ public static class SystemApiExtensions
         services.Configure<LlmOptions>(configuration.GetSection(LlmOptions.Section));
 
         services.TryAddSingleton(TimeProvider.System);
-        services.AddPooledDbContextFactory<EconomyDbContext>((sp, o) => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Apply(o));
+        services.AddPooledDbContextFactory<CyAgentsDbContext>((sp, o) => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Apply(o));
         services.TryAddSingleton<LedgerBinding>(DefaultLedger.Binding);
         services.TryAddSingleton<AgentTokenService>();
         services.TryAddSingleton<OperatorToken>();

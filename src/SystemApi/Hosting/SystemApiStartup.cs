@@ -1,5 +1,5 @@
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
+using CyAgents.Persistence;
 using CyAgents.SystemApi.Identity;
 using CyAgents.SystemApi.Logging;
 using Microsoft.EntityFrameworkCore;
@@ -13,7 +13,7 @@ namespace CyAgents.SystemApi.Hosting;
 /// </summary>
 internal sealed class SystemApiStartup(
     IOptions<DatabaseOptions> database, IOptions<SystemApiOptions> api, OperatorToken operatorToken,
-    IDbContextFactory<EconomyDbContext> databases, LedgerBinding ledgers, IHostApplicationLifetime lifetime,
+    IDbContextFactory<CyAgentsDbContext> databases, LedgerBinding ledgers, IHostApplicationLifetime lifetime,
     ILogger<SystemApiStartup> log) : IHostedService
 {
     public async Task StartAsync(CancellationToken ct)

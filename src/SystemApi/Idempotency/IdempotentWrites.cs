@@ -5,8 +5,8 @@ using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;
 using CyAgents.Contracts;
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Errors;
 using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Identity;
@@ -21,7 +21,7 @@ namespace CyAgents.SystemApi.Idempotency;
 /// <param name="Ledger">A ledger whose operations join <paramref name="Db"/>'s transaction.</param>
 /// <param name="Now">The time of the write.</param>
 /// <param name="Ct">Cancellation of the write (not of the client: a started write completes so a retry can replay it).</param>
-public sealed record WriteScope(EconomyDbContext Db, ILedger Ledger, DateTimeOffset Now, CancellationToken Ct);
+public sealed record WriteScope(CyAgentsDbContext Db, ILedger Ledger, DateTimeOffset Now, CancellationToken Ct);
 
 /// <summary>What a write produced: a value (fresh or replayed) or a problem that changed nothing.</summary>
 public readonly record struct WriteOutcome<T>(T? Value, ProblemHttpResult? Problem, bool Replayed) where T : class
@@ -44,7 +44,7 @@ internal sealed class IdempotentWrites : IAsyncDisposable
 {
     private const int MaxBatch = 256;
     private const string Savepoint = "api_write";
-    private readonly IDbContextFactory<EconomyDbContext> _databases;
+    private readonly IDbContextFactory<CyAgentsDbContext> _databases;
     private readonly LedgerBinding _ledgers;
     private readonly TimeProvider _clock;
     private readonly ILogger<IdempotentWrites> _log;
@@ -52,7 +52,7 @@ internal sealed class IdempotentWrites : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _writer;
 
-    public IdempotentWrites(IDbContextFactory<EconomyDbContext> databases, LedgerBinding ledgers, TimeProvider clock,
+    public IdempotentWrites(IDbContextFactory<CyAgentsDbContext> databases, LedgerBinding ledgers, TimeProvider clock,
         ILogger<IdempotentWrites> log)
     {
         _databases = databases;

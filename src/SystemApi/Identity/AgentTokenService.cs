@@ -1,5 +1,5 @@
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Logging;
 using System.Collections.Concurrent;
 using CyAgents.SystemApi.Hosting;
@@ -25,7 +25,7 @@ public sealed record AgentTokenIdentity(string AgentId, string ExecutionId, long
 /// Issues per-execution agent tokens and revokes them when the execution ends. The orchestrator calls
 /// <see cref="IssueAsync"/> before launching a container and <see cref="RevokeExecutionAsync"/> after it exits.
 /// </summary>
-public sealed class AgentTokenService(IDbContextFactory<EconomyDbContext> databases, TimeProvider clock, ILogger<AgentTokenService> log,
+public sealed class AgentTokenService(IDbContextFactory<CyAgentsDbContext> databases, TimeProvider clock, ILogger<AgentTokenService> log,
     IOptions<SystemApiOptions>? options = null)
 {
     // Accepted tokens are remembered briefly so each request does not cost a database read. Revocation through this

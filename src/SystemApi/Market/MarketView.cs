@@ -1,7 +1,7 @@
 using CyAgents.Contracts;
 using CyAgents.Economy.Market;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Records;
 using CyAgents.Economy.Resources;
 using CyAgents.SystemApi.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -13,7 +13,7 @@ namespace CyAgents.SystemApi.Market;
 /// What agents see of the market: the last recorded <see cref="MarketStateRecord"/> rows, or the configured defaults
 /// before the first cycle. Prices change only when a cycle settles, so the snapshot is cached for a short while.
 /// </summary>
-public sealed class MarketView(IDbContextFactory<EconomyDbContext> databases, IOptions<MarketDefaultsOptions> defaults,
+public sealed class MarketView(IDbContextFactory<CyAgentsDbContext> databases, IOptions<MarketDefaultsOptions> defaults,
     IOptions<PricingOptions> pricing, IOptions<SystemApiOptions> api, TimeProvider clock)
 {
     private sealed record Cached(MarketPricesResponse Value, long ExpiresAtTicks);
@@ -67,7 +67,7 @@ public sealed class MarketView(IDbContextFactory<EconomyDbContext> databases, IO
     /// The cycle a bid placed now is for: the open cycle if there is one, else the one after the latest (1 at first).
     /// Read inside the bid's transaction, so it cannot race with the orchestrator freezing a cycle.
     /// </summary>
-    public static async Task<long> NextCycleAsync(EconomyDbContext db, CancellationToken ct)
+    public static async Task<long> NextCycleAsync(CyAgentsDbContext db, CancellationToken ct)
     {
         var latest = await db.Set<CycleRecord>().AsNoTracking().OrderByDescending(c => c.Number)
             .Select(c => new { c.Number, c.Status }).FirstOrDefaultAsync(ct);
@@ -75,10 +75,10 @@ public sealed class MarketView(IDbContextFactory<EconomyDbContext> databases, IO
     }
 
     /// <summary>The cycle now under way or last finished (0 before the first).</summary>
-    public static async Task<long> CurrentCycleAsync(EconomyDbContext db, CancellationToken ct) =>
+    public static async Task<long> CurrentCycleAsync(CyAgentsDbContext db, CancellationToken ct) =>
         await db.Set<CycleRecord>().AsNoTracking().MaxAsync(c => (long?)c.Number, ct) ?? 0;
 
-    private static async Task<List<MarketStateRecord>> LatestStatesAsync(EconomyDbContext db, CancellationToken ct)
+    private static async Task<List<MarketStateRecord>> LatestStatesAsync(CyAgentsDbContext db, CancellationToken ct)
     {
         var states = db.Set<MarketStateRecord>().AsNoTracking();
         var last = await states.MaxAsync(s => (long?)s.Cycle, ct);

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence.Records;
 using CyAgents.Economy.Resources;
 using CyAgents.Orchestrator.Cycles;
 using CyAgents.Orchestrator.Sandbox;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Records;
 using CyAgents.Economy.Resources;
 using CyAgents.Economy.Settlement;
 using CyAgents.Orchestrator.Cycles;
@@ -34,7 +34,7 @@ public sealed class CycleWorld : IAsyncDisposable
     public FakeSandbox Sandbox { get; } = new();
     public FakeTokens Tokens { get; } = new();
     public LiveOptions Options { get; }
-    public IDbContextFactory<EconomyDbContext> Databases { get; }
+    public IDbContextFactory<CyAgentsDbContext> Databases { get; }
     public AgentWorkspaces Workspaces { get; }
     public AllocationCycle Cycle { get; }
 
@@ -66,7 +66,7 @@ public sealed class CycleWorld : IAsyncDisposable
         return id;
     }
 
-    public async Task<T> QueryAsync<T>(Func<EconomyDbContext, Task<T>> query)
+    public async Task<T> QueryAsync<T>(Func<CyAgentsDbContext, Task<T>> query)
     {
         await using var db = await Databases.CreateDbContextAsync();
         return await query(db);
@@ -79,9 +79,9 @@ public sealed class CycleWorld : IAsyncDisposable
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 
-    private sealed class Factory(DbContextOptions<EconomyDbContext> options) : IDbContextFactory<EconomyDbContext>
+    private sealed class Factory(DbContextOptions<CyAgentsDbContext> options) : IDbContextFactory<CyAgentsDbContext>
     {
-        public EconomyDbContext CreateDbContext() => new(options);
+        public CyAgentsDbContext CreateDbContext() => new(options);
     }
 }
 
@@ -96,7 +96,7 @@ public sealed class FakeSandbox : ISandbox
         Requests.Add(request);
         if (Behaviour is not null) return await Behaviour(request);
         var now = DateTimeOffset.UtcNow;
-        return new ExecutionOutcome(Economy.Persistence.Records.ExecutionStatus.Succeeded, 0, "fake", now, now, null, []);
+        return new ExecutionOutcome(Persistence.Records.ExecutionStatus.Succeeded, 0, "fake", now, now, null, []);
     }
 }
 

@@ -1,8 +1,8 @@
 using System.Net.Http.Headers;
 using CyAgents.Contracts;
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Identity;
 using Microsoft.AspNetCore.Hosting;
@@ -73,8 +73,8 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
 
     public T Get<T>() where T : notnull => Started().Services.GetRequiredService<T>();
 
-    public async Task<EconomyDbContext> DbAsync() =>
-        await Get<IDbContextFactory<EconomyDbContext>>().CreateDbContextAsync();
+    public async Task<CyAgentsDbContext> DbAsync() =>
+        await Get<IDbContextFactory<CyAgentsDbContext>>().CreateDbContextAsync();
 
     public async Task<ILedger> LedgerAsync() => Get<LedgerBinding>()(await DbAsync());
 

@@ -1,5 +1,5 @@
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Persistence.Records;
 using Microsoft.EntityFrameworkCore;
 
 namespace CyAgents.SystemApi.Tests.Infrastructure;

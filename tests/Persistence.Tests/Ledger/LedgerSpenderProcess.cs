@@ -1,8 +1,9 @@
 using System.Globalization;
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Ledger;
 
-namespace CyAgents.Economy.Tests.Ledger;
+namespace CyAgents.Persistence.Tests.Ledger;
 
 /// <summary>
 /// The test assembly's entry point. With <c>ledger-spend</c> it is a separate OS process that spends from one

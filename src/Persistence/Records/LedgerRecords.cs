@@ -2,10 +2,10 @@ using CyAgents.Economy.Ledger;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
-namespace CyAgents.Economy.Persistence.Records;
+namespace CyAgents.Persistence.Records;
 
 /// <summary>
-/// One ledger account (table <c>ledger_accounts</c>). Written only by <see cref="EfLedger"/> with conditional
+/// One ledger account (table <c>ledger_accounts</c>). Written only by <see cref="Ledger.EfLedger"/> with conditional
 /// SQL updates; read it through <see cref="ILedger"/> (entities loaded through EF are not refreshed by the ledger).
 /// Column names are snake_case so the ledger's hand-written SQL runs unquoted on SQLite and PostgreSQL.
 /// </summary>

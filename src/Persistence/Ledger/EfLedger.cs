@@ -1,14 +1,15 @@
 using System.Data;
 using System.Data.Common;
-using CyAgents.Economy.Persistence;
+using CyAgents.Economy.Ledger;
+using CyAgents.Persistence;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
-namespace CyAgents.Economy.Ledger;
+namespace CyAgents.Persistence.Ledger;
 
 /// <summary>
-/// The persistent <see cref="ILedger"/> on <see cref="EconomyDbContext"/> (SQLite by default, PostgreSQL by
+/// The persistent <see cref="ILedger"/> on <see cref="CyAgentsDbContext"/> (SQLite by default, PostgreSQL by
 /// configuration; tables <c>ledger_accounts</c>, <c>ledger_transfers</c>, <c>ledger_sequence</c>).
 /// <para>
 /// Transactions: when the context already has a transaction (started with
@@ -32,7 +33,7 @@ public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
         "t.id, t.sequence, t.debit_account_id, t.credit_account_id, t.amount, t.kind, t.state, t.cycle, t.memo, t.pending_id, t.posted_amount, " +
         "r.id, r.sequence, r.debit_account_id, r.credit_account_id, r.amount, r.kind, r.state, r.cycle, r.memo, r.pending_id, r.posted_amount";
 
-    private readonly EconomyDbContext _db;
+    private readonly CyAgentsDbContext _db;
     private readonly bool _ownsContext;
     private readonly bool _postgres;
     private readonly DbCommand?[] _commands = new DbCommand?[(int)Sql.Count];
@@ -44,9 +45,9 @@ public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
     private bool _ownTransaction;
 
     /// <summary>A ledger on a caller's context; the caller keeps ownership of <paramref name="db"/>.</summary>
-    public EfLedger(EconomyDbContext db) : this(db, ownsContext: false) { }
+    public EfLedger(CyAgentsDbContext db) : this(db, ownsContext: false) { }
 
-    private EfLedger(EconomyDbContext db, bool ownsContext)
+    private EfLedger(CyAgentsDbContext db, bool ownsContext)
     {
         ArgumentNullException.ThrowIfNull(db);
         _db = db;
@@ -58,7 +59,7 @@ public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
     public static EfLedger Open(DatabaseOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new EfLedger(new EconomyDbContext(options.BuildOptions()), ownsContext: true);
+        return new EfLedger(new CyAgentsDbContext(options.BuildOptions()), ownsContext: true);
     }
 
     /// <inheritdoc />

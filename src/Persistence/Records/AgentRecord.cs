@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
-namespace CyAgents.Economy.Persistence.Records;
+namespace CyAgents.Persistence.Records;
 
 /// <summary>An agent: identity and lineage. Its credits live in the ledger account <c>agent:&lt;Id&gt;</c>.</summary>
 public sealed class AgentRecord

@@ -1,7 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
-namespace CyAgents.Economy.Persistence;
+namespace CyAgents.Persistence;
 
 /// <summary>Which database the model runs on. SQLite (WAL) by default; PostgreSQL by configuration.</summary>
 public sealed record DatabaseOptions
@@ -46,9 +46,9 @@ public sealed record DatabaseOptions
     }
 
     /// <summary>Builds context options for this database.</summary>
-    public DbContextOptions<EconomyDbContext> BuildOptions()
+    public DbContextOptions<CyAgentsDbContext> BuildOptions()
     {
-        var builder = new DbContextOptionsBuilder<EconomyDbContext>();
+        var builder = new DbContextOptionsBuilder<CyAgentsDbContext>();
         Apply(builder);
         return builder.Options;
     }

@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
-namespace CyAgents.Economy.Persistence.Records;
+namespace CyAgents.Persistence.Records;
 
 /// <summary>One allocation cycle and how far it got; the orchestrator resumes or repairs from this after a crash.</summary>
 public sealed class CycleRecord

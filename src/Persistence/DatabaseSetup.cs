@@ -1,7 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
-namespace CyAgents.Economy.Persistence;
+namespace CyAgents.Persistence;
 
 /// <summary>
 /// Creates the schema on first use. EF Core's design-time tools cannot restore here, so the schema comes
@@ -18,7 +18,7 @@ public static class DatabaseSetup
             var dir = Path.GetDirectoryName(Path.GetFullPath(path));
             if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
         }
-        await using var db = new EconomyDbContext(options.BuildOptions());
+        await using var db = new CyAgentsDbContext(options.BuildOptions());
         await db.Database.EnsureCreatedAsync(ct);
         if (!options.IsPostgres)
         {

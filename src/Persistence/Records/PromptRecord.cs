@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
-namespace CyAgents.Economy.Persistence.Records;
+namespace CyAgents.Persistence.Records;
 
 /// <summary>A question an agent put to the human, and the answer and reward (paid once, from the treasury).</summary>
 public sealed class PromptRecord

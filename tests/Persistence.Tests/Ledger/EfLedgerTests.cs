@@ -1,11 +1,13 @@
 using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Persistence;
-using CyAgents.Economy.Persistence.Records;
+using CyAgents.Economy.Tests.Ledger;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Ledger;
+using CyAgents.Persistence.Records;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
-namespace CyAgents.Economy.Tests.Ledger;
+namespace CyAgents.Persistence.Tests.Ledger;
 
 /// <summary>
 /// The behaviour suite on <see cref="EfLedger"/>, plus what only a database ledger does: joining a caller's
@@ -39,7 +41,7 @@ public abstract class EfLedgerBehaviourTests : LedgerBehaviourTests
 
     protected override async Task<long> CountStoredTransfersAsync()
     {
-        await using var db = new EconomyDbContext(Options.BuildOptions());
+        await using var db = new CyAgentsDbContext(Options.BuildOptions());
         return await db.Set<LedgerTransferRecord>().LongCountAsync();
     }
 
@@ -59,7 +61,7 @@ public abstract class EfLedgerBehaviourTests : LedgerBehaviourTests
     public async Task Ledger_joins_the_callers_transaction_and_commits_or_rolls_back_with_it()
     {
         await Fund(Alice, 100);
-        await using (var db = new EconomyDbContext(Options.BuildOptions()))
+        await using (var db = new CyAgentsDbContext(Options.BuildOptions()))
         {
             await using var tx = await db.Database.BeginTransactionAsync();
             db.Add(Bid("b1"));
@@ -70,7 +72,7 @@ public abstract class EfLedgerBehaviourTests : LedgerBehaviourTests
         (await Ledger.FindTransferAsync("bid:b1:escrow")).ShouldBeNull();
         (await Balance(Alice)).Reserved.ShouldBe(0);
 
-        await using (var db = new EconomyDbContext(Options.BuildOptions()))
+        await using (var db = new CyAgentsDbContext(Options.BuildOptions()))
         {
             await using var tx = await db.Database.BeginTransactionAsync();
             db.Add(Bid("b1"));
@@ -81,7 +83,7 @@ public abstract class EfLedgerBehaviourTests : LedgerBehaviourTests
             db.Database.CurrentTransaction.ShouldNotBeNull();
             await tx.CommitAsync();
         }
-        await using (var db = new EconomyDbContext(Options.BuildOptions()))
+        await using (var db = new CyAgentsDbContext(Options.BuildOptions()))
             (await db.Set<BidRecord>().CountAsync()).ShouldBe(1);
         (await Balance(Alice)).Reserved.ShouldBe(60);
         (await Ledger.CheckConservationAsync()).Holds.ShouldBeTrue();
@@ -91,7 +93,7 @@ public abstract class EfLedgerBehaviourTests : LedgerBehaviourTests
     public async Task A_refused_operation_inside_a_callers_transaction_leaves_it_usable()
     {
         await Fund(Alice, 100);
-        await using (var db = new EconomyDbContext(Options.BuildOptions()))
+        await using (var db = new CyAgentsDbContext(Options.BuildOptions()))
         {
             await using var tx = await db.Database.BeginTransactionAsync();
             var ledger = new EfLedger(db);
@@ -122,7 +124,7 @@ public abstract class EfLedgerBehaviourTests : LedgerBehaviourTests
         await Ledger.TransferAsync(new TransferRequest("p", Alice, AccountIds.Escrow, 60, TransferKind.BidEscrow, Pending: true));
         await Ledger.ResolveAsync(new PendingResolution("r1", "p", Void: true));
 
-        await using var db = new EconomyDbContext(Options.BuildOptions());
+        await using var db = new CyAgentsDbContext(Options.BuildOptions());
         db.Add(new LedgerTransferRecord
         {
             Id = "r2", Sequence = 99, DebitAccountId = Alice, CreditAccountId = AccountIds.Escrow, Amount = 60,
@@ -226,7 +228,7 @@ public sealed class SqliteLedgerTests : EfLedgerBehaviourTests
     [Fact]
     public async Task The_database_file_runs_in_wal_mode()
     {
-        await using var db = new EconomyDbContext(Options.BuildOptions());
+        await using var db = new CyAgentsDbContext(Options.BuildOptions());
         await db.Database.OpenConnectionAsync();
         await using var cmd = db.Database.GetDbConnection().CreateCommand();
         cmd.CommandText = "PRAGMA journal_mode";

@@ -2,7 +2,7 @@ using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
-namespace CyAgents.Economy.Persistence;
+namespace CyAgents.Persistence;
 
 /// <summary>
 /// Sets the per-connection SQLite settings every time EF opens a connection: WAL is a property of the file,

@@ -3,7 +3,7 @@ using CyAgents.Economy.Resources;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
-namespace CyAgents.Economy.Persistence.Records;
+namespace CyAgents.Persistence.Records;
 
 /// <summary>
 /// A bid placed for a cycle. Its amount is held by the pending ledger transfer <see cref="EscrowTransferId"/>

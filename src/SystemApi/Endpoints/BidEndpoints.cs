@@ -116,9 +116,9 @@ internal static class BidEndpoints
             var ct = w.Ct;
             // Another agent's bid is reported as missing: its existence is none of the caller's business.
             var bid = await w.Db.Set<BidRecord>().FirstOrDefaultAsync(b => b.Id == bidId && b.AgentId == caller.AgentId, ct);
-            if (bid is null) return Problems.NotFound($"no bid '{bidId}' of yours");
+            if (bid is null) return Refusal.NotFound($"no bid '{bidId}' of yours");
             if (bid.Status != BidStatus.Open)
-                return Problems.Conflict($"bid '{bidId}' is {bid.Status}; only Open bids can be cancelled");
+                return Refusal.Conflict($"bid '{bidId}' is {bid.Status}; only Open bids can be cancelled");
             await w.Ledger.ResolveAsync(new PendingResolution(BidTransferIds.Cancel(bidId), bid.EscrowTransferId, Void: true, Cycle: bid.Cycle,
                 Memo: $"bid {bidId} cancelled"), ct);
             bid.Status = BidStatus.Cancelled;

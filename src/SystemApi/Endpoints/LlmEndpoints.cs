@@ -43,9 +43,9 @@ internal static class LlmEndpoints
         var reservation = await writes.RunAsync<Meter>(caller, async w =>
         {
             var execution = await w.Db.Set<ExecutionRecord>().FirstOrDefaultAsync(e => e.Id == caller.ExecutionId, w.Ct);
-            if (execution is null) return Problems.NotFound($"no execution record '{caller.ExecutionId}' to meter tokens against");
+            if (execution is null) return Refusal.NotFound($"no execution record '{caller.ExecutionId}' to meter tokens against");
             if (execution.TokensUsed + reserved > execution.Tokens)
-                return Problems.Result(StatusCodes.Status422UnprocessableEntity, ErrorCodes.TokenBudgetExceeded,
+                return new Refusal(ErrorCodes.TokenBudgetExceeded,
                     $"this call may use {reserved} tokens (prompt + maxTokens); the execution won {execution.Tokens} and has used {execution.TokensUsed}");
             execution.TokensUsed += reserved;
             return new Meter(execution.TokensUsed, execution.Tokens);

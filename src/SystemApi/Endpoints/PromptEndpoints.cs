@@ -115,8 +115,8 @@ internal static class PromptEndpoints
         {
             var ct = w.Ct;
             var prompt = await w.Db.Set<PromptRecord>().FirstOrDefaultAsync(p => p.Id == promptId, ct);
-            if (prompt is null) return Problems.NotFound($"no prompt '{promptId}'");
-            if (prompt.Status == PromptStatus.Answered) return Problems.Conflict($"prompt '{promptId}' was already answered");
+            if (prompt is null) return Refusal.NotFound($"no prompt '{promptId}'");
+            if (prompt.Status == PromptStatus.Answered) return Refusal.Conflict($"prompt '{promptId}' was already answered");
             if (request.Reward > 0)
                 await w.Ledger.TransferAsync(new TransferRequest($"prompt:{promptId}:reward", AccountIds.Treasury,
                     AccountIds.ForAgent(prompt.AgentId), request.Reward, TransferKind.HumanReward, prompt.Cycle,

@@ -5,7 +5,6 @@ using CyAgents.Contracts;
 using CyAgents.Economy.Ledger;
 using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Errors;
-using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Idempotency;
 using CyAgents.SystemApi.Identity;
 using CyAgents.SystemApi.Market;
@@ -51,14 +50,14 @@ internal static class SpawnEndpoints
             {
                 var ct = w.Ct;
                 var parent = await w.Db.Set<AgentRecord>().AsNoTracking().FirstOrDefaultAsync(a => a.Id == caller.AgentId, ct);
-                if (parent is null) return Problems.NotFound($"the calling agent '{caller.AgentId}' has no record");
+                if (parent is null) return Refusal.NotFound($"the calling agent '{caller.AgentId}' has no record");
                 if (parent.Generation + 1 > rules.MaxGeneration)
-                    return Problems.Result(StatusCodes.Status422UnprocessableEntity, ErrorCodes.SpawnLimit,
+                    return new Refusal(ErrorCodes.SpawnLimit,
                         $"a child would be generation {parent.Generation + 1}; the limit is {rules.MaxGeneration}");
                 var cycle = await MarketView.CurrentCycleAsync(w.Db, ct);
                 var siblings = await w.Db.Set<AgentRecord>().CountAsync(a => a.ParentId == parent.Id && a.CreatedCycle == cycle, ct);
                 if (siblings >= rules.MaxChildrenPerCycle)
-                    return Problems.Result(StatusCodes.Status422UnprocessableEntity, ErrorCodes.SpawnLimit,
+                    return new Refusal(ErrorCodes.SpawnLimit,
                         $"already {siblings} children spawned in cycle {cycle}; the limit is {rules.MaxChildrenPerCycle}");
 
                 var childId = "agt-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));

@@ -80,13 +80,27 @@ public static class Problems
         Validation(new Dictionary<string, string[]> { [field] = [message] });
 
     /// <summary>Maps a ledger refusal to a problem (nothing was changed when the ledger threw).</summary>
-    public static ProblemHttpResult FromLedger(LedgerException e) => e.Error switch
+    public static ProblemHttpResult FromLedger(LedgerException e) => From(Refusal.FromLedger(e));
+
+    /// <summary>The problem answer of a refusal: its code decides the status; validation refusals list their fields.</summary>
+    public static ProblemHttpResult From(Refusal refusal) => refusal.Fields is { } fields
+        ? Validation(fields.ToDictionary(f => f.Key, f => f.Value))
+        : Result(StatusOf(refusal.Code), refusal.Code, refusal.Message);
+
+    /// <summary>The HTTP status that answers a code (the inverse of <see cref="CodeOf"/> where that is defined).</summary>
+    public static int StatusOf(string code) => code switch
     {
-        LedgerError.InsufficientFunds => InsufficientFunds(e.Message),
-        LedgerError.UnknownAccount => NotFound(e.Message),
-        LedgerError.IdConflict or LedgerError.PendingAlreadyResolved or LedgerError.AccountConflict => Conflict(e.Message),
-        LedgerError.PendingNotFound => NotFound(e.Message),
-        _ => Validation("amount", e.Message),
+        ErrorCodes.Validation => StatusCodes.Status400BadRequest,
+        ErrorCodes.Unauthenticated => StatusCodes.Status401Unauthorized,
+        ErrorCodes.InsufficientFunds => StatusCodes.Status402PaymentRequired,
+        ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
+        ErrorCodes.NotFound => StatusCodes.Status404NotFound,
+        ErrorCodes.Conflict => StatusCodes.Status409Conflict,
+        ErrorCodes.BodyTooLarge => StatusCodes.Status413PayloadTooLarge,
+        ErrorCodes.BundleExceedsSupply or ErrorCodes.SpawnLimit or ErrorCodes.TokenBudgetExceeded => StatusCodes.Status422UnprocessableEntity,
+        ErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
+        ErrorCodes.LlmProviderFailed => StatusCodes.Status502BadGateway,
+        _ => StatusCodes.Status500InternalServerError,
     };
 
     /// <summary>Writes a problem outside an endpoint (authentication, rate limiter, middleware).</summary>

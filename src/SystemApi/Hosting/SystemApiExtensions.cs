@@ -49,6 +49,7 @@ public static class SystemApiExtensions
         services.TryAddSingleton<OperatorToken>();
         services.TryAddSingleton<MarketView>();
         services.TryAddSingleton<WorkspaceTemplate>();
+        services.TryAddSingleton<GroupCommitWriter>();
         services.TryAddSingleton<IdempotentWrites>();
         services.TryAddSingleton<ILlmProvider>(sp =>
         {

@@ -1,4 +1,3 @@
-using CyAgents.SystemApi.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace CyAgents.SystemApi.Workspaces;

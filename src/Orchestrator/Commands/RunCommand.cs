@@ -4,6 +4,7 @@ using CyAgents.Economy.Clearing;
 using CyAgents.Orchestrator.Cycles;
 using CyAgents.Orchestrator.Hosting;
 using CyAgents.Orchestrator.Sandbox;
+using Microsoft.Extensions.Options;
 
 namespace CyAgents.Orchestrator.Commands;
 
@@ -107,14 +108,8 @@ public static class RunCommand
                 DebugAgentId = parse.GetValue(debugAgent),
                 DebuggerFolder = parse.GetValue(debuggerFolder),
                 ConsoleLog = !parse.GetValue(quiet),
-                // Options given on the command line win over the configuration's Live section.
-                AdjustLive = live => live with
-                {
-                    Mechanism = parse.GetValue(mechanism) ?? live.Mechanism,
-                    ExecutionWindow = executionWindow ?? live.ExecutionWindow,
-                    Interval = pause ?? live.Interval,
-                    Genesis = live.Genesis with { Endowment = parse.GetValue(endowment) ?? live.Genesis.Endowment },
-                },
+                // Options given on the command line win over the configuration's Live section: they are its last source.
+                Configuration = CommandLineKeys(parse.GetValue(mechanism), executionWindow, pause, parse.GetValue(endowment)),
             };
             try
             {
@@ -122,6 +117,11 @@ public static class RunCommand
                 var reports = await economy.RunCyclesAsync(parse.GetValue(cycles), economy.Options.Interval, ct);
                 Console.Error.WriteLine($"cyagents run: {reports.Count} cycles done; log: {settings.Log}");
                 return ExitCodes.Ok;
+            }
+            catch (Exception e) when (ConfigurationProblem(e) is { } problem)
+            {
+                Console.Error.WriteLine($"cyagents run: invalid configuration: {problem}");
+                return ExitCodes.Configuration;
             }
             catch (DockerEngineUnavailableException e)
             {
@@ -140,6 +140,30 @@ public static class RunCommand
         });
         return command;
     }
+
+    private static Dictionary<string, string?> CommandLineKeys(string? mechanism, TimeSpan? window, TimeSpan? interval, long? endowment)
+    {
+        var keys = new Dictionary<string, string?>();
+        if (mechanism is not null) keys[$"{LiveOptions.Section}:Mechanism"] = mechanism;
+        if (window is { } w) keys[$"{LiveOptions.Section}:ExecutionWindow"] = w.ToString("c", CultureInfo.InvariantCulture);
+        if (interval is { } i) keys[$"{LiveOptions.Section}:Interval"] = i.ToString("c", CultureInfo.InvariantCulture);
+        if (endowment is { } e) keys[$"{LiveOptions.Section}:Genesis:Endowment"] = e.ToString(CultureInfo.InvariantCulture);
+        return keys;
+    }
+
+    /// <summary>
+    /// The one line that says which settings are wrong, when <paramref name="e"/> is a failed start-up validation (one
+    /// options class, or several at once) or a value the configuration binder could not convert.
+    /// </summary>
+    private static string? ConfigurationProblem(Exception e) => e switch
+    {
+        OptionsValidationException v => string.Join("; ", v.Failures),
+        AggregateException { InnerExceptions: var inner } when inner.Count > 0 && inner.All(x => x is OptionsValidationException) =>
+            string.Join("; ", inner.SelectMany(x => ((OptionsValidationException)x).Failures)),
+        InvalidOperationException { InnerException: FormatException or InvalidCastException or OverflowException } i when i.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase) =>
+            i.Message,
+        _ => null,
+    };
 
     /// <summary>Relative paths mean the repository root (where workspaces/genesis lives), whatever folder dotnet run starts in.</summary>
     private static string FromRepository(string path)

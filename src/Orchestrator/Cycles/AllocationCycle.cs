@@ -40,8 +40,10 @@ public sealed class AllocationCycle(
     LiveOptions options,
     ResourceBundle supply,
     string containerApiSocket,
-    ILogger<AllocationCycle> logger)
+    ILogger<AllocationCycle> logger,
+    TimeProvider? clock = null)
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly IClearingMechanism _mechanism = ClearingMechanisms.Create(options.Mechanism);
 
     /// <summary>The supply offered each cycle.</summary>
@@ -66,7 +68,7 @@ public sealed class AllocationCycle(
             TransferKind.Endowment, Memo: "Genesis endowment"), ct);
         db.Add(new AgentRecord
         {
-            Id = genesis.AgentId, Name = "Genesis", RootId = genesis.AgentId, Generation = 0, CreatedCycle = 0, CreatedAt = DateTimeOffset.UtcNow,
+            Id = genesis.AgentId, Name = "Genesis", RootId = genesis.AgentId, Generation = 0, CreatedCycle = 0, CreatedAt = _clock.GetUtcNow(),
         });
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
@@ -100,7 +102,7 @@ public sealed class AllocationCycle(
             var cycle = await db.Set<CycleRecord>().SingleAsync(c => c.Number == number);
             cycle.InvariantHeld = conservation.Holds;
             cycle.Status = CycleStatus.Completed;
-            cycle.EndedAt = DateTimeOffset.UtcNow;
+            cycle.EndedAt = _clock.GetUtcNow();
             await db.SaveChangesAsync(CancellationToken.None);
         }
         if (!conservation.Holds)
@@ -120,7 +122,7 @@ public sealed class AllocationCycle(
         var ct = CancellationToken.None;
         await PlaceEntryBidsAsync(number, ct);
         await using var db = await databases.CreateDbContextAsync(ct);
-        db.Add(new CycleRecord { Number = number, Status = CycleStatus.Clearing, Mechanism = _mechanism.Name, StartedAt = DateTimeOffset.UtcNow });
+        db.Add(new CycleRecord { Number = number, Status = CycleStatus.Clearing, Mechanism = _mechanism.Name, StartedAt = _clock.GetUtcNow() });
         // Freeze: from here on the API files new bids under the next cycle, and these can no longer be cancelled.
         var bids = await db.Set<BidRecord>().Where(b => b.Status == BidStatus.Open && b.Cycle <= number).OrderBy(b => b.Id).ToListAsync(ct);
         foreach (var bid in bids)
@@ -203,7 +205,7 @@ public sealed class AllocationCycle(
             {
                 Id = bidId, AgentId = agentId, Cycle = number, CpuMillicores = bundle.CpuMillicores, MemoryMiB = bundle.MemoryMiB,
                 Tokens = bundle.Tokens, AttentionBasisPoints = bundle.AttentionBasisPoints, Amount = amount,
-                EscrowTransferId = escrowId, CreatedAt = DateTimeOffset.UtcNow,
+                EscrowTransferId = escrowId, CreatedAt = _clock.GetUtcNow(),
             });
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
@@ -233,7 +235,7 @@ public sealed class AllocationCycle(
             var workspace = workspaces.Prepare(execution.AgentId, strategy);
             var token = await tokens.IssueAsync(execution.AgentId, execution.Id, execution.Cycle, CancellationToken.None);
             tokenIssued = true;
-            var deadline = DateTimeOffset.UtcNow + options.ExecutionWindow;
+            var deadline = _clock.GetUtcNow() + options.ExecutionWindow;
             var environment = new AgentEnvironment
             {
                 AgentId = execution.AgentId, ExecutionId = execution.Id, Token = token, Cycle = execution.Cycle, NextCycle = execution.Cycle + 1,
@@ -247,7 +249,7 @@ public sealed class AllocationCycle(
             await UpdateExecutionAsync(execution.Id, e =>
             {
                 e.Status = ExecutionStatus.Running;
-                e.StartedAt = DateTimeOffset.UtcNow;
+                e.StartedAt = _clock.GetUtcNow();
                 e.Deadline = deadline;
             });
             outcome = await sandbox.RunAsync(
@@ -257,7 +259,7 @@ public sealed class AllocationCycle(
         {
             // One agent's launch problem (workspace, engine, token) must not stop the other winners or the cycle's bookkeeping.
             logger.LogError("Execution {ExecutionId} of {AgentId} could not be launched: {Error}", execution.Id, execution.AgentId, e.Message);
-            outcome = new ExecutionOutcome(ExecutionStatus.LaunchFailed, null, null, null, DateTimeOffset.UtcNow, e.Message, []);
+            outcome = new ExecutionOutcome(ExecutionStatus.LaunchFailed, null, null, null, _clock.GetUtcNow(), e.Message, []);
         }
         finally
         {

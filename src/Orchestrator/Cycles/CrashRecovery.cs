@@ -22,7 +22,8 @@ public sealed class CrashRecovery(
     Func<CyAgentsDbContext, ILedger> ledgerFor,
     DockerEngine? engine,
     IExecutionTokens tokens,
-    ILogger<CrashRecovery> logger)
+    ILogger<CrashRecovery> logger,
+    TimeProvider? clock = null)
 {
     public async Task<RecoveryReport> RepairAsync(CancellationToken ct)
     {
@@ -41,7 +42,7 @@ public sealed class CrashRecovery(
         }
 
         await using var db = await databases.CreateDbContextAsync(ct);
-        var now = DateTimeOffset.UtcNow;
+        var now = (clock ?? TimeProvider.System).GetUtcNow();
         var abandoned = await db.Set<ExecutionRecord>()
             .Where(e => e.Status == ExecutionStatus.Pending || e.Status == ExecutionStatus.Running)
             .ToListAsync(ct);

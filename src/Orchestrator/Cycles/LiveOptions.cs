@@ -1,9 +1,13 @@
+using CyAgents.Economy.Clearing;
 using CyAgents.Economy.Market;
 using CyAgents.Economy.Resources;
 
 namespace CyAgents.Orchestrator.Cycles;
 
-/// <summary>Settings of live cycles (configuration section <c>Live</c>; the run command's options override them).</summary>
+/// <summary>
+/// Settings of live cycles (configuration section <c>Live</c>; the run command's options override them). The pricing rule
+/// is the API's too and is bound from <c>Market:Pricing</c>, not from here.
+/// </summary>
 public sealed record LiveOptions
 {
     public const string Section = "Live";
@@ -20,6 +24,27 @@ public sealed record LiveOptions
     public GenesisOptions Genesis { get; init; } = new();
     /// <summary>What the host keeps back and what it offers beyond CPU and memory.</summary>
     public CapacityOptions Capacity { get; init; } = new();
+
+    /// <summary>What is wrong, one message per setting, each starting with its key below <c>Live</c>; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!ClearingMechanisms.TryCreate(Mechanism, out _))
+            errors.Add($"Mechanism '{Mechanism}' is not one of {string.Join(", ", ClearingMechanisms.Names)}");
+        if (ExecutionWindow <= TimeSpan.Zero) errors.Add($"ExecutionWindow must be positive (got {ExecutionWindow})");
+        if (Interval < TimeSpan.Zero) errors.Add($"Interval must not be negative (got {Interval})");
+        if (string.IsNullOrWhiteSpace(Genesis.AgentId)) errors.Add("Genesis:AgentId must not be empty");
+        if (Genesis.Endowment < 1) errors.Add($"Genesis:Endowment must be at least 1 (got {Genesis.Endowment})");
+        if (Genesis.FirstBidAmount < 1) errors.Add($"Genesis:FirstBidAmount must be at least 1 (got {Genesis.FirstBidAmount})");
+        if (Genesis.FirstBidCpuMillicores < 0) errors.Add($"Genesis:FirstBidCpuMillicores must not be negative (got {Genesis.FirstBidCpuMillicores})");
+        if (Genesis.FirstBidMemoryMiB < 0) errors.Add($"Genesis:FirstBidMemoryMiB must not be negative (got {Genesis.FirstBidMemoryMiB})");
+        foreach (var (name, value) in new[] { ("ReserveMillicores", Capacity.ReserveMillicores), ("ReserveMemoryMiB", Capacity.ReserveMemoryMiB),
+                     ("Tokens", Capacity.Tokens), ("AttentionBasisPoints", Capacity.AttentionBasisPoints) })
+        {
+            if (value < 0) errors.Add($"Capacity:{name} must not be negative (got {value})");
+        }
+        return errors;
+    }
 }
 
 /// <summary>

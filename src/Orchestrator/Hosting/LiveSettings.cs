@@ -28,15 +28,16 @@ public sealed record LiveSettings
     public string? DebuggerFolder { get; init; }
     /// <summary>Mirror system.log on the console in short lines.</summary>
     public bool ConsoleLog { get; init; } = true;
-    /// <summary>Cycle settings; when null they come from the configuration's <c>Live</c> section (appsettings.json, Live__* variables).</summary>
+    /// <summary>Cycle settings given in code (tests, benchmarks); when null they come from the configuration's <c>Live</c> section.</summary>
     public LiveOptions? Live { get; init; }
-    /// <summary>Applied to the cycle settings last (the run command's options).</summary>
-    public Func<LiveOptions, LiveOptions>? AdjustLive { get; init; }
     /// <summary>Wraps the Docker sandbox (benchmarks time launches with it).</summary>
     public Func<ISandbox, ISandbox>? SandboxDecorator { get; init; }
     /// <summary>Called on every authenticated agent request with its execution id (benchmarks time the first one).</summary>
     public Action<string, DateTimeOffset>? OnAgentRequest { get; init; }
-    /// <summary>Extra configuration keys (tests, benchmarks).</summary>
+    /// <summary>
+    /// Configuration keys added last, so they win over appsettings.json and environment variables: the run command's
+    /// options (<c>Live:Mechanism</c>, ...), tests, benchmarks.
+    /// </summary>
     public IReadOnlyDictionary<string, string?> Configuration { get; init; } = new Dictionary<string, string?>();
 
     public string Database => DatabasePath ?? Path.Combine(DataDirectory, "cyagents.db");

@@ -30,8 +30,10 @@ public sealed record SandboxOptions
 /// caps from the won bundle, read-only root, tmpfs /tmp, no capabilities, no new privileges, uid 10001,
 /// the workspace read-write and the API socket's folder read-only — nothing else of the host.
 /// </summary>
-public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, ILogger<DockerSandbox> logger) : ISandbox
+public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, ILogger<DockerSandbox> logger, TimeProvider? clock = null) : ISandbox
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     /// <summary>Label on every container this program creates; crash recovery looks for it.</summary>
     public const string ManagedLabel = "cyagents.managed";
     public const string AgentLabel = "cyagents.agent";
@@ -116,7 +118,7 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         string containerId;
         DateTimeOffset startedAt;
         if (ct.IsCancellationRequested)
-            return new ExecutionOutcome(ExecutionStatus.Abandoned, null, null, null, DateTimeOffset.UtcNow, "not started: the orchestrator is shutting down", []);
+            return new ExecutionOutcome(ExecutionStatus.Abandoned, null, null, null, _clock.GetUtcNow(), "not started: the orchestrator is shutting down", []);
         try
         {
             // Create and start are quick and not cancelled half-way, so a container never exists without its record.
@@ -125,18 +127,18 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         catch (Exception e) when (e is DockerEngineException or HttpRequestException)
         {
             logger.LogError("Launch of {ExecutionId} failed at create: {Error}", request.ExecutionId, e.Message);
-            return new ExecutionOutcome(ExecutionStatus.LaunchFailed, null, null, null, DateTimeOffset.UtcNow, e.Message, []);
+            return new ExecutionOutcome(ExecutionStatus.LaunchFailed, null, null, null, _clock.GetUtcNow(), e.Message, []);
         }
         try
         {
-            startedAt = DateTimeOffset.UtcNow;
+            startedAt = _clock.GetUtcNow();
             await engine.StartContainerAsync(containerId, CancellationToken.None);
         }
         catch (Exception e) when (e is DockerEngineException or HttpRequestException)
         {
             logger.LogError("Launch of {ExecutionId} failed at start: {Error}", request.ExecutionId, e.Message);
             await engine.RemoveContainerAsync(containerId, CancellationToken.None);
-            return new ExecutionOutcome(ExecutionStatus.LaunchFailed, null, containerId, null, DateTimeOffset.UtcNow, e.Message, []);
+            return new ExecutionOutcome(ExecutionStatus.LaunchFailed, null, containerId, null, _clock.GetUtcNow(), e.Message, []);
         }
         logger.LogInformation("Started {ExecutionId} of {AgentId} in {ContainerId} with {Bundle}, window {Window}",
             request.ExecutionId, request.AgentId, containerId[..12], request.Bundle, request.Window);
@@ -164,7 +166,7 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
                 catch (OperationCanceledException) { }
             }
         }
-        var endedAt = DateTimeOffset.UtcNow;
+        var endedAt = _clock.GetUtcNow();
         await sampling.CancelAsync();
         await sampler;
 

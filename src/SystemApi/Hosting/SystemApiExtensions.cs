@@ -30,7 +30,8 @@ public static class SystemApiExtensions
     /// <summary>
     /// Registers the API: options (<c>SystemApi</c>, <c>Spawn</c>, <c>Workspaces</c>, <c>Market</c>, <c>Database</c>),
     /// the database, agent/operator tokens, Kestrel listeners (unix socket + loopback TCP only), auth, rate limits,
-    /// problem details and OpenAPI. A host may register its own <see cref="LedgerBinding"/> and <see cref="TimeProvider"/> first.
+    /// problem details and OpenAPI. A host may register its own <see cref="LedgerBinding"/>, <see cref="TimeProvider"/> and
+    /// <see cref="CycleSupply"/> first. Options are bound here once; invalid ones stop the host at start (<c>ValidateOnStart</c>).
     /// </summary>
     public static IServiceCollection AddSystemApi(this IServiceCollection services, IConfiguration configuration)
     {
@@ -39,7 +40,8 @@ public static class SystemApiExtensions
         services.Configure<WorkspaceOptions>(configuration.GetSection(WorkspaceOptions.Section));
         services.Configure<MarketDefaultsOptions>(configuration.GetSection(MarketDefaultsOptions.Section));
         services.Configure<DatabaseOptions>(configuration.GetSection(DatabaseOptions.Section));
-        services.Configure<PricingOptions>(configuration.GetSection(PricingOptions.Section));
+        // A bad pricing rule stops the host at start, naming the key, instead of surfacing as odd prices later.
+        services.BindValidated<PricingOptions>(configuration, PricingOptions.Section, p => p.Validate());
         services.Configure<LlmOptions>(configuration.GetSection(LlmOptions.Section));
 
         services.TryAddSingleton(TimeProvider.System);
@@ -47,6 +49,7 @@ public static class SystemApiExtensions
         services.TryAddSingleton<LedgerBinding>(DefaultLedger.Binding);
         services.TryAddSingleton<AgentTokenService>();
         services.TryAddSingleton<OperatorToken>();
+        services.TryAddSingleton(sp => CycleSupply.From(sp.GetRequiredService<IOptions<MarketDefaultsOptions>>().Value));
         services.TryAddSingleton<MarketView>();
         services.TryAddSingleton<WorkspaceTemplate>();
         services.TryAddSingleton<GroupCommitWriter>();

@@ -10,10 +10,10 @@ using Microsoft.Extensions.Options;
 namespace CyAgents.SystemApi.Market;
 
 /// <summary>
-/// What agents see of the market: the last recorded <see cref="MarketStateRecord"/> rows, or the configured defaults
-/// before the first cycle. Prices change only when a cycle settles, so the snapshot is cached for a short while.
+/// What agents see of the market: the last recorded <see cref="MarketStateRecord"/> rows, or the host's <see cref="CycleSupply"/> and
+/// initial prices before the first cycle. Prices change only when a cycle settles, so the snapshot is cached for a short while.
 /// </summary>
-public sealed class MarketView(IDbContextFactory<CyAgentsDbContext> databases, IOptions<MarketDefaultsOptions> defaults,
+public sealed class MarketView(IDbContextFactory<CyAgentsDbContext> databases, CycleSupply supply,
     IOptions<PricingOptions> pricing, IOptions<SystemApiOptions> api, TimeProvider clock)
 {
     private sealed record Cached(MarketPricesResponse Value, long ExpiresAtTicks);
@@ -27,8 +27,7 @@ public sealed class MarketView(IDbContextFactory<CyAgentsDbContext> databases, I
         await using var db = await databases.CreateDbContextAsync(ct);
         var latest = await LatestStatesAsync(db, ct);
         var next = await NextCycleAsync(db, ct);
-        var configured = defaults.Value.Supply;
-        var defaultSupply = ResourceBundle.Create(configured.Cpu, configured.Memory, configured.Tokens, configured.Attention);
+        var defaultSupply = supply.PerCycle;
         var resources = ResourceKinds.All.Select(kind =>
         {
             var row = latest.FirstOrDefault(r => r.Kind == kind);

@@ -5,9 +5,12 @@ namespace CyAgents.Orchestrator.Tests.Commands;
 
 public sealed class RunCommandTests
 {
-    private static async Task<(int ExitCode, string Stderr)> RunAsync(params string[] args)
+    private static Task<(int ExitCode, string Stderr)> RunAsync(params string[] args) => RunWithAsync(new Dictionary<string, string>(), args);
+
+    private static async Task<(int ExitCode, string Stderr)> RunWithAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var (key, value) in environment) psi.Environment[key] = value;
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "cyagents.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;
@@ -27,6 +30,40 @@ public sealed class RunCommandTests
         exit.ShouldBe(3);
         stderr.Trim().Split('\n').ShouldHaveSingleItem().ShouldContain("scripts/ensure-docker");
         Directory.EnumerateFileSystemEntries(data).ShouldBeEmpty(); // nothing was created
+    }
+
+    [Theory]
+    [InlineData("Market__Pricing__Eta", "-1", "Market:Pricing:Eta")]
+    [InlineData("Market__Pricing__Smoothing", "0", "Market:Pricing:Smoothing")]
+    [InlineData("Live__Mechanism", "auction-of-dreams", "Live:Mechanism")]
+    [InlineData("Live__Genesis__Endowment", "0", "Live:Genesis:Endowment")]
+    [InlineData("Live__Capacity__ReserveMemoryMiB", "-5", "Live:Capacity:ReserveMemoryMiB")]
+    public async Task A_bad_setting_is_one_line_naming_its_key_and_the_configuration_exit_code_before_the_engine_is_asked(
+        string variable, string value, string key)
+    {
+        var data = Directory.CreateTempSubdirectory("cyagents-badconfig-").FullName;
+
+        // No engine listens there: reaching it would exit 3, so exit 4 shows validation ran first.
+        var (exit, stderr) = await RunWithAsync(new Dictionary<string, string> { [variable] = value },
+            "run", "--engine", "/nonexistent/docker.sock", "--data", data, "--cycles", "1");
+
+        exit.ShouldBe(ExitCodes.Configuration);
+        var line = stderr.Trim().Split('\n').ShouldHaveSingleItem();
+        line.ShouldStartWith("cyagents run: invalid configuration:");
+        line.ShouldContain(key);
+        Directory.EnumerateFileSystemEntries(data).ShouldBeEmpty(); // nothing was created, not even the log
+    }
+
+    [Fact]
+    public async Task A_command_line_option_wins_over_the_configuration()
+    {
+        var data = Directory.CreateTempSubdirectory("cyagents-override-").FullName;
+
+        // The configured mechanism is unknown, but --mechanism replaces it: the run gets past validation to the engine.
+        var (exit, stderr) = await RunWithAsync(new Dictionary<string, string> { ["Live__Mechanism"] = "auction-of-dreams" },
+            "run", "--mechanism", "critical-value", "--engine", "/nonexistent/docker.sock", "--data", data, "--cycles", "1");
+
+        exit.ShouldBe(ExitCodes.EngineUnavailable, stderr);
     }
 
     [Theory]

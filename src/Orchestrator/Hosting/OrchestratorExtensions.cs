@@ -1,0 +1,126 @@
+using CyAgents.Economy.Market;
+using CyAgents.Persistence;
+using CyAgents.Orchestrator.Cycles;
+using CyAgents.Orchestrator.Sandbox;
+using CyAgents.Orchestrator.Workspaces;
+using CyAgents.SystemApi.Hosting;
+using CyAgents.SystemApi.Identity;
+using CyAgents.SystemApi.Market;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace CyAgents.Orchestrator.Hosting;
+
+/// <summary>
+/// Composition of the live host, beside <see cref="SystemApiExtensions.AddSystemApi"/> on the same services: the
+/// <c>Live</c> options (bound once, validated at start), the clock, the engine-measured supply that the API and the cycle
+/// both read, the sandbox, the workspaces, the allocation cycle and crash recovery.
+/// </summary>
+public static class OrchestratorExtensions
+{
+    /// <summary>
+    /// Registers the orchestrator. <paramref name="settings"/> say where state lives and how the engine is reached; what the
+    /// engine answers (its capacity, the agent image) is recorded in <see cref="EngineAtStart"/> before anything reads it.
+    /// Call before <c>AddSystemApi</c>, so the API takes this host's supply and ledger.
+    /// </summary>
+    public static IServiceCollection AddOrchestrator(this IServiceCollection services, IConfiguration configuration, LiveSettings settings)
+    {
+        services.BindValidated<LiveOptions>(configuration, LiveOptions.Section, o => o.Validate());
+        // One pricing rule for the cycles and the API's price view: Market:Pricing, bound and validated by AddSystemApi.
+        services.AddSingleton(sp => (settings.Live ?? sp.GetRequiredService<IOptions<LiveOptions>>().Value) with
+        {
+            Pricing = sp.GetRequiredService<IOptions<PricingOptions>>().Value,
+        });
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<EngineAtStart>();
+        services.AddSingleton(sp => sp.GetRequiredService<EngineAtStart>().Engine);
+        // The supply measured on the engine is the one the API shows and checks bids against (ADR 0044).
+        services.AddSingleton(sp => new CycleSupply(sp.GetRequiredService<LiveOptions>().Capacity.SupplyFrom(
+            sp.GetRequiredService<EngineAtStart>().Info.NCPU, sp.GetRequiredService<EngineAtStart>().Info.MemTotal)));
+        services.AddSingleton<IExecutionTokens>(sp => new ApiExecutionTokens(sp.GetRequiredService<AgentTokenService>()));
+        services.AddSingleton(_ => new AgentWorkspaces(settings.WorkspacesRoot, settings.WorkspaceTemplate));
+        services.AddSingleton(SandboxOptionsFor(settings));
+        services.AddSingleton<DockerSandbox>(sp => new DockerSandbox(sp.GetRequiredService<DockerEngine>(), sp.GetRequiredService<SandboxOptions>(),
+            sp.GetRequiredService<ILogger<DockerSandbox>>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ISandbox>(sp => settings.SandboxDecorator?.Invoke(sp.GetRequiredService<DockerSandbox>()) ?? sp.GetRequiredService<DockerSandbox>());
+        services.AddSingleton(sp =>
+        {
+            var binding = sp.GetRequiredService<LedgerBinding>();
+            var sandbox = sp.GetRequiredService<SandboxOptions>();
+            return new AllocationCycle(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(), db => binding(db), sp.GetRequiredService<ISandbox>(),
+                sp.GetRequiredService<IExecutionTokens>(), sp.GetRequiredService<AgentWorkspaces>(), sp.GetRequiredService<LiveOptions>(),
+                sp.GetRequiredService<CycleSupply>().PerCycle, $"{sandbox.ContainerApiFolder}/{Path.GetFileName(settings.ApiSocket)}",
+                sp.GetRequiredService<ILogger<AllocationCycle>>(), sp.GetRequiredService<TimeProvider>());
+        });
+        services.AddSingleton(sp =>
+        {
+            var binding = sp.GetRequiredService<LedgerBinding>();
+            return new CrashRecovery(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(), db => binding(db), sp.GetRequiredService<DockerEngine>(),
+                sp.GetRequiredService<IExecutionTokens>(), sp.GetRequiredService<ILogger<CrashRecovery>>(), sp.GetRequiredService<TimeProvider>());
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// Checks the settings the live host validates at start (<c>Live</c>, <c>Market:Pricing</c>) with the same bindings and
+    /// checks the composed host runs on start, but alone: so a bad setting stops the host before it contacts the engine or
+    /// creates its log. Throws <see cref="OptionsValidationException"/> (or an <see cref="AggregateException"/> of them)
+    /// whose failures name the keys.
+    /// </summary>
+    public static void ValidateConfiguration(IConfiguration configuration)
+    {
+        var services = new ServiceCollection();
+        services.BindValidated<LiveOptions>(configuration, LiveOptions.Section, o => o.Validate());
+        services.BindValidated<PricingOptions>(configuration, PricingOptions.Section, p => p.Validate());
+        using var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+    }
+
+    /// <summary>The sandbox's options; the image is filled in once it is built.</summary>
+    private static Func<IServiceProvider, SandboxOptions> SandboxOptionsFor(LiveSettings settings) => sp =>
+    {
+        var options = new SandboxOptions
+        {
+            Image = sp.GetRequiredService<EngineAtStart>().Image,
+            ApiSocketFolder = Path.GetDirectoryName(Path.GetFullPath(settings.ApiSocket))!,
+            DebugAgentId = settings.DebugAgentId,
+        };
+        return settings.DebuggerFolder is null ? options : options with { DebuggerFolder = settings.DebuggerFolder };
+    };
+
+    private sealed class ApiExecutionTokens(AgentTokenService service) : IExecutionTokens
+    {
+        public async Task<string> IssueAsync(string agentId, string executionId, long cycle, CancellationToken ct) =>
+            (await service.IssueAsync(agentId, executionId, cycle, ct)).Token;
+
+        public Task RevokeAsync(string executionId, CancellationToken ct) => service.RevokeExecutionAsync(executionId, ct);
+    }
+}
+
+/// <summary>
+/// What the engine answered when the live host started. The host fills it once, after the options were validated and before
+/// it starts; the services that depend on the engine (supply, sandbox, cycle) are resolved only after that.
+/// </summary>
+public sealed class EngineAtStart
+{
+    private DockerEngine? _engine;
+    private EngineInfo? _info;
+    private string? _image;
+
+    /// <summary>The engine client.</summary>
+    public DockerEngine Engine => _engine ?? throw NotYet();
+    /// <summary>The engine's CPUs and memory.</summary>
+    public EngineInfo Info => _info ?? throw NotYet();
+    /// <summary>The agent image tag.</summary>
+    public string Image => _image ?? throw NotYet();
+
+    /// <summary>Records the answers; once.</summary>
+    public void Record(DockerEngine engine, EngineInfo info, string image)
+    {
+        if (_engine is not null) throw new InvalidOperationException("the engine was recorded already");
+        (_engine, _info, _image) = (engine, info, image);
+    }
+
+    private static InvalidOperationException NotYet() => new("the engine is read before the live host contacted it");
+}

@@ -51,16 +51,16 @@ public sealed class CycleWorld : IAsyncDisposable
     }
 
     /// <summary>Places a bid with its escrow, as the API's bid endpoint does.</summary>
-    public async Task<string> BidAsync(string agentId, long cycle, ResourceBundle bundle, long amount)
+    public async Task<string> BidAsync(string agentId, long cycle, ResourceBundle bundle, long amount, string? bidId = null)
     {
-        var id = $"{agentId}-{Guid.NewGuid():N}"[..24];
+        var id = bidId ?? $"{agentId}-{Guid.NewGuid():N}"[..24];
         await Ledger.TransferAsync(new TransferRequest(BidTransferIds.Escrow(id), AccountIds.ForAgent(agentId), AccountIds.Escrow, amount,
             TransferKind.BidEscrow, cycle, Pending: true));
         await using var db = await Databases.CreateDbContextAsync();
         db.Add(new BidRecord
         {
             Id = id, AgentId = agentId, Cycle = cycle, CpuMillicores = bundle.CpuMillicores, MemoryMiB = bundle.MemoryMiB,
-            Amount = amount, EscrowTransferId = BidTransferIds.Escrow(id), CreatedAt = DateTimeOffset.UtcNow,
+            Tokens = bundle.Tokens, AttentionBasisPoints = bundle.AttentionBasisPoints, Amount = amount, EscrowTransferId = BidTransferIds.Escrow(id), CreatedAt = DateTimeOffset.UtcNow,
         });
         await db.SaveChangesAsync();
         return id;

@@ -16,7 +16,7 @@ namespace CyAgents.Orchestrator.Commands;
 public static class ClearCommand
 {
     /// <summary>Exit code for bad input (file, options, bids).</summary>
-    public const int BadInput = 2;
+    public const int BadInput = ExitCodes.Usage;
 
     /// <summary>Builds the command with its options and help text.</summary>
     public static Command Create()
@@ -73,7 +73,7 @@ public static class ClearCommand
                     parse.GetValue(mechanism) ?? throw new BidFileException($"--mechanism NAME is required: {string.Join(", ", ClearingMechanisms.Names)}"),
                     parse.GetValue(supply), parse.GetValue(prices), parse.GetValue(seed));
                 stdout.WriteLine(Run(request));
-                return 0;
+                return ExitCodes.Ok;
             }
             catch (Exception e) when (e is BidFileException or ClearingInputException or IOException or UnauthorizedAccessException)
             {

@@ -36,7 +36,7 @@ public static class BenchCommand
             if (w < 1 || c < 1 || cpuEach < 1 || memEach < 16)
             {
                 Console.Error.WriteLine("cyagents bench: --winners, --cycles, --cpu must be >= 1 and --memory >= 16.");
-                return 2;
+                return ExitCodes.Usage;
             }
             try
             {
@@ -45,7 +45,7 @@ public static class BenchCommand
             catch (DockerEngineUnavailableException e)
             {
                 Console.Error.WriteLine($"cyagents bench: {e.Message}");
-                return 3;
+                return ExitCodes.EngineUnavailable;
             }
         });
         return command;
@@ -82,7 +82,7 @@ public static class BenchCommand
             if (economy.Cycle.Supply.CpuMillicores < winners * cpu)
             {
                 Console.Error.WriteLine($"cyagents bench: {winners} x {cpu}m does not fit the supply of {economy.Cycle.Supply.CpuMillicores}m; lower --cpu.");
-                return 2;
+                return ExitCodes.Usage;
             }
             await AddAgentsAsync(economy, winners - 1, ct);
             await economy.RunCyclesAsync(1, TimeSpan.Zero, ct); // warm-up: first launches, SQLite pages, JIT of the host
@@ -98,7 +98,7 @@ public static class BenchCommand
             Console.WriteLine($"bench: {cycles} cycles x {winners} winners ({cpu}m, {memory} MiB each): {ok}/{ran} executions succeeded");
             Console.WriteLine($"  launch -> first API call: p50 {Percentile(latencies, 0.5):F0} ms, p90 {Percentile(latencies, 0.9):F0} ms (n={latencies.Length})");
             Console.WriteLine($"  cycle wall time:          p50 {Percentile(walls, 0.5):F0} ms, p90 {Percentile(walls, 0.9):F0} ms (n={walls.Length})");
-            return ok == ran && ran == cycles * winners ? 0 : 1;
+            return ok == ran && ran == cycles * winners ? ExitCodes.Ok : ExitCodes.Failure;
         }
         finally
         {

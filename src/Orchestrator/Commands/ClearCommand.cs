@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using CyAgents.Economy.Clearing;
+using CyAgents.Economy.Cycles;
 using CyAgents.Economy.Market;
 using CyAgents.Economy.Resources;
 using CyAgents.Orchestrator.Clearing;
@@ -15,7 +16,7 @@ namespace CyAgents.Orchestrator.Commands;
 public static class ClearCommand
 {
     /// <summary>Exit code for bad input (file, options, bids).</summary>
-    public const int BadInput = 2;
+    public const int BadInput = ExitCodes.Usage;
 
     /// <summary>Builds the command with its options and help text.</summary>
     public static Command Create()
@@ -72,7 +73,7 @@ public static class ClearCommand
                     parse.GetValue(mechanism) ?? throw new BidFileException($"--mechanism NAME is required: {string.Join(", ", ClearingMechanisms.Names)}"),
                     parse.GetValue(supply), parse.GetValue(prices), parse.GetValue(seed));
                 stdout.WriteLine(Run(request));
-                return 0;
+                return ExitCodes.Ok;
             }
             catch (Exception e) when (e is BidFileException or ClearingInputException or IOException or UnauthorizedAccessException)
             {
@@ -88,6 +89,17 @@ public static class ClearCommand
 
     /// <summary>Runs one clearing and returns its JSON; throws a one-line-message exception on bad input.</summary>
     public static string Run(ClearRequest request)
+    {
+        var (input, outcome) = Step(request);
+        return ClearingResultJson.Write(outcome.Result, input.Prices, input.Seed);
+    }
+
+    /// <summary>
+    /// Reads the request into the cycle step's input and runs the step live cycles and the simulator run
+    /// (<see cref="CycleClearing"/>). Unlike a live cycle, <c>clear</c> refuses a bid file with an invalid bid instead of
+    /// letting that bid lose, so a study never silently drops part of its input.
+    /// </summary>
+    internal static (CycleClearingInput Input, CycleClearingOutcome Outcome) Step(ClearRequest request)
     {
         if (!ClearingMechanisms.TryCreate(request.Mechanism, out var mechanism))
             throw new BidFileException($"unknown mechanism '{request.Mechanism}' (known: {string.Join(", ", ClearingMechanisms.Names)})");
@@ -120,8 +132,9 @@ public static class ClearCommand
             new MarketPrices(price.GetValueOrDefault(ResourceKind.Cpu), price.GetValueOrDefault(ResourceKind.Memory),
                 price.GetValueOrDefault(ResourceKind.Tokens), price.GetValueOrDefault(ResourceKind.Attention)),
             seed);
-        var result = mechanism.Clear(input);
-        return ClearingResultJson.Write(result, input.Prices, seed);
+        ClearingValidation.EnsureValid(input);
+        var step = new CycleClearingInput(0, input.Bids, input.Supply, input.Prices, mechanism, Pricing: null, input.Seed);
+        return (step, CycleClearing.Run(step));
     }
 
     private static Dictionary<ResourceKind, T> Merge<T>(IReadOnlyDictionary<ResourceKind, T> fromFile, IReadOnlyDictionary<ResourceKind, T>? fromCommandLine)

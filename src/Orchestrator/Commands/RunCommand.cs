@@ -78,22 +78,22 @@ public static class RunCommand
                 (parse.GetValue(window) is { } w && (!TryOptionalDuration(w, out executionWindow) || executionWindow <= TimeSpan.Zero)))
             {
                 Console.Error.WriteLine("cyagents run: --interval and --window take a duration such as 500ms, 2s, 1m or 00:00:30 (window > 0).");
-                return 2;
+                return ExitCodes.Usage;
             }
             if (parse.GetValue(cycles) is < 1)
             {
                 Console.Error.WriteLine("cyagents run: --cycles must be at least 1.");
-                return 2;
+                return ExitCodes.Usage;
             }
             if (parse.GetValue(mechanism) is { } named && !ClearingMechanisms.TryCreate(named, out _))
             {
                 Console.Error.WriteLine($"cyagents run: unknown mechanism '{parse.GetValue(mechanism)}'; use one of {string.Join(", ", ClearingMechanisms.Names)}.");
-                return 2;
+                return ExitCodes.Usage;
             }
             if (parse.GetValue(endowment) is < 1)
             {
                 Console.Error.WriteLine("cyagents run: --genesis-endowment must be at least 1.");
-                return 2;
+                return ExitCodes.Usage;
             }
             var workspacesRoot = FromRepository(parse.GetValue(workspaces)!);
             var settings = new LiveSettings
@@ -121,21 +121,21 @@ public static class RunCommand
                 await using var economy = await LiveEconomy.StartAsync(settings, ct);
                 var reports = await economy.RunCyclesAsync(parse.GetValue(cycles), economy.Options.Interval, ct);
                 Console.Error.WriteLine($"cyagents run: {reports.Count} cycles done; log: {settings.Log}");
-                return 0;
+                return ExitCodes.Ok;
             }
             catch (DockerEngineUnavailableException e)
             {
                 Console.Error.WriteLine($"cyagents run: {e.Message}");
-                return 3;
+                return ExitCodes.EngineUnavailable;
             }
             catch (LedgerInvariantBrokenException e)
             {
                 Console.Error.WriteLine($"cyagents run: {e.Message}");
-                return 1;
+                return ExitCodes.LedgerBroken;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                return 0;
+                return ExitCodes.Ok;
             }
         });
         return command;

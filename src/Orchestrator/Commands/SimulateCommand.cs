@@ -175,7 +175,7 @@ public static class SimulateCommand
                 tableConsole.MarkupLine($"Wrote {files.Count} files to [bold]{Markup.Escape(Path.GetFullPath(output))}[/] "
                                         + $"(open {Markup.Escape(ReportWriter.ReportFile)} in a browser).");
             }
-            return 0;
+            return ExitCodes.Ok;
         }
         catch (ClearingInputException e)
         {
@@ -185,7 +185,7 @@ public static class SimulateCommand
         catch (SimulationInvariantException e)
         {
             stderr.WriteLine(Prefix + e.Message);
-            return 1;
+            return ExitCodes.LedgerBroken;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -275,7 +275,7 @@ public static class SimulateCommand
     private static int Fail(TextWriter stderr, string message)
     {
         stderr.WriteLine(Prefix + message);
-        return 2;
+        return ExitCodes.Usage;
     }
 
     private static string N(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using CyAgents.Contracts.Sandbox;
 using CyAgents.Economy.Clearing;
+using CyAgents.Economy.Cycles;
 using CyAgents.Economy.Ledger;
 using CyAgents.Economy.Market;
 using CyAgents.Persistence;
@@ -88,9 +89,9 @@ public sealed class AllocationCycle(
     {
         using var scope = Scope(number);
         var stopwatch = Stopwatch.StartNew();
-        var (input, result, executions, nextPrices) = await ClearAndSettleAsync(number);
+        var (bidCount, result, executions, nextPrices) = await ClearAndSettleAsync(number);
         logger.LogInformation("Cycle {Cycle} cleared by {Mechanism}: {Bids} bids, {Winners} winners, welfare {Welfare}, revenue {Revenue}",
-            number, result.Mechanism, input.Bids.Count, result.Winners.Count, result.Welfare, result.Revenue);
+            number, result.Mechanism, bidCount, result.Winners.Count, result.Welfare, result.Revenue);
 
         await SetStatusAsync(number, CycleStatus.Running);
         var finished = await Task.WhenAll(executions.Select(e => ExecuteAsync(e, nextPrices, ct)));
@@ -112,10 +113,10 @@ public sealed class AllocationCycle(
         }
         logger.LogInformation("Cycle {Cycle} completed in {Seconds:F2} s; invariant holds (treasury issued {Issued})",
             number, stopwatch.Elapsed.TotalSeconds, conservation.TreasuryIssued);
-        return new CycleReport(number, input.Bids.Count, result.Winners, finished, conservation, stopwatch.Elapsed);
+        return new CycleReport(number, bidCount, result.Winners, finished, conservation, stopwatch.Elapsed);
     }
 
-    private async Task<(ClearingInput Input, ClearingResult Result, IReadOnlyList<ExecutionRecord> Executions, MarketPrices NextPrices)>
+    private async Task<(int Bids, ClearingResult Result, IReadOnlyList<ExecutionRecord> Executions, MarketPrices NextPrices)>
         ClearAndSettleAsync(long number)
     {
         // Not cancellable: once a cycle starts clearing, it settles (a half-done cycle is repaired only after a crash).
@@ -129,17 +130,16 @@ public sealed class AllocationCycle(
         await db.SaveChangesAsync(ct);
 
         var prices = await CurrentPricesAsync(db, ct);
-        var input = new ClearingInput(bids.Select(b => new Bid(b.Id, b.AgentId, b.Bundle, b.Amount)).ToList(), supply, prices, (ulong)number);
-        var (valid, rejected) = ClearingValidation.SplitValid(input);
-        foreach (var (bid, reason) in rejected)
+        var escrows = bids.ToDictionary(b => b.Id, b => b.EscrowTransferId);
+        var step = CycleClearing.Run(new CycleClearingInput(number, bids.Select(b => new Bid(b.Id, b.AgentId, b.Bundle, b.Amount)).ToList(),
+            supply, prices, _mechanism, options.Pricing, (ulong)number, id => escrows[id]));
+        foreach (var (bid, reason) in step.Rejected)
             logger.LogWarning("Bid {BidId} of {AgentId} cannot be cleared and loses: {Reason}", bid.Id, bid.AgentId, reason);
-        var cleared = _mechanism.Clear(valid);
-        var result = cleared with { Losers = [.. cleared.Losers, .. rejected.Select(r => r.Bid.Id)] };
-        var market = MarketState.AfterClearing(number, input, result, options.Pricing);
+        var result = step.Result;
+        var market = step.Market;
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var escrows = bids.ToDictionary(b => b.Id, b => b.EscrowTransferId);
-        await ledgerFor(db).ApplyBatchAsync(ClearingSettlement.Operations(result, number, id => escrows[id]), ct);
+        await ledgerFor(db).ApplyBatchAsync(step.Settlement, ct);
         var executions = book.Settle(bids, result.Winners).Select(w => new ExecutionRecord
         {
             Id = ExecutionIdOf(number, w.Bid.Id), AgentId = w.Bid.AgentId, Cycle = number, BidId = w.Bid.Id, Granted = w.Won.Bundle,
@@ -154,7 +154,7 @@ public sealed class AllocationCycle(
         cycle.Revenue = result.Revenue;
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
-        return (input, result, executions, market.NextPrices);
+        return (bids.Count, result, executions, market.NextPrices);
     }
 
     /// <summary>

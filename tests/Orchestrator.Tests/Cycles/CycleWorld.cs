@@ -52,9 +52,9 @@ public sealed class CycleWorld : IAsyncDisposable
     }
 
     /// <summary>Places a bid with its escrow through the bid book, as the API's bid endpoint does.</summary>
-    public async Task<string> BidAsync(string agentId, long cycle, ResourceBundle bundle, long amount)
+    public async Task<string> BidAsync(string agentId, long cycle, ResourceBundle bundle, long amount, string? bidId = null)
     {
-        var id = $"{agentId}-{Guid.NewGuid():N}"[..24];
+        var id = bidId ?? $"{agentId}-{Guid.NewGuid():N}"[..24];
         await using var db = await Databases.CreateDbContextAsync();
         await new BidBook(db, Ledger).PlaceAsync(new BidPlacement(id, agentId, cycle, bundle, amount, DateTimeOffset.UtcNow), default);
         await db.SaveChangesAsync();

@@ -1,3 +1,4 @@
+using CyAgents.Contracts;
 using System.Text.Json;
 using CyAgents.Contracts.Sandbox;
 
@@ -9,7 +10,7 @@ public interface IAgentApi
     Task<PricesView> GetPricesAsync(CancellationToken ct);
     Task<BalanceView> GetBalanceAsync(CancellationToken ct);
     /// <summary>Places a bid for <paramref name="cycle"/>; returns the bid id.</summary>
-    Task<string> PlaceBidAsync(long cycle, BundleView bundle, long amount, string idempotencyKey, CancellationToken ct);
+    Task<string> PlaceBidAsync(long cycle, ResourceBundleDto bundle, long amount, string idempotencyKey, CancellationToken ct);
     /// <summary>Spawns a child endowed from this agent's credits; returns the child's id.</summary>
     Task<string> SpawnAsync(string name, long endowment, JsonElement? strategy, string idempotencyKey, CancellationToken ct);
     /// <summary>Posts a question for the human; returns the prompt id.</summary>

@@ -27,9 +27,8 @@ public sealed class SocketAgentApi(string socketPath, string token) : IAgentApi,
     });
 
     // The API files every bid under its own next cycle; the agent's idea of it only goes to the journal.
-    public Task<string> PlaceBidAsync(long cycle, BundleView bundle, long amount, string idempotencyKey, CancellationToken ct) =>
-        CallAsync(async () => (await _client.PlaceBidAsync(new PlaceBidRequest(
-            new ResourceBundleDto(bundle.CpuMillicores, bundle.MemoryMiB, bundle.Tokens, bundle.AttentionBasisPoints), amount), idempotencyKey, ct)).Id);
+    public Task<string> PlaceBidAsync(long cycle, ResourceBundleDto bundle, long amount, string idempotencyKey, CancellationToken ct) =>
+        CallAsync(async () => (await _client.PlaceBidAsync(new PlaceBidRequest(bundle, amount), idempotencyKey, ct)).Id);
 
     public Task<string> SpawnAsync(string name, long endowment, JsonElement? strategy, string idempotencyKey, CancellationToken ct) =>
         CallAsync(async () => (await _client.SpawnAsync(new SpawnRequest(name, endowment, strategy), idempotencyKey, ct)).Agent.Id);

@@ -1,3 +1,4 @@
+using CyAgents.Contracts;
 using System.Text.Json;
 using CyAgents.Contracts.Sandbox;
 
@@ -16,7 +17,7 @@ public sealed record Strategy
     /// <summary>Bid at least this many credits (when the balance allows).</summary>
     public long MinBid { get; init; } = 1;
     /// <summary>The bundle to ask for next cycle.</summary>
-    public BundleView Bundle { get; init; } = new(250, 128, 0, 0);
+    public ResourceBundleDto Bundle { get; init; } = new(250, 128, 0, 0);
     /// <summary>Spawn a child once the available balance exceeds this; null never spawns.</summary>
     public long? SpawnThreshold { get; init; }
     /// <summary>Credits handed to a child at birth.</summary>

@@ -71,7 +71,7 @@ public sealed class FiveCyclesTests(DockerFixture docker)
         var executions = await db.Set<ExecutionRecord>().ToListAsync();
         executions.ShouldAllBe(e => e.Status == ExecutionStatus.Succeeded && e.ExitCode == 0 && e.StartedAt != null && e.EndedAt != null);
         // Resource use as the host's cgroups report it while the container runs.
-        executions.ShouldAllBe(e => e.PeakMemoryBytes > 0 && e.PeakMemoryBytes <= e.MemoryMiB * 1024 * 1024);
+        executions.ShouldAllBe(e => e.PeakMemoryBytes > 0 && e.PeakMemoryBytes <= e.Granted.MemoryMiB * 1024 * 1024);
         executions.ShouldAllBe(e => e.CpuTimeNanos > 0);
         var ledger = new EfLedger(db);
         foreach (var agent in new[] { genesis, child.Id })

@@ -1,3 +1,4 @@
+using CyAgents.Contracts;
 using System.Text.Json;
 using CyAgents.Contracts.Sandbox;
 using CyAgents.Persistence.Records;
@@ -24,7 +25,7 @@ public sealed class SandboxTests(DockerFixture docker)
         var env = new AgentEnvironment
         {
             AgentId = agentId, ExecutionId = executionId, Token = "t", Cycle = 1, NextCycle = 2,
-            Bundle = new BundleView(bundle.CpuMillicores, bundle.MemoryMiB, 0, 0), Balance = new BalanceView(100, 0, 100),
+            Bundle = new ResourceBundleDto(bundle.CpuMillicores, bundle.MemoryMiB, 0, 0), Balance = new BalanceView(100, 0, 100),
             Prices = new PricesView(0, 0, 0, 0), ApiSocket = "/run/cyagents/api.sock", Deadline = DateTimeOffset.UtcNow + window,
         };
         workspaces.WriteEnvironment(workspace, env);

@@ -1,3 +1,4 @@
+using CyAgents.Contracts;
 using System.Diagnostics;
 using System.Text.Json;
 using CyAgents.Contracts.Sandbox;
@@ -12,7 +13,7 @@ public sealed class AgentTurnTests : IDisposable
     private static AgentEnvironment Env(long available = 10_000) => new()
     {
         AgentId = "genesis", ExecutionId = "c1-x", Token = "tok", Cycle = 1, NextCycle = 2,
-        Bundle = new BundleView(250, 96, 0, 0), Balance = new BalanceView(available, 0, available),
+        Bundle = new ResourceBundleDto(250, 96, 0, 0), Balance = new BalanceView(available, 0, available),
         Prices = new PricesView(0.01, 0.005, 0, 0), ApiSocket = "/nowhere/api.sock", Deadline = DateTimeOffset.UtcNow.AddMinutes(1),
     };
 
@@ -23,10 +24,10 @@ public sealed class AgentTurnTests : IDisposable
     {
         _api.Available = 10_000;
 
-        (await RunAsync(new Strategy { BidFraction = 0.05, Bundle = new BundleView(500, 128, 0, 0) })).ShouldBe(0);
+        (await RunAsync(new Strategy { BidFraction = 0.05, Bundle = new ResourceBundleDto(500, 128, 0, 0) })).ShouldBe(0);
 
         var bid = _api.Bids.ShouldHaveSingleItem();
-        bid.ShouldBe((2L, new BundleView(500, 128, 0, 0), 500L));
+        bid.ShouldBe((2L, new ResourceBundleDto(500, 128, 0, 0), 500L));
         var journal = File.ReadAllLines(Path.Combine(_workspace, "journal")).ShouldHaveSingleItem();
         journal.ShouldContain("bid 500 for cycle 2");
     }
@@ -126,14 +127,14 @@ public sealed class AgentTurnTests : IDisposable
     private sealed class FakeApi : IAgentApi
     {
         public long Available { get; set; } = 1000;
-        public List<(long Cycle, BundleView Bundle, long Amount)> Bids { get; } = [];
+        public List<(long Cycle, ResourceBundleDto Bundle, long Amount)> Bids { get; } = [];
         public List<(string Name, long Endowment)> Spawns { get; } = [];
         public List<string> Prompts { get; } = [];
 
         public Task<PricesView> GetPricesAsync(CancellationToken ct) => Task.FromResult(new PricesView(0.01, 0.005, 0, 0));
         public Task<BalanceView> GetBalanceAsync(CancellationToken ct) => Task.FromResult(new BalanceView(Available, 0, Available));
 
-        public Task<string> PlaceBidAsync(long cycle, BundleView bundle, long amount, string idempotencyKey, CancellationToken ct)
+        public Task<string> PlaceBidAsync(long cycle, ResourceBundleDto bundle, long amount, string idempotencyKey, CancellationToken ct)
         {
             Bids.Add((cycle, bundle, amount));
             return Task.FromResult($"bid-{Bids.Count}");

@@ -1,3 +1,5 @@
+using CyAgents.Persistence.Ledger;
+using CyAgents.Persistence.Bids;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -116,7 +118,7 @@ public class BidEndpointTests
         var bid = await api.TypedClient(token).PlaceBidAsync(new PlaceBidRequest(Small, 300));
         await using (var db = await api.DbAsync())
         {
-            (await db.Set<BidRecord>().FindAsync(bid.Id))!.Status = BidStatus.Frozen;
+            await new BidBook(db, new EfLedger(db)).FreezeAsync(bid.Cycle, default);
             await db.SaveChangesAsync();
         }
         var before = await api.SnapshotAsync();

@@ -1,3 +1,4 @@
+using CyAgents.Economy.Resources;
 using System.Net;
 using System.Net.Http.Json;
 using CyAgents.Contracts;
@@ -17,7 +18,7 @@ public class LlmProxyTests
     {
         var token = await api.AgentTokenAsync("alice", 0, executionId: "exe-llm");
         await using var db = await api.DbAsync();
-        db.Add(new ExecutionRecord { Id = "exe-llm", AgentId = "alice", Cycle = 1, Status = ExecutionStatus.Running, Tokens = grantedTokens });
+        db.Add(new ExecutionRecord { Id = "exe-llm", AgentId = "alice", Cycle = 1, Status = ExecutionStatus.Running, Granted = ResourceBundle.Create(tokens: grantedTokens) });
         await db.SaveChangesAsync();
         return token;
     }

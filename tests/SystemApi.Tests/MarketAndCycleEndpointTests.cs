@@ -82,7 +82,7 @@ public class MarketAndCycleEndpointTests
         {
             db.Add(new CycleRecord { Number = 1, Status = CycleStatus.Completed, Mechanism = "first-price", StartedAt = DateTimeOffset.UtcNow });
             db.Add(new CycleRecord { Number = 2, Status = CycleStatus.Running, Mechanism = "first-price", StartedAt = DateTimeOffset.UtcNow });
-            db.Add(new ExecutionRecord { Id = "exe-a", AgentId = "alice", Cycle = 1, Status = ExecutionStatus.Succeeded, ExitCode = 0, CpuMillicores = 500 });
+            db.Add(new ExecutionRecord { Id = "exe-a", AgentId = "alice", Cycle = 1, Status = ExecutionStatus.Succeeded, ExitCode = 0, Granted = ResourceBundle.Create(cpuMillicores: 500) });
             db.Add(new ExecutionRecord { Id = "exe-b", AgentId = "bob", Cycle = 2, Status = ExecutionStatus.Running });
             await db.SaveChangesAsync();
         }

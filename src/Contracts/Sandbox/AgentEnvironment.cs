@@ -20,7 +20,7 @@ public sealed record AgentEnvironment
     /// <summary>The cycle new bids are for.</summary>
     public long NextCycle { get; init; }
     /// <summary>The bundle won, which is also the container's caps.</summary>
-    public required BundleView Bundle { get; init; }
+    public required ResourceBundleDto Bundle { get; init; }
     /// <summary>The agent's balance when the execution started.</summary>
     public required BalanceView Balance { get; init; }
     /// <summary>Unit prices in force, credits per unit.</summary>
@@ -31,9 +31,6 @@ public sealed record AgentEnvironment
     public DateTimeOffset Deadline { get; init; }
 }
 
-/// <summary>A resource bundle on the wire.</summary>
-public sealed record BundleView(long CpuMillicores, long MemoryMiB, long Tokens, long AttentionBasisPoints);
-
 /// <summary>A balance on the wire.</summary>
 public sealed record BalanceView(long Posted, long Reserved, long Available);
 
@@ -41,6 +38,6 @@ public sealed record BalanceView(long Posted, long Reserved, long Available);
 public sealed record PricesView(double Cpu, double Memory, double Tokens, double Attention)
 {
     /// <summary>The posted cost of a bundle, rounded up to whole credits.</summary>
-    public long CostOf(BundleView b) =>
+    public long CostOf(ResourceBundleDto b) =>
         (long)Math.Ceiling(Cpu * b.CpuMillicores + Memory * b.MemoryMiB + Tokens * b.Tokens + Attention * b.AttentionBasisPoints - 1e-9);
 }

@@ -1,4 +1,3 @@
-using CyAgents.Economy.Clearing;
 using CyAgents.Economy.Resources;
 
 namespace CyAgents.Economy.Market;
@@ -17,26 +16,25 @@ public sealed record MarketState(long Cycle, IReadOnlyList<ResourceMarketState> 
     /// <summary>The prices for the next cycle.</summary>
     public MarketPrices NextPrices => new(Kinds[0].NextPrice, Kinds[1].NextPrice, Kinds[2].NextPrice, Kinds[3].NextPrice);
 
-    /// <summary>
-    /// Closes a cycle: demand is the sum of all bids' bundles, allocation comes from the clearing, and the next
-    /// prices from <see cref="TatonnementPricing"/> applied to the prices of <paramref name="input"/>.
-    /// </summary>
-    public static MarketState AfterClearing(long cycle, ClearingInput input, ClearingResult result, PricingOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(result);
-        var demand = ResourceBundle.Zero;
-        foreach (var bid in input.Bids)
-            demand += bid.Bundle;
-        return Create(cycle, input.Supply, demand, result.Allocated, input.Prices, options);
-    }
-
     /// <summary>Builds the state of a cycle from its totals and applies the pricing rule.</summary>
     public static MarketState Create(long cycle, ResourceBundle supply, ResourceBundle demand, ResourceBundle allocated,
         MarketPrices prices, PricingOptions options)
     {
         ArgumentNullException.ThrowIfNull(prices);
-        var next = TatonnementPricing.Next(prices, supply, demand, options);
+        return Build(cycle, supply, demand, allocated, prices, TatonnementPricing.Next(prices, supply, demand, options));
+    }
+
+    /// <summary>Builds the state of a cycle whose prices do not move: the next prices are the prices in force.</summary>
+    public static MarketState WithFixedPrices(long cycle, ResourceBundle supply, ResourceBundle demand, ResourceBundle allocated,
+        MarketPrices prices)
+    {
+        ArgumentNullException.ThrowIfNull(prices);
+        return Build(cycle, supply, demand, allocated, prices, prices);
+    }
+
+    private static MarketState Build(long cycle, ResourceBundle supply, ResourceBundle demand, ResourceBundle allocated,
+        MarketPrices prices, MarketPrices next)
+    {
         var kinds = ResourceKinds.All
             .Select(k => new ResourceMarketState(k, supply[k], demand[k], allocated[k], prices[k], next[k]))
             .ToArray();

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using CyAgents.Economy.Clearing;
+using CyAgents.Economy.Cycles;
 using CyAgents.Economy.Market;
 using CyAgents.Economy.Resources;
 using CyAgents.Orchestrator.Clearing;
@@ -89,6 +90,17 @@ public static class ClearCommand
     /// <summary>Runs one clearing and returns its JSON; throws a one-line-message exception on bad input.</summary>
     public static string Run(ClearRequest request)
     {
+        var (input, outcome) = Step(request);
+        return ClearingResultJson.Write(outcome.Result, input.Prices, input.Seed);
+    }
+
+    /// <summary>
+    /// Reads the request into the cycle step's input and runs the step live cycles and the simulator run
+    /// (<see cref="CycleClearing"/>). Unlike a live cycle, <c>clear</c> refuses a bid file with an invalid bid instead of
+    /// letting that bid lose, so a study never silently drops part of its input.
+    /// </summary>
+    internal static (CycleClearingInput Input, CycleClearingOutcome Outcome) Step(ClearRequest request)
+    {
         if (!ClearingMechanisms.TryCreate(request.Mechanism, out var mechanism))
             throw new BidFileException($"unknown mechanism '{request.Mechanism}' (known: {string.Join(", ", ClearingMechanisms.Names)})");
         var seed = 0UL;
@@ -120,8 +132,9 @@ public static class ClearCommand
             new MarketPrices(price.GetValueOrDefault(ResourceKind.Cpu), price.GetValueOrDefault(ResourceKind.Memory),
                 price.GetValueOrDefault(ResourceKind.Tokens), price.GetValueOrDefault(ResourceKind.Attention)),
             seed);
-        var result = mechanism.Clear(input);
-        return ClearingResultJson.Write(result, input.Prices, seed);
+        ClearingValidation.EnsureValid(input);
+        var step = new CycleClearingInput(0, input.Bids, input.Supply, input.Prices, mechanism, Pricing: null, input.Seed);
+        return (step, CycleClearing.Run(step));
     }
 
     private static Dictionary<ResourceKind, T> Merge<T>(IReadOnlyDictionary<ResourceKind, T> fromFile, IReadOnlyDictionary<ResourceKind, T>? fromCommandLine)

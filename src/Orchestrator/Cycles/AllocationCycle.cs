@@ -1,14 +1,17 @@
 using System.Diagnostics;
 using CyAgents.Contracts.Sandbox;
 using CyAgents.Economy.Clearing;
+using CyAgents.Economy.Cycles;
 using CyAgents.Economy.Ledger;
 using CyAgents.Economy.Market;
 using CyAgents.Persistence;
+using CyAgents.Persistence.Bids;
 using CyAgents.Persistence.Records;
 using CyAgents.Economy.Resources;
 using CyAgents.Economy.Settlement;
 using CyAgents.Orchestrator.Sandbox;
 using CyAgents.Orchestrator.Workspaces;
+using CyAgents.SystemApi.Endpoints;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 
@@ -86,9 +89,9 @@ public sealed class AllocationCycle(
     {
         using var scope = Scope(number);
         var stopwatch = Stopwatch.StartNew();
-        var (input, result, executions, nextPrices) = await ClearAndSettleAsync(number);
+        var (bidCount, result, executions, nextPrices) = await ClearAndSettleAsync(number);
         logger.LogInformation("Cycle {Cycle} cleared by {Mechanism}: {Bids} bids, {Winners} winners, welfare {Welfare}, revenue {Revenue}",
-            number, result.Mechanism, input.Bids.Count, result.Winners.Count, result.Welfare, result.Revenue);
+            number, result.Mechanism, bidCount, result.Winners.Count, result.Welfare, result.Revenue);
 
         await SetStatusAsync(number, CycleStatus.Running);
         var finished = await Task.WhenAll(executions.Select(e => ExecuteAsync(e, nextPrices, ct)));
@@ -110,10 +113,10 @@ public sealed class AllocationCycle(
         }
         logger.LogInformation("Cycle {Cycle} completed in {Seconds:F2} s; invariant holds (treasury issued {Issued})",
             number, stopwatch.Elapsed.TotalSeconds, conservation.TreasuryIssued);
-        return new CycleReport(number, input.Bids.Count, result.Winners, finished, conservation, stopwatch.Elapsed);
+        return new CycleReport(number, bidCount, result.Winners, finished, conservation, stopwatch.Elapsed);
     }
 
-    private async Task<(ClearingInput Input, ClearingResult Result, IReadOnlyList<ExecutionRecord> Executions, MarketPrices NextPrices)>
+    private async Task<(int Bids, ClearingResult Result, IReadOnlyList<ExecutionRecord> Executions, MarketPrices NextPrices)>
         ClearAndSettleAsync(long number)
     {
         // Not cancellable: once a cycle starts clearing, it settles (a half-done cycle is repaired only after a crash).
@@ -122,46 +125,25 @@ public sealed class AllocationCycle(
         await using var db = await databases.CreateDbContextAsync(ct);
         db.Add(new CycleRecord { Number = number, Status = CycleStatus.Clearing, Mechanism = _mechanism.Name, StartedAt = DateTimeOffset.UtcNow });
         // Freeze: from here on the API files new bids under the next cycle, and these can no longer be cancelled.
-        var bids = await db.Set<BidRecord>().Where(b => b.Status == BidStatus.Open && b.Cycle <= number).OrderBy(b => b.Id).ToListAsync(ct);
-        foreach (var bid in bids)
-        {
-            bid.Status = BidStatus.Frozen;
-            bid.Cycle = number;
-        }
+        var book = new BidBook(db, ledgerFor(db));
+        var bids = await book.FreezeAsync(number, ct);
         await db.SaveChangesAsync(ct);
 
         var prices = await CurrentPricesAsync(db, ct);
-        var input = new ClearingInput(bids.Select(b => new Bid(b.Id, b.AgentId, b.Bundle, b.Amount)).ToList(), supply, prices, (ulong)number);
-        var (valid, rejected) = ClearingValidation.SplitValid(input);
-        foreach (var (bid, reason) in rejected)
+        var escrows = bids.ToDictionary(b => b.Id, b => b.EscrowTransferId);
+        var step = CycleClearing.Run(new CycleClearingInput(number, bids.Select(b => new Bid(b.Id, b.AgentId, b.Bundle, b.Amount)).ToList(),
+            supply, prices, _mechanism, options.Pricing, (ulong)number, id => escrows[id]));
+        foreach (var (bid, reason) in step.Rejected)
             logger.LogWarning("Bid {BidId} of {AgentId} cannot be cleared and loses: {Reason}", bid.Id, bid.AgentId, reason);
-        var cleared = _mechanism.Clear(valid);
-        var result = cleared with { Losers = [.. cleared.Losers, .. rejected.Select(r => r.Bid.Id)] };
-        var market = MarketState.AfterClearing(number, input, result, options.Pricing);
+        var result = step.Result;
+        var market = step.Market;
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var escrows = bids.ToDictionary(b => b.Id, b => b.EscrowTransferId);
-        await ledgerFor(db).ApplyBatchAsync(ClearingSettlement.Operations(result, number, id => escrows[id]), ct);
-        var winners = result.Winners.ToDictionary(w => w.BidId);
-        var executions = new List<ExecutionRecord>();
-        foreach (var bid in bids)
+        await ledgerFor(db).ApplyBatchAsync(step.Settlement, ct);
+        var executions = book.Settle(bids, result.Winners).Select(w => new ExecutionRecord
         {
-            if (winners.TryGetValue(bid.Id, out var won))
-            {
-                bid.Status = BidStatus.Won;
-                bid.Payment = won.Payment;
-                executions.Add(new ExecutionRecord
-                {
-                    Id = ExecutionIdOf(number, bid.Id), AgentId = bid.AgentId, Cycle = number, BidId = bid.Id,
-                    CpuMillicores = won.Bundle.CpuMillicores, MemoryMiB = won.Bundle.MemoryMiB, Tokens = won.Bundle.Tokens,
-                    AttentionBasisPoints = won.Bundle.AttentionBasisPoints,
-                });
-            }
-            else
-            {
-                bid.Status = BidStatus.Lost;
-            }
-        }
+            Id = ExecutionIdOf(number, w.Bid.Id), AgentId = w.Bid.AgentId, Cycle = number, BidId = w.Bid.Id, Granted = w.Won.Bundle,
+        }).ToList();
         db.AddRange(executions);
         db.AddRange(market.ToRecords());
         var cycle = await db.Set<CycleRecord>().SingleAsync(c => c.Number == number, ct);
@@ -172,7 +154,7 @@ public sealed class AllocationCycle(
         cycle.Revenue = result.Revenue;
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
-        return (input, result, executions, market.NextPrices);
+        return (bids.Count, result, executions, market.NextPrices);
     }
 
     /// <summary>
@@ -190,21 +172,13 @@ public sealed class AllocationCycle(
         {
             await using var tx = await db.Database.BeginTransactionAsync(ct);
             var ledger = ledgerFor(db);
-            var account = AccountIds.ForAgent(agentId);
-            var available = (await ledger.GetBalanceAsync(account, ct)).Available;
+            var available = (await ledger.GetBalanceAsync(AccountIds.ForAgent(agentId), ct)).Available;
             var amount = Math.Min(entry.FirstBidAmount, available);
             if (amount < 1) continue;
             var bidId = $"entry-{agentId}";
-            var escrowId = BidTransferIds.Escrow(bidId);
-            await ledger.TransferAsync(new TransferRequest(escrowId, account, AccountIds.Escrow, amount, TransferKind.BidEscrow, number,
-                $"entry bid for {agentId}'s first turn", Pending: true), ct);
             var bundle = entry.FirstBundle;
-            db.Add(new BidRecord
-            {
-                Id = bidId, AgentId = agentId, Cycle = number, CpuMillicores = bundle.CpuMillicores, MemoryMiB = bundle.MemoryMiB,
-                Tokens = bundle.Tokens, AttentionBasisPoints = bundle.AttentionBasisPoints, Amount = amount,
-                EscrowTransferId = escrowId, CreatedAt = DateTimeOffset.UtcNow,
-            });
+            await new BidBook(db, ledger).PlaceAsync(new BidPlacement(bidId, agentId, number, bundle, amount, DateTimeOffset.UtcNow,
+                $"entry bid for {agentId}'s first turn"), ct);
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
             logger.LogInformation("Entry bid {BidId} of {Amount} credits placed for newcomer {AgentId} in cycle {Cycle} ({Bundle})",
@@ -218,7 +192,7 @@ public sealed class AllocationCycle(
         {
             ["Component"] = "Orchestrator", ["Cycle"] = execution.Cycle, ["ExecutionId"] = execution.Id, ["AgentId"] = execution.AgentId,
         });
-        var bundle = ResourceBundle.Create(execution.CpuMillicores, execution.MemoryMiB, execution.Tokens, execution.AttentionBasisPoints);
+        var bundle = execution.Granted;
         ExecutionOutcome outcome;
         var tokenIssued = false;
         try
@@ -237,7 +211,7 @@ public sealed class AllocationCycle(
             var environment = new AgentEnvironment
             {
                 AgentId = execution.AgentId, ExecutionId = execution.Id, Token = token, Cycle = execution.Cycle, NextCycle = execution.Cycle + 1,
-                Bundle = new BundleView(bundle.CpuMillicores, bundle.MemoryMiB, bundle.Tokens, bundle.AttentionBasisPoints),
+                Bundle = bundle.ToWire(),
                 Balance = new BalanceView(balance.Posted, balance.Reserved, balance.Available),
                 Prices = new PricesView(nextPrices[ResourceKind.Cpu], nextPrices[ResourceKind.Memory], nextPrices[ResourceKind.Tokens],
                     nextPrices[ResourceKind.Attention]),

@@ -1,5 +1,6 @@
 using CyAgents.Economy.Ledger;
 using CyAgents.Persistence;
+using CyAgents.Persistence.Bids;
 using CyAgents.Persistence.Records;
 using CyAgents.Orchestrator.Sandbox;
 using Microsoft.EntityFrameworkCore;
@@ -61,9 +62,7 @@ public sealed class CrashRecovery(
             if (cycle.Status is CycleStatus.Open or CycleStatus.Clearing)
             {
                 // Settlement never committed: the escrows are still pending, so the bids simply return to the book.
-                var frozen = await db.Set<BidRecord>().Where(b => b.Cycle == cycle.Number && b.Status == BidStatus.Frozen).ToListAsync(ct);
-                foreach (var bid in frozen) bid.Status = BidStatus.Open;
-                reopened += frozen.Count;
+                reopened += await new BidBook(db, ledgerFor(db)).ReopenFrozenAsync(cycle.Number, ct);
             }
             cycle.Status = CycleStatus.Interrupted;
             cycle.EndedAt = now;

@@ -1,3 +1,4 @@
+using CyAgents.Economy.Bids;
 using CyAgents.Economy.Ledger;
 using CyAgents.Economy.Resources;
 using Microsoft.EntityFrameworkCore;
@@ -8,51 +9,46 @@ namespace CyAgents.Persistence.Records;
 /// <summary>
 /// A bid placed for a cycle. Its amount is held by the pending ledger transfer <see cref="EscrowTransferId"/>
 /// from the moment it is placed until clearing posts (winner) or voids (loser, cancelled) it.
+/// Its status, cycle and payment change only through <see cref="CyAgents.Persistence.Bids.BidBook"/>, which holds the lifecycle's rules.
 /// </summary>
 public sealed class BidRecord
 {
     /// <summary>Bid id; also the clearing tie-break key.</summary>
-    public required string Id { get; set; }
+    public required string Id { get; init; }
     /// <summary>The bidding agent.</summary>
-    public required string AgentId { get; set; }
-    /// <summary>The cycle the bid is for.</summary>
-    public long Cycle { get; set; }
-    /// <summary>CPU asked for, millicores.</summary>
-    public long CpuMillicores { get; set; }
-    /// <summary>Memory asked for, MiB.</summary>
-    public long MemoryMiB { get; set; }
-    /// <summary>LLM tokens asked for.</summary>
-    public long Tokens { get; set; }
-    /// <summary>Human attention asked for, basis points.</summary>
-    public long AttentionBasisPoints { get; set; }
+    public required string AgentId { get; init; }
+    /// <summary>The cycle the bid is for; freezing files it under the cycle that clears it.</summary>
+    public long Cycle { get; internal set; }
+    // The bundle's columns (today's names and order): private so the bundle is read and written as one value.
+    private long CpuMillicores { get; set; }
+    private long MemoryMiB { get; set; }
+    private long Tokens { get; set; }
+    private long AttentionBasisPoints { get; set; }
+    /// <summary>The bundle asked for (stored as four columns, see <see cref="BundleColumns"/>).</summary>
+    public ResourceBundle Bundle
+    {
+        get => ResourceBundle.Create(CpuMillicores, MemoryMiB, Tokens, AttentionBasisPoints);
+        init => (CpuMillicores, MemoryMiB, Tokens, AttentionBasisPoints) =
+            (value.CpuMillicores, value.MemoryMiB, value.Tokens, value.AttentionBasisPoints);
+    }
     /// <summary>Credits offered (escrowed).</summary>
-    public long Amount { get; set; }
-    /// <summary>Where the bid is in its life.</summary>
-    public BidStatus Status { get; set; } = BidStatus.Open;
+    public long Amount { get; init; }
+    /// <summary>Where the bid is in its life; moved only by <see cref="MoveTo"/>, guarded by <see cref="BidLifecycle"/>.</summary>
+    public BidStatus Status { get; private set; } = BidStatus.Open;
     /// <summary>What a winner paid; null until settled.</summary>
-    public long? Payment { get; set; }
+    public long? Payment { get; private set; }
     /// <summary>The pending ledger transfer holding <see cref="Amount"/>.</summary>
-    public required string EscrowTransferId { get; set; }
+    public required string EscrowTransferId { get; init; }
     /// <summary>When it was placed.</summary>
-    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset CreatedAt { get; init; }
 
-    /// <summary>The bundle asked for.</summary>
-    public ResourceBundle Bundle => ResourceBundle.Create(CpuMillicores, MemoryMiB, Tokens, AttentionBasisPoints);
-}
-
-/// <summary>Life of a bid.</summary>
-public enum BidStatus
-{
-    /// <summary>Placed, escrowed, may be cancelled.</summary>
-    Open = 0,
-    /// <summary>Taken into a clearing; can no longer be cancelled.</summary>
-    Frozen = 1,
-    /// <summary>Won; escrow posted at the payment, the rest returned.</summary>
-    Won = 2,
-    /// <summary>Lost; escrow voided.</summary>
-    Lost = 3,
-    /// <summary>Cancelled by its agent before clearing; escrow voided.</summary>
-    Cancelled = 4,
+    /// <summary>The one way a status changes; an illegal move throws and changes nothing. Only the bid book calls it.</summary>
+    internal void MoveTo(BidStatus to, long? payment = null)
+    {
+        BidLifecycle.Require(Id, Status, to);
+        Status = to;
+        if (to == BidStatus.Won) Payment = payment;
+    }
 }
 
 internal sealed class BidRecordConfiguration : IEntityTypeConfiguration<BidRecord>
@@ -65,6 +61,7 @@ internal sealed class BidRecordConfiguration : IEntityTypeConfiguration<BidRecor
         b.Property(x => x.AgentId).HasMaxLength(64);
         b.Property(x => x.EscrowTransferId).HasMaxLength(LedgerRules.MaxIdLength);
         b.Ignore(x => x.Bundle);
+        BundleColumns.Map(b);
         b.HasIndex(x => new { x.Cycle, x.Status });
         b.HasIndex(x => x.AgentId);
     }

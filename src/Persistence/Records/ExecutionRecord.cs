@@ -1,3 +1,4 @@
+using CyAgents.Economy.Resources;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -20,14 +21,18 @@ public sealed class ExecutionRecord
     public string? ContainerId { get; set; }
     /// <summary>Process exit code, when it exited.</summary>
     public int? ExitCode { get; set; }
-    /// <summary>Granted CPU, millicores (the NanoCpus cap).</summary>
-    public long CpuMillicores { get; set; }
-    /// <summary>Granted memory, MiB (the Memory cap).</summary>
-    public long MemoryMiB { get; set; }
-    /// <summary>Granted LLM tokens.</summary>
-    public long Tokens { get; set; }
-    /// <summary>Granted attention, basis points.</summary>
-    public long AttentionBasisPoints { get; set; }
+    // The granted bundle's columns (today's names and order): private so the bundle is read and written as one value.
+    private long CpuMillicores { get; set; }
+    private long MemoryMiB { get; set; }
+    private long Tokens { get; set; }
+    private long AttentionBasisPoints { get; set; }
+    /// <summary>The bundle won: the container's caps (CPU, memory) and the LLM tokens the proxy meters against.</summary>
+    public ResourceBundle Granted
+    {
+        get => ResourceBundle.Create(CpuMillicores, MemoryMiB, Tokens, AttentionBasisPoints);
+        set => (CpuMillicores, MemoryMiB, Tokens, AttentionBasisPoints) =
+            (value.CpuMillicores, value.MemoryMiB, value.Tokens, value.AttentionBasisPoints);
+    }
     /// <summary>LLM tokens used through the proxy.</summary>
     public long TokensUsed { get; set; }
     /// <summary>Peak memory in bytes, where the engine reports it.</summary>
@@ -76,6 +81,8 @@ internal sealed class ExecutionRecordConfiguration : IEntityTypeConfiguration<Ex
         b.Property(x => x.BidId).HasMaxLength(64);
         b.Property(x => x.ContainerId).HasMaxLength(80);
         b.Property(x => x.Error).HasMaxLength(2000);
+        b.Ignore(x => x.Granted);
+        BundleColumns.Map(b);
         b.HasIndex(x => x.Cycle);
         b.HasIndex(x => x.AgentId);
     }

@@ -1,12 +1,11 @@
 using System.Security.Claims;
 using System.Text.Json;
 using CyAgents.Contracts;
+using CyAgents.Economy.Bids;
 using CyAgents.Economy.Clearing;
-using CyAgents.Economy.Ledger;
-using CyAgents.Economy.Settlement;
 using CyAgents.Persistence;
+using CyAgents.Persistence.Bids;
 using CyAgents.Persistence.Records;
-using CyAgents.Economy.Resources;
 using CyAgents.SystemApi.Errors;
 using CyAgents.SystemApi.Idempotency;
 using CyAgents.SystemApi.Identity;
@@ -46,8 +45,7 @@ internal static class BidEndpoints
     {
         var caller = Caller.From(user);
         if (Validate(request) is { } invalid) return invalid;
-        var dto = request.Bundle!;
-        var bundle = ResourceBundle.Create(dto.CpuMillicores, dto.MemoryMiB, dto.Tokens, dto.AttentionBasisPoints);
+        var bundle = request.Bundle!.ToBundle();
         // Supply changes only when a cycle settles: checking against the cached snapshot keeps the write short.
         var supply = await market.CachedSupplyAsync(http.RequestAborted);
         var bidId = NewBidId();
@@ -58,16 +56,7 @@ internal static class BidEndpoints
         {
             var ct = w.Ct;
             var cycle = await MarketView.NextCycleAsync(w.Db, ct);
-            var escrow = BidTransferIds.Escrow(bidId);
-            await w.Ledger.TransferAsync(new TransferRequest(escrow, AccountIds.ForAgent(caller.AgentId!), AccountIds.Escrow,
-                request.Amount, TransferKind.BidEscrow, cycle, $"escrow for bid {bidId}", Pending: true), ct);
-            var bid = new BidRecord
-            {
-                Id = bidId, AgentId = caller.AgentId!, Cycle = cycle, CpuMillicores = bundle.CpuMillicores, MemoryMiB = bundle.MemoryMiB,
-                Tokens = bundle.Tokens, AttentionBasisPoints = bundle.AttentionBasisPoints, Amount = request.Amount,
-                Status = BidStatus.Open, EscrowTransferId = escrow, CreatedAt = w.Now,
-            };
-            w.Db.Add(bid);
+            var bid = await new BidBook(w.Db, w.Ledger).PlaceAsync(new BidPlacement(bidId, caller.AgentId!, cycle, bundle, request.Amount, w.Now), ct);
             return bid.ToWire();
         });
         if (outcome.Problem is not null) return outcome.Problem;
@@ -117,11 +106,9 @@ internal static class BidEndpoints
             // Another agent's bid is reported as missing: its existence is none of the caller's business.
             var bid = await w.Db.Set<BidRecord>().FirstOrDefaultAsync(b => b.Id == bidId && b.AgentId == caller.AgentId, ct);
             if (bid is null) return Problems.NotFound($"no bid '{bidId}' of yours");
-            if (bid.Status != BidStatus.Open)
+            if (!BidLifecycle.CanMove(bid.Status, BidStatus.Cancelled))
                 return Problems.Conflict($"bid '{bidId}' is {bid.Status}; only Open bids can be cancelled");
-            await w.Ledger.ResolveAsync(new PendingResolution(BidTransferIds.Cancel(bidId), bid.EscrowTransferId, Void: true, Cycle: bid.Cycle,
-                Memo: $"bid {bidId} cancelled"), ct);
-            bid.Status = BidStatus.Cancelled;
+            await new BidBook(w.Db, w.Ledger).CancelAsync(bid, ct);
             return bid.ToWire();
         });
         if (outcome.Problem is not null) return outcome.Problem;

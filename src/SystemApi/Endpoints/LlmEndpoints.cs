@@ -44,11 +44,11 @@ internal static class LlmEndpoints
         {
             var execution = await w.Db.Set<ExecutionRecord>().FirstOrDefaultAsync(e => e.Id == caller.ExecutionId, w.Ct);
             if (execution is null) return Problems.NotFound($"no execution record '{caller.ExecutionId}' to meter tokens against");
-            if (execution.TokensUsed + reserved > execution.Tokens)
+            if (execution.TokensUsed + reserved > execution.Granted.Tokens)
                 return Problems.Result(StatusCodes.Status422UnprocessableEntity, ErrorCodes.TokenBudgetExceeded,
-                    $"this call may use {reserved} tokens (prompt + maxTokens); the execution won {execution.Tokens} and has used {execution.TokensUsed}");
+                    $"this call may use {reserved} tokens (prompt + maxTokens); the execution won {execution.Granted.Tokens} and has used {execution.TokensUsed}");
             execution.TokensUsed += reserved;
-            return new Meter(execution.TokensUsed, execution.Tokens);
+            return new Meter(execution.TokensUsed, execution.Granted.Tokens);
         });
         if (reservation.Problem is not null) return reservation.Problem;
 
@@ -83,7 +83,7 @@ internal static class LlmEndpoints
         {
             var execution = await w.Db.Set<ExecutionRecord>().FirstAsync(e => e.Id == caller.ExecutionId, w.Ct);
             execution.TokensUsed -= reserved - used;
-            return new Meter(execution.TokensUsed, execution.Tokens);
+            return new Meter(execution.TokensUsed, execution.Granted.Tokens);
         });
         return settled.Value!;
     }

@@ -8,7 +8,7 @@ namespace CyAgents.SystemApi.Endpoints;
 internal static class WireMapping
 {
     public static BidResponse ToWire(this BidRecord b) => new(b.Id, b.AgentId, b.Cycle,
-        new ResourceBundleDto(b.CpuMillicores, b.MemoryMiB, b.Tokens, b.AttentionBasisPoints), b.Amount, b.Status.ToString(),
+        b.Bundle.ToWire(), b.Amount, b.Status.ToString(),
         b.Payment, b.EscrowTransferId, b.CreatedAt);
 
     public static AgentResponse ToWire(this AgentRecord a) =>
@@ -21,7 +21,7 @@ internal static class WireMapping
         c.WinnerCount, c.Welfare, c.Revenue, c.InvariantHeld, c.StartedAt, c.EndedAt);
 
     public static ExecutionResponse ToWire(this ExecutionRecord e) => new(e.Id, e.AgentId, e.Cycle, e.BidId, e.Status.ToString(),
-        e.ExitCode, new ResourceBundleDto(e.CpuMillicores, e.MemoryMiB, e.Tokens, e.AttentionBasisPoints), e.TokensUsed,
+        e.ExitCode, e.Granted.ToWire(), e.TokensUsed,
         e.StartedAt, e.EndedAt);
 
     public static TransactionDto ToWire(this Transfer t) => new(t.Id, t.Sequence, t.Kind.ToString(), t.State.ToString(),

@@ -70,26 +70,6 @@ public sealed class PricingTests
     }
 
     [Fact]
-    public void Market_state_after_a_clearing_records_demand_allocation_and_next_prices_and_round_trips_to_records()
-    {
-        var bids = new[]
-        {
-            new Bid("a", "x", ResourceBundle.Create(600, 100), 10),
-            new Bid("b", "y", ResourceBundle.Create(600, 100), 9),
-        };
-        var input = new ClearingInput(bids, ResourceBundle.Create(1000, 1000), new MarketPrices(1, 1, 1, 1));
-        var result = new FirstPriceMechanism().Clear(input);
-        var state = MarketState.AfterClearing(4, input, result, Unsmoothed);
-
-        var cpu = state[ResourceKind.Cpu];
-        (cpu.Supply, cpu.Demand, cpu.Allocated).ShouldBe((1000L, 1200L, 600L));
-        cpu.Utilization.ShouldBe(0.6);
-        cpu.NextPrice.ShouldBe(Math.Exp(0.5 * 0.2), 1e-12);
-        state[ResourceKind.Memory].NextPrice.ShouldBeLessThan(1);
-        state[ResourceKind.Tokens].NextPrice.ShouldBe(1); // no supply: unchanged
-    }
-
-    [Fact]
     public void History_keeps_cycles_in_order_and_gives_the_prices_for_the_next_cycle()
     {
         var options = new PricingOptions();

@@ -1,3 +1,4 @@
+using CyAgents.Economy.Bids;
 using System.Text.Json;
 using CyAgents.Economy.Ledger;
 using CyAgents.Persistence.Records;
@@ -171,7 +172,7 @@ public sealed class AllocationCycleTests
         var execution = await world.QueryAsync(db => db.Set<ExecutionRecord>().SingleAsync());
         execution.Status.ShouldBe(status);
         execution.ExitCode.ShouldBe(exitCode);
-        execution.MemoryMiB.ShouldBe(96);
+        execution.Granted.MemoryMiB.ShouldBe(96);
         execution.Error.ShouldBe("why");
         report.Conservation.Holds.ShouldBeTrue();
     }

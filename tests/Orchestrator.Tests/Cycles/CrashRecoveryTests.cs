@@ -1,3 +1,5 @@
+using CyAgents.Economy.Bids;
+using CyAgents.Persistence.Bids;
 using CyAgents.Economy.Ledger;
 using CyAgents.Persistence.Records;
 using CyAgents.Economy.Resources;
@@ -16,7 +18,7 @@ public sealed class CrashRecoveryTests
         await using (var db = await world.Databases.CreateDbContextAsync())
         {
             db.Add(new CycleRecord { Number = 1, Status = CycleStatus.Clearing, StartedAt = DateTimeOffset.UtcNow });
-            (await db.Set<BidRecord>().SingleAsync()).Status = BidStatus.Frozen;
+            await new BidBook(db, world.Ledger).FreezeAsync(1, default);
             await db.SaveChangesAsync();
         }
 

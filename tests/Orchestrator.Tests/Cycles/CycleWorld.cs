@@ -1,3 +1,4 @@
+using CyAgents.Persistence.Bids;
 using System.Collections.Concurrent;
 using CyAgents.Economy.Ledger;
 using CyAgents.Persistence;
@@ -50,18 +51,12 @@ public sealed class CycleWorld : IAsyncDisposable
         await db.SaveChangesAsync();
     }
 
-    /// <summary>Places a bid with its escrow, as the API's bid endpoint does.</summary>
-    public async Task<string> BidAsync(string agentId, long cycle, ResourceBundle bundle, long amount)
+    /// <summary>Places a bid with its escrow through the bid book, as the API's bid endpoint does.</summary>
+    public async Task<string> BidAsync(string agentId, long cycle, ResourceBundle bundle, long amount, string? bidId = null)
     {
-        var id = $"{agentId}-{Guid.NewGuid():N}"[..24];
-        await Ledger.TransferAsync(new TransferRequest(BidTransferIds.Escrow(id), AccountIds.ForAgent(agentId), AccountIds.Escrow, amount,
-            TransferKind.BidEscrow, cycle, Pending: true));
+        var id = bidId ?? $"{agentId}-{Guid.NewGuid():N}"[..24];
         await using var db = await Databases.CreateDbContextAsync();
-        db.Add(new BidRecord
-        {
-            Id = id, AgentId = agentId, Cycle = cycle, CpuMillicores = bundle.CpuMillicores, MemoryMiB = bundle.MemoryMiB,
-            Amount = amount, EscrowTransferId = BidTransferIds.Escrow(id), CreatedAt = DateTimeOffset.UtcNow,
-        });
+        await new BidBook(db, Ledger).PlaceAsync(new BidPlacement(id, agentId, cycle, bundle, amount, DateTimeOffset.UtcNow), default);
         await db.SaveChangesAsync();
         return id;
     }

@@ -1,3 +1,4 @@
+using CyAgents.Contracts;
 using CyAgents.Contracts.Sandbox;
 using CyAgents.Economy.Resources;
 using CyAgents.Orchestrator.Sandbox;
@@ -10,7 +11,7 @@ public sealed class DockerSandboxSpecTests
     private static ExecutionRequest Request(string agent) => new("c3-b1", agent, 3, ResourceBundle.Create(750, 200), "/tmp/ws/" + agent,
         new AgentEnvironment
         {
-            AgentId = agent, ExecutionId = "c3-b1", Token = "t", Bundle = new BundleView(750, 200, 0, 0), Balance = new BalanceView(0, 0, 0),
+            AgentId = agent, ExecutionId = "c3-b1", Token = "t", Bundle = new ResourceBundleDto(750, 200, 0, 0), Balance = new BalanceView(0, 0, 0),
             Prices = new PricesView(0, 0, 0, 0), ApiSocket = "/run/cyagents/api.sock",
         }, TimeSpan.FromSeconds(5));
 

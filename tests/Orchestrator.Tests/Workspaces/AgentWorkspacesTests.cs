@@ -1,3 +1,4 @@
+using CyAgents.Contracts;
 using CyAgents.Contracts.Sandbox;
 using CyAgents.Orchestrator.Workspaces;
 
@@ -59,7 +60,7 @@ public sealed class AgentWorkspacesTests : IDisposable
 
         workspaces.WriteEnvironment(path, new AgentEnvironment
         {
-            AgentId = "a1", ExecutionId = "x", Token = "secret", Bundle = new BundleView(1, 1, 0, 0), Balance = new BalanceView(0, 0, 0),
+            AgentId = "a1", ExecutionId = "x", Token = "secret", Bundle = new ResourceBundleDto(1, 1, 0, 0), Balance = new BalanceView(0, 0, 0),
             Prices = new PricesView(0, 0, 0, 0), ApiSocket = "/run/cyagents/api.sock",
         });
 

@@ -1,4 +1,5 @@
 using CyAgents.Economy.Ledger;
+using CyAgents.Economy.Resources;
 using CyAgents.Economy.Tests.Ledger;
 using CyAgents.Persistence;
 using CyAgents.Persistence.Ledger;
@@ -53,7 +54,7 @@ public abstract class EfLedgerBehaviourTests : LedgerBehaviourTests
 
     private static BidRecord Bid(string id) => new()
     {
-        Id = id, AgentId = "alice", Cycle = 1, CpuMillicores = 500, Amount = 60,
+        Id = id, AgentId = "alice", Cycle = 1, Bundle = ResourceBundle.Create(cpuMillicores: 500), Amount = 60,
         EscrowTransferId = "bid:" + id + ":escrow", CreatedAt = DateTimeOffset.UnixEpoch,
     };
 

@@ -1,4 +1,5 @@
 using CyAgents.Economy.Clearing;
+using CyAgents.Economy.Cycles;
 using CyAgents.Economy.Market;
 using CyAgents.Economy.Resources;
 using CyAgents.Persistence.Records;
@@ -15,8 +16,8 @@ public sealed class MarketStateRecordsTests
             new Bid("a", "x", ResourceBundle.Create(600, 100), 10),
             new Bid("b", "y", ResourceBundle.Create(600, 100), 9),
         };
-        var input = new ClearingInput(bids, ResourceBundle.Create(1000, 1000), new MarketPrices(1, 1, 1, 1));
-        var state = MarketState.AfterClearing(4, input, new FirstPriceMechanism().Clear(input), new PricingOptions { Eta = 0.5, TargetRatio = 1.0, Smoothing = 1.0 });
+        var state = CycleClearing.Run(new CycleClearingInput(4, bids, ResourceBundle.Create(1000, 1000), new MarketPrices(1, 1, 1, 1),
+            new FirstPriceMechanism(), new PricingOptions { Eta = 0.5, TargetRatio = 1.0, Smoothing = 1.0 }, Seed: 0)).Market;
 
         var rows = state.ToRecords();
 

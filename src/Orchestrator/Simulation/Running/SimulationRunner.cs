@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using CyAgents.Economy.Clearing;
+using CyAgents.Economy.Cycles;
 using CyAgents.Economy.Ledger;
 using CyAgents.Economy.Market;
 using CyAgents.Economy.Metrics;
@@ -59,7 +60,7 @@ public sealed class SimulationRunner
     }
 
     /// <summary>The state of one run between cycles, and one method per step of a cycle.</summary>
-    private sealed class SimulationRun
+    internal sealed class SimulationRun
     {
         /// <summary>
         /// Large runs keep no log, and only a small window of recent ids: every id a run makes is unique, and a
@@ -110,6 +111,12 @@ public sealed class SimulationRunner
 
         public IReadOnlyList<SyntheticAgent> Agents => _agents;
 
+        /// <summary>The last cycle's step input (its bid list is reused by the next cycle, so read it before that).</summary>
+        internal CycleClearingInput? LastInput { get; private set; }
+
+        /// <summary>What the last cycle's step decided.</summary>
+        internal CycleClearingOutcome? LastStep { get; private set; }
+
         /// <summary>Draws the population, opens its accounts and pays the endowments.</summary>
         public static async Task<SimulationRun> OpenAsync(SimulationVariant variant, int cycles, int seed, CancellationToken ct)
         {
@@ -140,21 +147,18 @@ public sealed class SimulationRunner
             var gifts = await GiveGiftsAsync(cycle, ct);
             await PlaceBidsAsync(cycle, ct);
 
-            var result = mechanism.Clear(new ClearingInput(_bids, Supply, _prices, SeedStreams.Derive(_seed, "clearing", cycle)));
-            var settlement = ClearingSettlement.Operations(result, cycle);
-            if (settlement.Count > 0)
-                await _ledger.ApplyBatchAsync(settlement, ct);
+            // The live economy's own cycle step (CycleClearing), so a simulated cycle clears, prices and settles as a live one does.
+            LastInput = new CycleClearingInput(cycle, _bids, Supply, _prices, mechanism,
+                _settings.PricingEnabled ? _settings.Pricing : null, SeedStreams.Derive(_seed, "clearing", cycle));
+            var step = LastStep = CycleClearing.Run(LastInput);
+            var result = step.Result;
+            if (step.Settlement.Count > 0)
+                await _ledger.ApplyBatchAsync(step.Settlement, ct);
             var welfare = RecordOutcomes(result, cycle);
             var efficiency = Efficiency(welfare);
+            _prices = step.Market.NextPrices;
 
-            var demanded = ResourceBundle.Zero;
-            foreach (var bid in _bids)
-                demanded += bid.Bundle;
-            var posted = _prices;
-            if (_settings.PricingEnabled)
-                _prices = TatonnementPricing.Next(_prices, Supply, demanded, _settings.Pricing);
-
-            return await MeasureAsync(cycle, result, posted, demanded, welfare, efficiency, gifts, ct);
+            return await MeasureAsync(cycle, result, step.Market, welfare, efficiency, gifts, ct);
         }
 
         /// <summary>Every agent's posted balance, in agent order.</summary>
@@ -394,8 +398,7 @@ public sealed class SimulationRunner
         }
 
         /// <summary>Reads every balance (also refreshing what agents can spend), checks conservation, builds the row.</summary>
-        private async Task<CycleMetrics> MeasureAsync(int cycle, ClearingResult result, MarketPrices posted, ResourceBundle demanded,
-            long welfare, double? efficiency, int gifts, CancellationToken ct)
+        private async Task<CycleMetrics> MeasureAsync(int cycle, ClearingResult result, MarketState market, long welfare, double? efficiency, int gifts, CancellationToken ct)
         {
             var wealth = new long[_agents.Count];
             var bankrupt = 0;
@@ -417,9 +420,9 @@ public sealed class SimulationRunner
                 Agents = _agents.Count,
                 ActiveAgents = _bids.Count,
                 Winners = result.Winners.Count,
-                Prices = PerKind(k => posted[k]),
+                Prices = PerKind(k => market[k].Price),
                 Utilization = PerKind(result.Utilization),
-                DemandRatio = PerKind(k => Supply[k] == 0 ? 0 : (double)demanded[k] / Supply[k]),
+                DemandRatio = PerKind(k => Supply[k] == 0 ? 0 : (double)market[k].Demand / Supply[k]),
                 Welfare = welfare,
                 Efficiency = efficiency,
                 Revenue = result.Revenue,

@@ -1,3 +1,4 @@
+using CyAgents.Economy.Bids;
 using CyAgents.Economy.Ledger;
 using CyAgents.Persistence.Ledger;
 using CyAgents.Persistence.Records;

@@ -1,9 +1,12 @@
 using System.CommandLine;
+using System.Data.Common;
 using System.Globalization;
 using CyAgents.Economy.Clearing;
 using CyAgents.Orchestrator.Cycles;
 using CyAgents.Orchestrator.Hosting;
 using CyAgents.Orchestrator.Sandbox;
+using CyAgents.Persistence;
+using CyAgents.Persistence.Schema;
 using Microsoft.Extensions.Options;
 
 namespace CyAgents.Orchestrator.Commands;
@@ -113,6 +116,8 @@ public static class RunCommand
             };
             try
             {
+                // A database from a newer CyAgents is refused before the engine, the log or the file is touched.
+                await DatabaseSetup.CheckVersionAsync(DatabaseOptions.ForSqliteFile(settings.Database), ct);
                 await using var economy = await LiveEconomy.StartAsync(settings, ct);
                 var reports = await economy.RunCyclesAsync(parse.GetValue(cycles), economy.Options.Interval, ct);
                 Console.Error.WriteLine($"cyagents run: {reports.Count} cycles done; log: {settings.Log}");
@@ -132,6 +137,16 @@ public static class RunCommand
             {
                 Console.Error.WriteLine($"cyagents run: {e.Message}");
                 return ExitCodes.LedgerBroken;
+            }
+            catch (SchemaVersionException e)
+            {
+                Console.Error.WriteLine($"cyagents run: {e.Message}");
+                return ExitCodes.Database;
+            }
+            catch (DbException e)
+            {
+                Console.Error.WriteLine($"cyagents run: cannot use the database {settings.Database}: {e.Message.Split('\n')[0].Trim()}");
+                return ExitCodes.Database;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

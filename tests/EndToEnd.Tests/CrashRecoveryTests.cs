@@ -4,6 +4,7 @@ using CyAgents.Economy.Ledger;
 using CyAgents.Persistence;
 using CyAgents.Persistence.Ledger;
 using CyAgents.Persistence.Records;
+using CyAgents.Orchestrator.Cycles;
 using CyAgents.Orchestrator.Sandbox;
 using Microsoft.EntityFrameworkCore;
 
@@ -42,7 +43,7 @@ public sealed class CrashRecoveryTests(DockerFixture docker)
             first.Kill(); // SIGKILL: no cleanup of any kind runs
             await first.WaitForExitAsync();
         }
-        var orphans = await docker.Engine.ListContainersAsync($"{DockerSandbox.ManagedLabel}=true");
+        var orphans = await docker.Engine.ListContainersAsync(DockerSandbox.ManagedBy(SandboxOptions.InstanceOf(settings.Database)));
         orphans.ShouldNotBeEmpty(); // the dead orchestrator left its agent running
 
         await File.WriteAllTextAsync(Path.Combine(settings.WorkspacesRoot, "genesis-0", "strategy.json"), normal);
@@ -55,7 +56,7 @@ public sealed class CrashRecoveryTests(DockerFixture docker)
 
         foreach (var orphan in orphans)
             (await docker.Engine.InspectContainerAsync(orphan.Id)).ShouldBeNull();
-        (await docker.Engine.ListContainersAsync($"{DockerSandbox.ManagedLabel}=true")).ShouldBeEmpty();
+        (await docker.Engine.ListContainersAsync(DockerSandbox.ManagedBy(SandboxOptions.InstanceOf(settings.Database)))).ShouldBeEmpty();
         await using (var db = Db(settings))
         {
             var interrupted = await db.Set<ExecutionRecord>().SingleAsync(e => e.Cycle == 1);
@@ -72,6 +73,49 @@ public sealed class CrashRecoveryTests(DockerFixture docker)
     }
 
     [Fact]
+    public async Task Recovery_removes_only_the_containers_of_its_own_instance()
+    {
+        var root = Directory.CreateDirectory(Path.Combine(docker.Root, "instance-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        var database = DatabaseOptions.ForSqliteFile(Path.Combine(root, "cyagents.db"));
+        await DatabaseSetup.EnsureCreatedAsync(database);
+        var mine = SandboxOptions.InstanceOf(Path.Combine(root, "cyagents.db"));
+        var theirs = SandboxOptions.InstanceOf(Path.Combine(root, "other.db"));
+        async Task<string> LeftBehind(string instance) => await docker.Engine.CreateContainerAsync(new ContainerSpec
+        {
+            Image = docker.Image, NetworkDisabled = true,
+            Labels = new Dictionary<string, string> { [DockerSandbox.ManagedLabel] = instance },
+            HostConfig = new HostConfig { NetworkMode = "none" },
+        });
+        var own = await LeftBehind(mine);
+        var other = await LeftBehind(theirs);
+        try
+        {
+            var recovery = new CrashRecovery(new Factory(database.BuildOptions()), db => new EfLedger(db), docker.Engine, new NoTokens(),
+                Microsoft.Extensions.Logging.Abstractions.NullLogger<CrashRecovery>.Instance, instance: mine);
+
+            (await recovery.RepairAsync(CancellationToken.None)).ContainersRemoved.ShouldBe(1);
+
+            (await docker.Engine.InspectContainerAsync(own)).ShouldBeNull();
+            (await docker.Engine.InspectContainerAsync(other)).ShouldNotBeNull("another orchestrator's container must survive");
+        }
+        finally
+        {
+            await docker.Engine.RemoveContainerAsync(other);
+        }
+    }
+
+    private sealed class Factory(DbContextOptions<CyAgentsDbContext> options) : IDbContextFactory<CyAgentsDbContext>
+    {
+        public CyAgentsDbContext CreateDbContext() => new(options);
+    }
+
+    private sealed class NoTokens : IExecutionTokens
+    {
+        public Task<string> IssueAsync(string agentId, string executionId, long cycle, CancellationToken ct) => Task.FromResult("t");
+        public Task RevokeAsync(string executionId, CancellationToken ct) => Task.CompletedTask;
+    }
+
+    [Fact]
     public async Task Ctrl_c_stops_the_running_agents_finishes_the_cycles_bookkeeping_and_exits_zero()
     {
         var root = Directory.CreateDirectory(Path.Combine(docker.Root, "sigint-" + Guid.NewGuid().ToString("N")[..6])).FullName;
@@ -81,14 +125,14 @@ public sealed class CrashRecoveryTests(DockerFixture docker)
 
         using var run = Start(["run", "--data", settings.DataDirectory, "--workspaces", settings.WorkspacesRoot, "--api-urls", "",
             "--interval", "0s", "--window", "120s", "--quiet"]);
-        await WaitForAsync(async () => (await docker.Engine.ListContainersAsync($"{DockerSandbox.ManagedLabel}=true"))
+        await WaitForAsync(async () => (await docker.Engine.ListContainersAsync(DockerSandbox.ManagedBy(SandboxOptions.InstanceOf(settings.Database))))
             .FirstOrDefault(c => c.State == "running"), run);
         using (var interrupt = Process.Start("kill", ["-INT", run.Id.ToString()])) await interrupt.WaitForExitAsync();
         var exited = run.WaitForExitAsync();
         (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromMinutes(1)))).ShouldBe(exited, "Ctrl+C did not end the run");
 
         run.ExitCode.ShouldBe(0);
-        (await docker.Engine.ListContainersAsync($"{DockerSandbox.ManagedLabel}=true")).ShouldBeEmpty();
+        (await docker.Engine.ListContainersAsync(DockerSandbox.ManagedBy(SandboxOptions.InstanceOf(settings.Database)))).ShouldBeEmpty();
         await using var db = Db(settings);
         var execution = await db.Set<ExecutionRecord>().SingleAsync();
         execution.Status.ShouldBe(ExecutionStatus.Abandoned);

@@ -55,7 +55,7 @@ public sealed class FiveCyclesTests(DockerFixture docker)
             .ShouldBe([("/run/cyagents", false), ("/workspace", true)]);
         inspect.Config.Labels![DockerSandbox.AgentLabel].ShouldBe(genesis);
         inspect.Config.Labels![DockerSandbox.CycleLabel].ShouldBe("1");
-        inspect.Config.Labels![DockerSandbox.ManagedLabel].ShouldBe("true");
+        inspect.Config.Labels![DockerSandbox.ManagedLabel].ShouldBe(SandboxOptions.InstanceOf(settings.Database));
 
         await using var db = new CyAgentsDbContext(Live.Database(settings).BuildOptions());
         // Genesis bid through the API (not only its entry bid) and spawned a child.
@@ -89,7 +89,7 @@ public sealed class FiveCyclesTests(DockerFixture docker)
         cycles.Select(c => c.Number).ShouldBe([1L, 2, 3, 4, 5]);
         cycles.ShouldAllBe(c => c.Status == CycleStatus.Completed && c.InvariantHeld == true);
         (await ledger.CheckConservationAsync()).Holds.ShouldBeTrue();
-        (await docker.Engine.ListContainersAsync($"{DockerSandbox.ManagedLabel}=true")).ShouldBeEmpty();
+        (await docker.Engine.ListContainersAsync(DockerSandbox.ManagedBy(SandboxOptions.InstanceOf(settings.Database)))).ShouldBeEmpty();
     }
 }
 

@@ -24,7 +24,8 @@ public sealed class CrashRecovery(
     DockerEngine? engine,
     IExecutionTokens tokens,
     ILogger<CrashRecovery> logger,
-    TimeProvider? clock = null)
+    TimeProvider? clock = null,
+    string instance = SandboxOptions.DefaultInstance)
 {
     public async Task<RecoveryReport> RepairAsync(CancellationToken ct)
     {
@@ -32,7 +33,7 @@ public sealed class CrashRecovery(
         var removed = 0;
         if (engine is not null)
         {
-            foreach (var container in await engine.ListContainersAsync($"{DockerSandbox.ManagedLabel}=true", ct))
+            foreach (var container in await engine.ListContainersAsync(DockerSandbox.ManagedBy(instance), ct))
             {
                 var executionId = container.Labels?.GetValueOrDefault(DockerSandbox.ExecutionLabel);
                 await engine.RemoveContainerAsync(container.Id, ct);

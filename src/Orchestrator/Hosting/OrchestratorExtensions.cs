@@ -57,7 +57,8 @@ public static class OrchestratorExtensions
         {
             var binding = sp.GetRequiredService<LedgerBinding>();
             return new CrashRecovery(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(), db => binding(db), sp.GetRequiredService<DockerEngine>(),
-                sp.GetRequiredService<IExecutionTokens>(), sp.GetRequiredService<ILogger<CrashRecovery>>(), sp.GetRequiredService<TimeProvider>());
+                sp.GetRequiredService<IExecutionTokens>(), sp.GetRequiredService<ILogger<CrashRecovery>>(), sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<SandboxOptions>().Instance);
         });
         return services;
     }
@@ -85,6 +86,7 @@ public static class OrchestratorExtensions
             Image = sp.GetRequiredService<EngineAtStart>().Image,
             ApiSocketFolder = Path.GetDirectoryName(Path.GetFullPath(settings.ApiSocket))!,
             DebugAgentId = settings.DebugAgentId,
+            Instance = SandboxOptions.InstanceOf(settings.Database),
         };
         return settings.DebuggerFolder is null ? options : options with { DebuggerFolder = settings.DebuggerFolder };
     };

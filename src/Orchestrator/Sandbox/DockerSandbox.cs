@@ -9,6 +9,19 @@ public sealed record SandboxOptions
 {
     /// <summary>The agent image tag (set once it is built).</summary>
     public string Image { get; init; } = "";
+    /// <summary>
+    /// Which orchestrator owns the containers: the value of <see cref="DockerSandbox.ManagedLabel"/>. Derived from the
+    /// database path (<see cref="InstanceOf"/>), so crash recovery of one orchestrator never removes another's containers
+    /// on the same engine.
+    /// </summary>
+    public string Instance { get; init; } = DefaultInstance;
+    /// <summary>The instance of a sandbox configured without a database (tests of the sandbox alone).</summary>
+    public const string DefaultInstance = "default";
+
+    /// <summary>The instance name of the orchestrator that keeps its books in <paramref name="databasePath"/>.</summary>
+    public static string InstanceOf(string databasePath) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(databasePath))))[..16];
     /// <summary>Host folder holding the System API's unix socket; mounted read-only.</summary>
     public required string ApiSocketFolder { get; init; }
     /// <summary>Where that folder appears inside the container.</summary>
@@ -34,8 +47,11 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
-    /// <summary>Label on every container this program creates; crash recovery looks for it.</summary>
+    /// <summary>Label on every container this program creates, valued with its <see cref="SandboxOptions.Instance"/>; crash recovery looks for it.</summary>
     public const string ManagedLabel = "cyagents.managed";
+
+    /// <summary>The engine's label filter for the containers of one orchestrator instance.</summary>
+    public static string ManagedBy(string instance) => $"{ManagedLabel}={instance}";
     public const string AgentLabel = "cyagents.agent";
     public const string ExecutionLabel = "cyagents.execution";
     public const string CycleLabel = "cyagents.cycle";
@@ -69,7 +85,7 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             NetworkDisabled = true,
             Labels = new Dictionary<string, string>
             {
-                [ManagedLabel] = "true",
+                [ManagedLabel] = options.Instance,
                 [AgentLabel] = request.AgentId,
                 [ExecutionLabel] = request.ExecutionId,
                 [CycleLabel] = request.Cycle.ToString(CultureInfo.InvariantCulture),

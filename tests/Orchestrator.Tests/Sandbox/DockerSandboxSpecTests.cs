@@ -42,6 +42,7 @@ public sealed class DockerSandboxSpecTests
         spec.Labels!["cyagents.agent"].ShouldBe("a1");
         spec.Labels["cyagents.execution"].ShouldBe("c3-b1");
         spec.Labels["cyagents.cycle"].ShouldBe("3");
+        spec.Labels[DockerSandbox.ManagedLabel].ShouldBe(SandboxOptions.DefaultInstance);
         spec.Env.ShouldBeEmpty();
     }
 
@@ -85,5 +86,18 @@ public sealed class DockerSandboxSpecTests
         e.Message.ShouldContain("/nonexistent/docker.sock");
         e.Message.ShouldContain("scripts/ensure-docker");
         e.Message.ShouldNotContain("\n");
+    }
+}
+
+public sealed class SandboxInstanceTests
+{
+    [Fact]
+    public void Each_database_names_its_own_instance_and_the_same_path_always_the_same_one()
+    {
+        var a = SandboxOptions.InstanceOf("/srv/a/cyagents.db");
+        a.ShouldBe(SandboxOptions.InstanceOf("/srv/a/../a/cyagents.db"));
+        a.ShouldNotBe(SandboxOptions.InstanceOf("/srv/b/cyagents.db"));
+        a.Length.ShouldBe(16);
+        DockerSandbox.ManagedBy(a).ShouldBe($"cyagents.managed={a}");
     }
 }

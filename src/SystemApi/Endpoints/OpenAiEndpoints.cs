@@ -26,7 +26,7 @@ internal static class OpenAiEndpoints
                              "execution has left, forwards to the model's providers in priority order (retries, failover, circuit breaker), then " +
                              "charges the provider's reported usage. stream: true answers with server-sent events; stream_options.include_usage " +
                              "adds the final usage chunk. Errors: {\"error\":{\"message\",\"type\",\"param\",\"code\"}}.")
-            .Accepts<JsonElement>("application/json").Produces<JsonElement>(200).Produces(200, contentType: "text/event-stream")
+            .Accepts<JsonElement>("application/json").Produces<JsonElement>(200, "application/json", "text/event-stream")
             .Refuses(400, 404, 413, 422, 502);
         agent.MapPost("/embeddings", Embeddings).WithName("CreateEmbedding")
             .WithSummary("OpenAI embeddings, where a provider of the model offers them; metered like chat")

@@ -309,7 +309,10 @@ public sealed class AllocationCycle(
     {
         var safe = new string(bidId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray());
         var id = $"c{cycle}-{safe}";
-        return id.Length <= 64 ? id : id[..64];
+        if (id.Length <= 64) return id;
+        // Cut ids keep a hash of the whole, so two long bid ids (a chain of re-entry bids) never share an execution id.
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(id)))[..16];
+        return $"{id[..47]}-{hash}";
     }
 
     private IDisposable? Scope(long cycle) =>

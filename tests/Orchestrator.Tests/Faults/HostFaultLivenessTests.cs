@@ -150,3 +150,17 @@ public sealed class CrashAt(FaultPoint point) : IFaultPoints
         if (reached == point) throw new SimulatedCrash(point.ToString());
     }
 }
+
+public sealed class ExecutionIdTests
+{
+    [Fact]
+    public void Long_bid_ids_that_share_a_prefix_get_distinct_execution_ids_of_at_most_64_characters()
+    {
+        var prefix = "re-c9-re-c8-re-c7-re-c6-re-c5-re-c4-re-c3-re-c2-entry-genesis";
+        var a = AllocationCycle.ExecutionIdOf(10, prefix + "-aaaaaaaaaaaaaaaa");
+        var b = AllocationCycle.ExecutionIdOf(10, prefix + "-bbbbbbbbbbbbbbbb");
+        a.Length.ShouldBeLessThanOrEqualTo(64);
+        a.ShouldNotBe(b);
+        AllocationCycle.ExecutionIdOf(3, "entry-genesis-0").ShouldBe("c3-entry-genesis-0");
+    }
+}

@@ -86,6 +86,8 @@ public sealed class LlmOpenAiSdkTests
         sent["stop"]![0]!.GetValue<string>().ShouldBe("END");
         authorization.ShouldBe("Bearer sk-fake-upstream-key"); // the host's key, never the agent's token
         (await world.TokensUsedAsync()).ShouldBe(49);
+        (await world.CallEventsAsync(1)).ShouldHaveSingleItem();
+        (await File.ReadAllTextAsync(world.Api.LogPath)).ShouldNotContain("sk-fake-upstream-key");
     }
 
     [Fact]

@@ -8,6 +8,8 @@ namespace CyAgents.Orchestrator.Sandbox;
 /// <summary>Settings of the Docker sandbox (section <c>Sandbox</c>).</summary>
 public sealed record SandboxOptions
 {
+    public const string Section = "Sandbox";
+
     /// <summary>The agent image tag (set once it is built).</summary>
     public string Image { get; init; } = "";
     /// <summary>
@@ -24,7 +26,7 @@ public sealed record SandboxOptions
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
             System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(databasePath))))[..16];
     /// <summary>Host folder holding the System API's unix socket; mounted read-only.</summary>
-    public required string ApiSocketFolder { get; init; }
+    public string ApiSocketFolder { get; init; } = "";
     /// <summary>Where that folder appears inside the container.</summary>
     public string ContainerApiFolder { get; init; } = "/run/cyagents";
     /// <summary>Processes the agent may have at once.</summary>

@@ -48,6 +48,11 @@ public enum TransferKind
     Gift = 8,
     /// <summary>Treasury to treasury-side accounts: explicit operator adjustment.</summary>
     Adjustment = 9,
+    /// <summary>
+    /// Treasury to agent: the clearing charge of an execution the host ended (abandoned at recovery, launch failed, engine
+    /// lost), returned because the agent never got the window it paid for (ADR 0085).
+    /// </summary>
+    HostFaultRefund = 10,
 }
 
 /// <summary>State of a transfer. Posted transfers are final; pending ones are resolved exactly once.</summary>

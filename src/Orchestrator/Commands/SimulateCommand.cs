@@ -227,7 +227,7 @@ public static class SimulateCommand
         {
             var s = RunSummary.From(run, result.ManyVariants);
             table.AddRow(Markup.Escape(s.Label), N(s.AgentsAtEnd), N(s.MeanWelfare, "0.0"),
-                s.MeanEfficiency is { } e ? N(e, "0.000") : "-", N(s.TotalRevenue), N(s.FinalGini, "0.000"), N(s.MeanJain, "0.000"),
+                s.MeanEfficiency is { } e ? N(e, "0.000") + Markup.Escape($" ({s.EfficiencyAgainst})") : "-", N(s.TotalRevenue), N(s.FinalGini, "0.000"), N(s.MeanJain, "0.000"),
                 N(s.LongestStarvation), N(s.FinalBankrupt), s.ConservedEveryCycle ? "[green]yes[/]" : "[red]NO[/]",
                 N(run.Timing.Elapsed.TotalSeconds, "0.00"), N(run.Timing.AgentCyclesPerSecond, "#,0"));
         }

@@ -44,9 +44,11 @@ public sealed class AllocationCycle(
     ResourceBundle supply,
     string containerApiSocket,
     ILogger<AllocationCycle> logger,
-    TimeProvider? clock = null)
+    TimeProvider? clock = null,
+    IFaultPoints? faults = null)
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+    private readonly IFaultPoints _faults = faults ?? FaultPoints.None;
     private readonly IClearingMechanism _mechanism = ClearingMechanisms.Create(options.Mechanism);
 
     /// <summary>The supply offered each cycle.</summary>
@@ -97,6 +99,9 @@ public sealed class AllocationCycle(
 
         await SetStatusAsync(number, CycleStatus.Running);
         var finished = await Task.WhenAll(executions.Select(e => ExecuteAsync(e, nextPrices, ct)));
+        _faults.Reached(FaultPoint.AfterCollect);
+        await RepairHostFaultsAsync(finished.Where(e => e.Status.IsHostFault()).Select(e => e.Id));
+        _faults.Reached(FaultPoint.BeforeComplete);
 
         ConservationReport conservation;
         await using (var db = await databases.CreateDbContextAsync(CancellationToken.None))
@@ -124,12 +129,14 @@ public sealed class AllocationCycle(
         // Not cancellable: once a cycle starts clearing, it settles (a half-done cycle is repaired only after a crash).
         var ct = CancellationToken.None;
         await PlaceEntryBidsAsync(number, ct);
+        _faults.Reached(FaultPoint.BeforeFreeze);
         await using var db = await databases.CreateDbContextAsync(ct);
         db.Add(new CycleRecord { Number = number, Status = CycleStatus.Clearing, Mechanism = _mechanism.Name, StartedAt = _clock.GetUtcNow() });
         // Freeze: from here on the API files new bids under the next cycle, and these can no longer be cancelled.
         var book = new BidBook(db, ledgerFor(db));
         var bids = await book.FreezeAsync(number, ct);
         await db.SaveChangesAsync(ct);
+        _faults.Reached(FaultPoint.AfterFreeze);
 
         var prices = await CurrentPricesAsync(db, ct);
         var escrows = bids.ToDictionary(b => b.Id, b => b.EscrowTransferId);
@@ -140,6 +147,7 @@ public sealed class AllocationCycle(
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await ledgerFor(db).ApplyBatchAsync(step.Settlement, ct);
+        _faults.Reached(FaultPoint.MidSettlement);
         var executions = book.Settle(bids, result.Winners).Select(w => new ExecutionRecord
         {
             Id = ExecutionIdOf(number, w.Bid.Id), AgentId = w.Bid.AgentId, Cycle = number, BidId = w.Bid.Id, Granted = w.Won.Bundle,
@@ -155,6 +163,7 @@ public sealed class AllocationCycle(
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         LogSettlement(bids, step);
+        _faults.Reached(FaultPoint.AfterSettlement);
         return (bids.Count, result, executions, market.NextPrices);
     }
 
@@ -202,6 +211,22 @@ public sealed class AllocationCycle(
             await tx.CommitAsync(ct);
             logger.LogInformation("Entry bid {BidId} of {Amount} credits placed for newcomer {AgentId} in cycle {Cycle} ({Bundle})",
                 bidId, amount, agentId, number, bundle);
+        }
+    }
+
+    /// <summary>
+    /// Executions the host ended (launch failed, engine lost, stopped by shutdown) are refunded and re-entered for the next
+    /// cycle (ADR 0085): a host fault must never end an agent's life. A crash before this runs is repaired by recovery.
+    /// </summary>
+    private async Task RepairHostFaultsAsync(IEnumerable<string> executionIds)
+    {
+        foreach (var id in executionIds)
+        {
+            await using var db = await databases.CreateDbContextAsync(CancellationToken.None);
+            var repair = await HostFaultSettlement.RepairAsync(db, ledgerFor(db), id, _clock.GetUtcNow(), CancellationToken.None);
+            if (repair is not null)
+                logger.LogWarning("Execution {ExecutionId} of {AgentId} was ended by the host: refunded {Refunded} credits, re-entry bid {BidId}",
+                    repair.ExecutionId, repair.AgentId, repair.Refunded, repair.ReentryBidId ?? "(none: it has an open bid or no credits)");
         }
     }
 
@@ -301,7 +326,10 @@ public sealed class AllocationCycle(
     {
         var safe = new string(bidId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray());
         var id = $"c{cycle}-{safe}";
-        return id.Length <= 64 ? id : id[..64];
+        if (id.Length <= 64) return id;
+        // Cut ids keep a hash of the whole, so two long bid ids (a chain of re-entry bids) never share an execution id.
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(id)))[..16];
+        return $"{id[..47]}-{hash}";
     }
 
     private IDisposable? Scope(long cycle) =>

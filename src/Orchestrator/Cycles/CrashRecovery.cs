@@ -10,13 +10,19 @@ namespace CyAgents.Orchestrator.Cycles;
 
 /// <summary>What a restart found and repaired.</summary>
 public sealed record RecoveryReport(int ContainersRemoved, int ExecutionsAbandoned, IReadOnlyList<long> CyclesInterrupted, int BidsReopened,
-    ConservationReport Conservation);
+    ConservationReport Conservation)
+{
+    /// <summary>Agents refunded and re-entered because the host ended their execution (ADR 0085).</summary>
+    public IReadOnlyList<HostFaultRepair> HostFaults { get; init; } = [];
+}
 
 /// <summary>
 /// Repairs what an orchestrator that died mid-cycle left behind (ADR 0043). Settlement commits in one transaction, so an
 /// interrupted cycle is either unsettled (its frozen bids go back to open, escrow still held, and clear next cycle) or
 /// settled (its credits are final); either way no credit is lost. Containers found by label are removed and their
-/// executions, like any still marked pending or running, become Abandoned with their tokens revoked.
+/// executions, like any still marked pending or running, become Abandoned with their tokens revoked. Every execution of an
+/// interrupted cycle that the host ended is then refunded and re-entered (<see cref="HostFaultSettlement"/>, ADR 0085), so
+/// the crash costs its agent nothing and it runs again.
 /// </summary>
 public sealed class CrashRecovery(
     IDbContextFactory<CyAgentsDbContext> databases,
@@ -27,6 +33,12 @@ public sealed class CrashRecovery(
     TimeProvider? clock = null,
     string instance = SandboxOptions.DefaultInstance)
 {
+    /// <summary>Test switch: a deliberately broken recovery that leaves frozen bids frozen, so the fault harness can show it fails.</summary>
+    internal bool SkipBidReopeningForTests { get; init; }
+
+    /// <summary>Test switch: a deliberately broken recovery that does not refund or re-enter host-faulted executions.</summary>
+    internal bool SkipHostFaultRepairForTests { get; init; }
+
     public async Task<RecoveryReport> RepairAsync(CancellationToken ct)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["Component"] = "Orchestrator" });
@@ -61,21 +73,41 @@ public sealed class CrashRecovery(
         var reopened = 0;
         foreach (var cycle in interrupted)
         {
-            if (cycle.Status is CycleStatus.Open or CycleStatus.Clearing)
+            if (cycle.Status is CycleStatus.Open or CycleStatus.Clearing && !SkipBidReopeningForTests)
             {
                 // Settlement never committed: the escrows are still pending, so the bids simply return to the book.
                 reopened += await new BidBook(db, ledgerFor(db)).ReopenFrozenAsync(cycle.Number, ct);
             }
-            cycle.Status = CycleStatus.Interrupted;
-            cycle.EndedAt = now;
         }
+        // The cycles are marked interrupted only after their host faults are repaired, so a crash during recovery repeats it.
         await db.SaveChangesAsync(ct);
         foreach (var execution in abandoned)
             await tokens.RevokeAsync(execution.Id, ct);
 
+        var repairs = new List<HostFaultRepair>();
+        var interruptedNumbers = interrupted.Select(c => c.Number).ToList();
+        var hostEnded = SkipHostFaultRepairForTests ? [] : await db.Set<ExecutionRecord>()
+            .Where(e => interruptedNumbers.Contains(e.Cycle) &&
+                        (e.Status == ExecutionStatus.Abandoned || e.Status == ExecutionStatus.LaunchFailed || e.Status == ExecutionStatus.HostFault))
+            .OrderBy(e => e.Id).Select(e => e.Id).ToListAsync(ct);
+        foreach (var executionId in hostEnded)
+        {
+            await using var repairDb = await databases.CreateDbContextAsync(ct);
+            if (await HostFaultSettlement.RepairAsync(repairDb, ledgerFor(repairDb), executionId, now, ct) is { } repair)
+            {
+                repairs.Add(repair);
+                logger.LogWarning("Execution {ExecutionId} of {AgentId} was ended by the host: refunded {Refunded} credits, re-entry bid {BidId}",
+                    repair.ExecutionId, repair.AgentId, repair.Refunded, repair.ReentryBidId ?? "(none: it has an open bid or no credits)");
+            }
+        }
+
         var conservation = await ledgerFor(db).CheckConservationAsync(ct);
         foreach (var cycle in interrupted)
+        {
+            cycle.Status = CycleStatus.Interrupted;
+            cycle.EndedAt = now;
             cycle.InvariantHeld = conservation.Holds;
+        }
         await db.SaveChangesAsync(ct);
 
         if (removed + abandoned.Count + interrupted.Count > 0)
@@ -84,6 +116,6 @@ public sealed class CrashRecovery(
                 removed, abandoned.Count, string.Join(",", interrupted.Select(c => c.Number)), reopened, conservation.Holds);
         if (!conservation.Holds)
             throw new LedgerInvariantBrokenException(interrupted.LastOrDefault()?.Number ?? 0, conservation);
-        return new RecoveryReport(removed, abandoned.Count, interrupted.Select(c => c.Number).ToList(), reopened, conservation);
+        return new RecoveryReport(removed, abandoned.Count, interruptedNumbers, reopened, conservation) { HostFaults = repairs };
     }
 }

@@ -110,4 +110,8 @@ public sealed class BidBook(CyAgentsDbContext db, ILedger ledger)
         foreach (var bid in frozen) bid.MoveTo(BidStatus.Open);
         return frozen.Count;
     }
+
+    /// <summary>True when <paramref name="agentId"/> has a bid waiting for a clearing (open), so it needs no re-entry bid.</summary>
+    public Task<bool> HasOpenBidAsync(string agentId, CancellationToken ct) =>
+        db.Set<BidRecord>().AnyAsync(b => b.AgentId == agentId && b.Status == BidStatus.Open, ct);
 }

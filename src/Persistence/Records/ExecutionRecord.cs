@@ -68,6 +68,19 @@ public enum ExecutionStatus
     LaunchFailed = 6,
     /// <summary>Left running by an orchestrator that died; found and cleaned at the next start.</summary>
     Abandoned = 7,
+    /// <summary>Ended by the host, not the agent: the engine went away or restarted while it ran (ADR 0085).</summary>
+    HostFault = 8,
+}
+
+/// <summary>Which execution outcomes are the host's fault rather than the agent's (ADR 0085).</summary>
+public static class ExecutionStatuses
+{
+    /// <summary>
+    /// True when the host ended the execution (launch failed, abandoned by a stopped or crashed orchestrator, engine lost):
+    /// the agent is refunded what it paid for the window and given a re-entry bid, so a host fault never ends its life.
+    /// </summary>
+    public static bool IsHostFault(this ExecutionStatus status) =>
+        status is ExecutionStatus.LaunchFailed or ExecutionStatus.Abandoned or ExecutionStatus.HostFault;
 }
 
 internal sealed class ExecutionRecordConfiguration : IEntityTypeConfiguration<ExecutionRecord>

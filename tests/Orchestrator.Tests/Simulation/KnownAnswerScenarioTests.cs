@@ -1,3 +1,4 @@
+using CyAgents.Orchestrator.Simulation.Running;
 using CyAgents.Orchestrator.Simulation.Scenarios;
 
 namespace CyAgents.Orchestrator.Tests.Simulation;
@@ -46,6 +47,9 @@ public class KnownAnswerScenarioTests
         greedy.Cycles.ShouldAllBe(c => c.Efficiency != null && Math.Abs(c.Efficiency.Value - 1 / Math.Sqrt(m)) < 0.02);
         greedy.Cycles.ShouldAllBe(c => c.Winners == 1, "the greedy takes the one big bid first and nothing else fits");
         optimal.Cycles.ShouldAllBe(c => c.Efficiency == 1.0 && c.Winners == m);
+        // Small enough to solve exactly, and the LP bound is tight here (the small bids fill the supply exactly).
+        result.Runs.SelectMany(r => r.Cycles).ShouldAllBe(c =>
+            c.EfficiencyBasis == EfficiencyBasis.Exact && c.OptimalWelfare == m * LosTightScenario.SmallValue && c.WelfareBound == c.OptimalWelfare);
         result.KnownAnswersHold.ShouldBe(true);
     }
 

@@ -59,9 +59,20 @@ public class ReproducibilityTests
         var header = lines[0].Split(',');
         header.ShouldBe(CycleCsv.Header);
         foreach (var column in new[] { "price_cpu", "price_memory", "price_tokens", "price_attention", "utilization_cpu", "welfare",
-                     "efficiency", "revenue", "gini", "jain", "starving", "bankrupt", "active_agents", "conserved" })
+                     "efficiency", "revenue", "gini", "jain", "starving", "bankrupt", "active_agents", "conserved",
+                     "efficiency_basis", "welfare_bound", "optimal_welfare" })
             header.ShouldContain(column);
         lines[1].ShouldStartWith("market,base,critical-value,1,200,");
-        lines.Skip(1).ShouldAllBe(l => l.EndsWith(",true"));
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
+        var at = header.Select((name, i) => (name, i)).ToDictionary(c => c.name, c => c.i);
+        foreach (var row in rows)
+        {
+            row[at["conserved"]].ShouldBe("true");
+            // 200 agents bid far more than optimal's 20 bids a cycle: every row is measured against the LP bound.
+            row[at["efficiency_basis"]].ShouldBe("bound");
+            row[at["efficiency"]].ShouldNotBeEmpty();
+            row[at["optimal_welfare"]].ShouldBeEmpty();
+            long.Parse(row[at["welfare_bound"]]).ShouldBeGreaterThanOrEqualTo(long.Parse(row[at["welfare"]]));
+        }
     }
 }

@@ -18,6 +18,7 @@ public static class CycleCsv
         .. ResourceKinds.All.Select(k => "utilization_" + k.WireName()),
         .. ResourceKinds.All.Select(k => "demand_ratio_" + k.WireName()),
         "welfare", "efficiency", "revenue", "gini", "jain", "starving", "bankrupt", "gifts", "treasury_issued", "conserved",
+        "efficiency_basis", "welfare_bound", "optimal_welfare",
     ];
 
     public static string FileName(RunResult run, bool withVariant) =>
@@ -56,11 +57,22 @@ public static class CycleCsv
                 csv.WriteField(Int(row.Gifts));
                 csv.WriteField(Int(row.TreasuryIssued));
                 csv.WriteField(row.Conserved ? "true" : "false");
+                csv.WriteField(BasisName(row.EfficiencyBasis));
+                csv.WriteField(row.WelfareBound is { } bound ? Int(bound) : "");
+                csv.WriteField(row.OptimalWelfare is { } optimum ? Int(optimum) : "");
                 csv.EndRecord();
             }
         }
         csv.Flush();
     }
+
+    /// <summary>exact (against the optimum), bound (against the LP upper bound on it), or empty (no bids).</summary>
+    internal static string BasisName(EfficiencyBasis? basis) => basis switch
+    {
+        EfficiencyBasis.Exact => "exact",
+        EfficiencyBasis.Bound => "bound",
+        _ => "",
+    };
 
     internal static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
     internal static string Ratio(double value) => value.ToString("0.######", CultureInfo.InvariantCulture);

@@ -18,6 +18,7 @@ public sealed record AgentStanding(string Id, string Name, string Group, long We
 public sealed record RunSummary(
     string Label, string Variant, string Mechanism, string CsvFile, int AgentsAtStart, int AgentsAtEnd, int Cycles,
     double MeanWelfare, long TotalWelfare, long TotalRevenue, double? MeanEfficiency, int EfficiencyCycles,
+    string? EfficiencyAgainst, double? MeanBoundGap,
     double FinalGini, double MeanJain, int LongestStarvation, int FinalBankrupt, double MeanActiveAgents,
     bool ConservedEveryCycle, IReadOnlyList<KindSummary> Kinds, IReadOnlyList<GroupSummary> Groups,
     IReadOnlyList<AgentStanding> Richest)
@@ -50,8 +51,25 @@ public sealed record RunSummary(
             run.Agents.Count(a => !a.IsChild), run.Agents.Count, cycles.Count,
             cycles.Average(c => (double)c.Welfare), cycles.Sum(c => c.Welfare), cycles.Sum(c => c.Revenue),
             efficient.Count > 0 ? efficient.Average() : null, efficient.Count,
+            AgainstOf(cycles), BoundGapOf(cycles),
             cycles[^1].WealthGini, cycles.Average(c => c.Jain), run.Agents.Max(a => a.LongestLosingStreak),
             cycles[^1].Bankrupt, cycles.Average(c => (double)c.ActiveAgents),
             cycles.All(c => c.Conserved), kinds, groups, richest);
+    }
+
+    /// <summary>exact, bound, or exact+bound when some cycles were solved exactly and others only bounded.</summary>
+    private static string? AgainstOf(IReadOnlyList<CycleMetrics> cycles)
+    {
+        var exact = cycles.Any(c => c.EfficiencyBasis == EfficiencyBasis.Exact);
+        var bound = cycles.Any(c => c.EfficiencyBasis == EfficiencyBasis.Bound);
+        return exact && bound ? "exact+bound" : exact ? "exact" : bound ? "bound" : null;
+    }
+
+    /// <summary>Mean of bound / optimum − 1 over the cycles that have both: how loose the bound is where it can be checked.</summary>
+    private static double? BoundGapOf(IReadOnlyList<CycleMetrics> cycles)
+    {
+        var gaps = cycles.Where(c => c is { WelfareBound: not null, OptimalWelfare: > 0 })
+            .Select(c => (double)c.WelfareBound!.Value / c.OptimalWelfare!.Value - 1).ToList();
+        return gaps.Count > 0 ? Math.Round(gaps.Average(), 6) : null;
     }
 }

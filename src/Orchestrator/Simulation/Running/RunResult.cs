@@ -19,8 +19,17 @@ public sealed record CycleMetrics
     public required double[] DemandRatio { get; init; }
     /// <summary>Sum of the winners' true values (not their bids).</summary>
     public required long Welfare { get; init; }
-    /// <summary>Welfare over the optimal welfare of the same bids at true values; null when too large to compute.</summary>
+    /// <summary>
+    /// Welfare over the optimal welfare of the same bids at true values (<see cref="EfficiencyBasis.Exact"/>), or over
+    /// the upper bound on it (<see cref="EfficiencyBasis.Bound"/>, a lower bound on efficiency); null without bids.
+    /// </summary>
     public required double? Efficiency { get; init; }
+    /// <summary>What <see cref="Efficiency"/> was measured against; null without bids.</summary>
+    public EfficiencyBasis? EfficiencyBasis { get; init; }
+    /// <summary>The Lagrangian (LP) upper bound on the optimal welfare at true values; null without bids.</summary>
+    public long? WelfareBound { get; init; }
+    /// <summary>The exact optimal welfare at true values, when the cycle was small enough to solve; else null.</summary>
+    public long? OptimalWelfare { get; init; }
     public required long Revenue { get; init; }
     /// <summary>Gini of agents' posted balances after settlement.</summary>
     public required double WealthGini { get; init; }
@@ -36,6 +45,15 @@ public sealed record CycleMetrics
     public required long TreasuryIssued { get; init; }
     /// <summary>The ledger's conservation check after the cycle.</summary>
     public required bool Conserved { get; init; }
+}
+
+/// <summary>The yardstick of a cycle's efficiency.</summary>
+public enum EfficiencyBasis
+{
+    /// <summary>The exact optimum (<c>optimal</c>), for cycles with at most the scenario's optimal-bid limit.</summary>
+    Exact,
+    /// <summary>The Lagrangian (LP) upper bound on the optimum: efficiency against it never overstates the true one.</summary>
+    Bound,
 }
 
 /// <summary>One (variant, mechanism) run.</summary>

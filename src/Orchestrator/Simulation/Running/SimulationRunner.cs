@@ -384,21 +384,28 @@ public sealed class SimulationRunner
         }
 
         /// <summary>
-        /// Welfare over the best welfare the same bidders could have had at their true values, when the cycle is
-        /// small enough for <c>optimal</c>; null otherwise.
+        /// Welfare over the best welfare the same bidders could have had at their true values: against the exact
+        /// optimum when the cycle is small enough for <c>optimal</c>, otherwise against the Lagrangian (LP) upper bound
+        /// on it, which makes the figure a lower bound on the true efficiency. The bound is computed on every cycle
+        /// with bids, so the gap to the optimum shows wherever both exist.
         /// </summary>
-        private double? Efficiency(long welfare)
+        private CycleEfficiency Efficiency(long welfare)
         {
-            if (_bids.Count == 0 || _bids.Count > _settings.OptimalBidLimit)
-                return null;
+            if (_bids.Count == 0)
+                return CycleEfficiency.None;
             var truthful = new List<Bid>(_bids.Count);
             for (var b = 0; b < _bids.Count; b++)
                 truthful.Add(_bids[b] with { Amount = _agents[_bidders[b]].ValueThisCycle });
-            return EconomyMetrics.Efficiency(welfare, _optimal.Clear(new ClearingInput(truthful, Supply, _prices)).Welfare);
+            var input = new ClearingInput(truthful, Supply, _prices);
+            var bound = WelfareBound.UpperBound(input);
+            if (_bids.Count > _settings.OptimalBidLimit)
+                return new CycleEfficiency(EconomyMetrics.Efficiency(welfare, bound), EfficiencyBasis.Bound, bound, null);
+            var optimum = _optimal.Clear(input).Welfare;
+            return new CycleEfficiency(EconomyMetrics.Efficiency(welfare, optimum), EfficiencyBasis.Exact, bound, optimum);
         }
 
         /// <summary>Reads every balance (also refreshing what agents can spend), checks conservation, builds the row.</summary>
-        private async Task<CycleMetrics> MeasureAsync(int cycle, ClearingResult result, MarketState market, long welfare, double? efficiency, int gifts, CancellationToken ct)
+        private async Task<CycleMetrics> MeasureAsync(int cycle, ClearingResult result, MarketState market, long welfare, CycleEfficiency efficiency, int gifts, CancellationToken ct)
         {
             var wealth = new long[_agents.Count];
             var bankrupt = 0;
@@ -424,7 +431,10 @@ public sealed class SimulationRunner
                 Utilization = PerKind(result.Utilization),
                 DemandRatio = PerKind(k => Supply[k] == 0 ? 0 : (double)market[k].Demand / Supply[k]),
                 Welfare = welfare,
-                Efficiency = efficiency,
+                Efficiency = efficiency.Value,
+                EfficiencyBasis = efficiency.Basis,
+                WelfareBound = efficiency.Bound,
+                OptimalWelfare = efficiency.Optimum,
                 Revenue = result.Revenue,
                 WealthGini = EconomyMetrics.Gini(wealth),
                 Jain = EconomyMetrics.JainIndex(_agents.Select(a => a.ResourcesWon)),
@@ -480,6 +490,12 @@ public sealed class SimulationRunner
 
         private static string Num(long value) => value.ToString(CultureInfo.InvariantCulture);
     }
+}
+
+/// <summary>A cycle's efficiency, what it was measured against, and the two yardsticks (null when not computed).</summary>
+internal readonly record struct CycleEfficiency(double? Value, EfficiencyBasis? Basis, long? Bound, long? Optimum)
+{
+    public static CycleEfficiency None => new(null, null, null, null);
 }
 
 /// <summary>The ledger's invariant broke during a run: a bug, never a result.</summary>

@@ -38,7 +38,11 @@ public sealed class MarketScenario : Scenario
             findings.Add(new(label, "settled cpu utilization", Settled(run, c => c.Utilization[(int)ResourceKind.Cpu]), "", null));
             var efficient = run.Cycles.Where(c => c.Efficiency is not null).ToList();
             if (efficient.Count > 0)
-                findings.Add(new(label, "mean efficiency", efficient.Average(c => c.Efficiency!.Value), "", null));
+            {
+                var exact = efficient.Count(c => c.EfficiencyBasis == EfficiencyBasis.Exact);
+                findings.Add(new(label, "mean efficiency", efficient.Average(c => c.Efficiency!.Value),
+                    $"against the optimum on {exact} cycles, the LP bound on {efficient.Count - exact}", null));
+            }
         }
         return findings;
     }

@@ -70,14 +70,14 @@ public sealed class LlmGatewayContainerTests(DockerFixture docker)
         var workspace = workspaces.Prepare(agentId, JsonSerializer.Serialize(new
         {
             bidFraction = 0.1, bundle = new { cpuMillicores = 250, memoryMiB = 96, tokens = 2000, attentionBasisPoints = 0 }, llmQuestion = "What is the price of a token?", llmModel = "gpt-e2e", llmMaxTokens = 32,
-        }));
+        }), AgentImage.SandboxUid);
         var env = new AgentEnvironment
         {
             AgentId = agentId, ExecutionId = executionId, Token = token, Cycle = 1, NextCycle = 2,
             Bundle = new ResourceBundleDto(250, 96, 2000, 0), Balance = new BalanceView(0, 0, 0), Prices = new PricesView(0, 0, 0, 0),
             ApiSocket = "/run/cyagents/api.sock", Deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30),
         };
-        workspaces.WriteEnvironment(workspace, env);
+        var context = workspaces.DeliverEnvironment(env, AgentImage.SandboxUid);
         var sandbox = new DockerSandbox(docker.Engine, new SandboxOptions { Image = docker.Image, ApiSocketFolder = apiFolder },
             NullLogger<DockerSandbox>.Instance);
         IReadOnlyList<string>? containerEnv = null;
@@ -89,7 +89,7 @@ public sealed class LlmGatewayContainerTests(DockerFixture docker)
         };
 
         var outcome = await sandbox.RunAsync(new ExecutionRequest(executionId, agentId, 1, ResourceBundle.Create(250, 96, 2000), workspace, env,
-            TimeSpan.FromSeconds(30)), CancellationToken.None);
+            TimeSpan.FromSeconds(30)) { ContextFolder = context }, CancellationToken.None);
 
         var output = string.Join("\n", outcome.Logs.Select(l => l.Text));
         outcome.Status.ShouldBe(ExecutionStatus.Succeeded, output);
@@ -108,7 +108,8 @@ public sealed class LlmGatewayContainerTests(DockerFixture docker)
         containerEnv.ShouldAllBe(v => !v.Contains("llm.key"));
         fileSystem.Length.ShouldBeGreaterThan(1_000_000); // the whole root file system was exported
         fileSystem.AsSpan().IndexOf(Encoding.UTF8.GetBytes(key)).ShouldBe(-1);
-        foreach (var file in Directory.EnumerateFiles(workspace, "*", SearchOption.AllDirectories).Concat(Directory.EnumerateFiles(apiFolder)))
+        foreach (var file in Directory.EnumerateFiles(workspace, "*", SearchOption.AllDirectories)
+                     .Concat(Directory.EnumerateFiles(context, "*", SearchOption.AllDirectories)).Concat(Directory.EnumerateFiles(apiFolder)))
             if (!file.EndsWith(".sock", StringComparison.Ordinal))
                 (await File.ReadAllBytesAsync(file)).AsSpan().IndexOf(Encoding.UTF8.GetBytes(key)).ShouldBe(-1, file);
         output.ShouldNotContain(key);

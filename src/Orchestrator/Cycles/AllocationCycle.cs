@@ -142,8 +142,6 @@ public sealed class AllocationCycle(
         var escrows = bids.ToDictionary(b => b.Id, b => b.EscrowTransferId);
         var step = CycleClearing.Run(new CycleClearingInput(number, bids.Select(b => new Bid(b.Id, b.AgentId, b.Bundle, b.Amount)).ToList(),
             supply, prices, _mechanism, options.Pricing, (ulong)number, id => escrows[id]));
-        foreach (var (bid, reason) in step.Rejected)
-            logger.LogWarning("Bid {BidId} of {AgentId} cannot be cleared and loses: {Reason}", bid.Id, bid.AgentId, reason);
         var result = step.Result;
         var market = step.Market;
 
@@ -164,8 +162,27 @@ public sealed class AllocationCycle(
         cycle.Revenue = result.Revenue;
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        LogSettlement(bids, step);
         _faults.Reached(FaultPoint.AfterSettlement);
         return (bids.Count, result, executions, market.NextPrices);
+    }
+
+    /// <summary>One audit event per settled bid: won or lost, what it paid, and why (a rejected bid with its reason).</summary>
+    private void LogSettlement(IReadOnlyList<BidRecord> bids, CycleClearingOutcome step)
+    {
+        var won = step.Result.Winners.ToDictionary(w => w.BidId);
+        var rejected = step.Rejected.GroupBy(r => r.Bid.Id).ToDictionary(g => g.Key, g => g.First().Reason);
+        foreach (var bid in bids)
+        {
+            var (outcome, payment, reason) = won.TryGetValue(bid.Id, out var w)
+                ? ("Won", w.Payment, $"granted by {step.Result.Mechanism}")
+                : rejected.TryGetValue(bid.Id, out var why)
+                    ? ("Lost", 0L, "rejected: " + why)
+                    : ("Lost", 0L, $"not granted by {step.Result.Mechanism} (outbid or no capacity left)");
+            var level = rejected.ContainsKey(bid.Id) ? LogLevel.Warning : LogLevel.Information;
+            logger.Log(level, "Bid {BidId} of {AgentId} settled: {Outcome}, payment {Payment} of {Amount} credits for {Bundle}; {Reason}",
+                bid.Id, bid.AgentId, outcome, payment, bid.Amount, bid.Bundle.ToString(), reason);
+        }
     }
 
     /// <summary>

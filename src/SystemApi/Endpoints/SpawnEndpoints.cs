@@ -28,7 +28,7 @@ internal static class SpawnEndpoints
             .MapPost("", Spawn).WithName("Spawn")
             .WithSummary("Spawn a child agent with an endowment from the caller's credits")
             .WithDescription("Charges endowment + Spawn:Fee to the caller. Accepts Idempotency-Key. Refusals: validation (400), forbidden (403, parentId of another agent), insufficient_funds (402), spawn_limit (422).")
-            .Refuses(400, 402, 409, 413, 422, 500);
+            .Refuses(400, 402, 403, 409, 413, 415, 422, 500);
 
     private static async Task<Results<Created<SpawnResponse>, ProblemHttpResult>> Spawn(SpawnRequest request, ClaimsPrincipal user,
         HttpContext http, IdempotentWrites writes, WorkspaceTemplate workspaces, IOptions<SpawnOptions> options, ILoggerFactory logs)
@@ -51,6 +51,8 @@ internal static class SpawnEndpoints
                 var ct = w.Ct;
                 var parent = await w.Db.Set<AgentRecord>().AsNoTracking().FirstOrDefaultAsync(a => a.Id == caller.AgentId, ct);
                 if (parent is null) return Refusal.NotFound($"the calling agent '{caller.AgentId}' has no record");
+                if (parent.Status == AgentStatus.Retired)
+                    return Refusal.Forbidden($"agent '{parent.Id}' is retired; a retired agent may not spawn");
                 if (parent.Generation + 1 > rules.MaxGeneration)
                     return new Refusal(ErrorCodes.SpawnLimit,
                         $"a child would be generation {parent.Generation + 1}; the limit is {rules.MaxGeneration}");
@@ -106,7 +108,7 @@ internal static class SpawnEndpoints
         var name = request.Name?.Trim();
         if (string.IsNullOrEmpty(name)) errors["name"] = ["is required"];
         else if (name.Length > 128) errors["name"] = ["must be at most 128 characters"];
-        else if (name.Any(char.IsControl)) errors["name"] = ["must not contain control characters"];
+        else if (HumanText.Problem(name, singleLine: true) is { } text) errors["name"] = [text];
         if (request.Endowment < rules.MinEndowment) errors["endowment"] = [$"must be at least {rules.MinEndowment} credits"];
         if (request.Strategy is { } s && s.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined))
             errors["strategy"] = ["must be a JSON object"];

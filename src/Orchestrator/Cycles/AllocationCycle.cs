@@ -239,6 +239,7 @@ public sealed class AllocationCycle(
         var bundle = execution.Granted;
         ExecutionOutcome outcome;
         var tokenIssued = false;
+        var contextDelivered = false;
         try
         {
             string? strategy;
@@ -248,7 +249,8 @@ public sealed class AllocationCycle(
                 strategy = await db.Set<AgentRecord>().Where(a => a.Id == execution.AgentId).Select(a => a.StrategyJson).FirstOrDefaultAsync();
                 balance = await ledgerFor(db).GetBalanceAsync(AccountIds.ForAgent(execution.AgentId));
             }
-            var workspace = workspaces.Prepare(execution.AgentId, strategy);
+            var uid = AgentImage.SandboxUid;
+            var workspace = workspaces.Prepare(execution.AgentId, strategy, uid);
             var token = await tokens.IssueAsync(execution.AgentId, execution.Id, execution.Cycle, CancellationToken.None);
             tokenIssued = true;
             var deadline = _clock.GetUtcNow() + options.ExecutionWindow;
@@ -261,7 +263,9 @@ public sealed class AllocationCycle(
                     nextPrices[ResourceKind.Attention]),
                 ApiSocket = containerApiSocket, Deadline = deadline,
             };
-            workspaces.WriteEnvironment(workspace, environment);
+            // One context per execution, outside the workspace, mounted read-only (ADR 0070): executions never share one.
+            var context = workspaces.DeliverEnvironment(environment, uid);
+            contextDelivered = true;
             await UpdateExecutionAsync(execution.Id, e =>
             {
                 e.Status = ExecutionStatus.Running;
@@ -269,7 +273,10 @@ public sealed class AllocationCycle(
                 e.Deadline = deadline;
             });
             outcome = await sandbox.RunAsync(
-                new ExecutionRequest(execution.Id, execution.AgentId, execution.Cycle, bundle, workspace, environment, options.ExecutionWindow), ct);
+                new ExecutionRequest(execution.Id, execution.AgentId, execution.Cycle, bundle, workspace, environment, options.ExecutionWindow)
+                {
+                    ContextFolder = context, Uid = uid,
+                }, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -280,6 +287,7 @@ public sealed class AllocationCycle(
         finally
         {
             if (tokenIssued) await tokens.RevokeAsync(execution.Id, CancellationToken.None);
+            if (contextDelivered) RemoveContext(execution.Id);
         }
         return await UpdateExecutionAsync(execution.Id, e =>
         {
@@ -292,6 +300,12 @@ public sealed class AllocationCycle(
             e.PeakMemoryBytes = outcome.PeakMemoryBytes;
             e.CpuTimeNanos = outcome.CpuTimeNanos;
         });
+    }
+
+    private void RemoveContext(string executionId)
+    {
+        try { workspaces.RemoveEnvironment(executionId); }
+        catch (IOException e) { logger.LogWarning("Context folder of {ExecutionId} could not be removed: {Error}", executionId, e.Message); }
     }
 
     private async Task<ExecutionRecord> UpdateExecutionAsync(string id, Action<ExecutionRecord> change)

@@ -88,8 +88,16 @@ internal static class SpawnEndpoints
             var spawned = outcome.Value!;
             if (!outcome.Replayed)
             {
-                staged?.Commit();
-                logs.CreateLogger("CyAgents.SystemApi.Spawn").LogInformation(
+                var log = logs.CreateLogger("CyAgents.SystemApi.Spawn");
+                try { staged?.Commit(); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // The spawn has committed (credits moved, record written): the orchestrator repairs the missing workspace
+                    // from the template and the child's recorded strategy at its first execution (AgentWorkspaces.Prepare).
+                    log.LogWarning("Workspace of {ChildId} could not be moved into place ({Error}); it is created at its first execution",
+                        spawned.Agent.Id, e.Message);
+                }
+                log.LogInformation(
                     "Agent {ChildId} ({ChildName}) spawned by {ParentId}: generation {Generation}, endowment {Endowment}, fee {Fee}, workspace {Workspace}",
                     spawned.Agent.Id, spawned.Agent.Name, spawned.Agent.ParentId, spawned.Agent.Generation, spawned.Endowment, spawned.Fee,
                     staged?.FinalPath);

@@ -44,7 +44,8 @@ public sealed class LiveEconomy : IAsyncDisposable
     /// Validates the configuration (before contacting the engine), checks the engine, builds the agent image if missing,
     /// starts the API, repairs an interrupted earlier run and creates Genesis on first start. Throws
     /// <see cref="OptionsValidationException"/> naming the bad configuration key, and
-    /// <see cref="DockerEngineUnavailableException"/> when no engine answers.
+    /// <see cref="DockerEngineUnavailableException"/> when no engine answers, and <see cref="StorageFailedException"/> when the
+    /// data folder or the database refuses a write (full, read-only, locked).
     /// </summary>
     public static async Task<LiveEconomy> StartAsync(LiveSettings settings, CancellationToken ct = default)
     {
@@ -78,10 +79,11 @@ public sealed class LiveEconomy : IAsyncDisposable
             await economy.Cycle.BootstrapAsync(ct);
             return economy;
         }
-        catch
+        catch (Exception e)
         {
             if (app is not null) await app.DisposeAsync();
             engine.Dispose();
+            if (StorageFailedException.From(e) is { } storage) throw storage;
             throw;
         }
     }
@@ -133,7 +135,9 @@ public sealed class LiveEconomy : IAsyncDisposable
 
     /// <summary>
     /// Runs cycles until <paramref name="count"/> are done (null: until stopped). Stopping kills running containers,
-    /// finishes the cycle's bookkeeping and returns; a broken invariant throws.
+    /// finishes the cycle's bookkeeping and returns; a broken invariant throws. A write the storage refuses stops the run with
+    /// <see cref="StorageFailedException"/>: the cycle's committed steps stand, the refused one left nothing, and the next
+    /// start's recovery finishes the cycle (ADR 0087).
     /// </summary>
     public async Task<IReadOnlyList<CycleReport>> RunCyclesAsync(int? count, TimeSpan interval, CancellationToken ct = default)
     {
@@ -142,7 +146,12 @@ public sealed class LiveEconomy : IAsyncDisposable
         while ((count is null || reports.Count < count) && !stop.IsCancellationRequested)
         {
             var number = await Cycle.NextNumberAsync(CancellationToken.None);
-            reports.Add(await Cycle.RunAsync(number, stop.Token));
+            try { reports.Add(await Cycle.RunAsync(number, stop.Token)); }
+            catch (Exception e) when (StorageFailedException.From(e) is { } storage)
+            {
+                Logger.LogCritical("Cycle {Cycle} stopped: {Reason}", number, storage.Message);
+                throw storage;
+            }
             if ((count is null || reports.Count < count) && interval > TimeSpan.Zero)
             {
                 try { await Task.Delay(interval, stop.Token); }

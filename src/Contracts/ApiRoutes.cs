@@ -41,6 +41,16 @@ public static class ApiRoutes
     public static string AnswerPrompt(string id) => $"/v1/operator/prompts/{Uri.EscapeDataString(id)}/answer";
     /// <summary>LLM proxy: a completion metered against the execution's token bundle.</summary>
     public const string LlmComplete = "/v1/llm/complete";
+    /// <summary>OpenAI-compatible gateway: the base URL SDKs take is the API's address + <c>/v1</c>.</summary>
+    public const string OpenAiBase = "/v1";
+    /// <summary>OpenAI-compatible chat completions (streaming with server-sent events).</summary>
+    public const string ChatCompletions = "/v1/chat/completions";
+    /// <summary>OpenAI-compatible model list.</summary>
+    public const string Models = "/v1/models";
+    /// <summary>OpenAI-compatible embeddings.</summary>
+    public const string Embeddings = "/v1/embeddings";
+    /// <summary>Operator: the LLM gateway's calls, newest first (<c>?executionId=&amp;agentId=&amp;take=</c>).</summary>
+    public const string OperatorLlmCalls = "/v1/operator/llm/calls";
     /// <summary>Cycles, newest first.</summary>
     public const string Cycles = "/v1/cycles";
     /// <summary>Executions, newest first (<c>?cycle=&amp;agentId=</c>).</summary>

@@ -29,6 +29,7 @@ namespace CyAgents.Contracts;
 [JsonSerializable(typeof(HealthResponse))]
 [JsonSerializable(typeof(LlmCompletionRequest))]
 [JsonSerializable(typeof(LlmCompletionResponse))]
+[JsonSerializable(typeof(LlmCallList))]
 [JsonSerializable(typeof(ApiProblem))]
 [JsonSerializable(typeof(JsonElement))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext;

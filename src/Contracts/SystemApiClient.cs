@@ -122,6 +122,11 @@ public sealed class SystemApiClient : IDisposable
     public Task<LlmCompletionResponse> CompleteAsync(LlmCompletionRequest request, CancellationToken ct = default) =>
         PostAsync(ApiRoutes.LlmComplete, request, Json.LlmCompletionRequest, Json.LlmCompletionResponse, null, ct);
 
+    /// <summary>Operator: the LLM gateway's calls, newest first (optionally of one execution).</summary>
+    public Task<LlmCallList> GetLlmCallsAsync(string? executionId = null, int take = 50, CancellationToken ct = default) =>
+        GetAsync($"{ApiRoutes.OperatorLlmCalls}?take={take}" + (executionId is null ? "" : $"&executionId={Uri.EscapeDataString(executionId)}"),
+            Json.LlmCallList, ct);
+
     /// <summary>Cycles, newest first.</summary>
     public Task<CycleList> GetCyclesAsync(int skip = 0, int take = 50, CancellationToken ct = default) =>
         GetAsync($"{ApiRoutes.Cycles}?skip={skip}&take={take}", Json.CycleList, ct);

@@ -216,3 +216,29 @@ public sealed record HealthResponse(string Status, string Database, string ApiVe
 /// <param name="Errors">Field name to messages, for validation failures.</param>
 public sealed record ApiProblem(string? Type, string? Title, int? Status, string? Detail, string? Code,
     IReadOnlyDictionary<string, string[]>? Errors);
+
+/// <summary>One call through the LLM gateway, as the operator sees it.</summary>
+/// <param name="Id">Call id (also the <c>x-cyagents-call-id</c> header the caller got).</param>
+/// <param name="ExecutionId">The execution whose tokens paid.</param>
+/// <param name="AgentId">The calling agent.</param>
+/// <param name="Cycle">The execution's cycle.</param>
+/// <param name="Model">The model asked for.</param>
+/// <param name="Provider">The provider that answered, or the last one tried.</param>
+/// <param name="Route"><c>chat</c> or <c>embeddings</c>.</param>
+/// <param name="Stream">Whether it streamed.</param>
+/// <param name="PromptTokens">Prompt tokens the provider reported.</param>
+/// <param name="CompletionTokens">Completion tokens the provider reported.</param>
+/// <param name="ReservedTokens">Bundle tokens held while it ran (its upper bound).</param>
+/// <param name="ChargedTokens">Bundle tokens charged.</param>
+/// <param name="Attempts">Provider attempts (retries and failovers included).</param>
+/// <param name="LatencyMs">Arrival to last byte, in milliseconds.</param>
+/// <param name="Outcome">Succeeded, ProviderFailed, Rejected or StreamBroken.</param>
+/// <param name="Error">Why it failed, or how it was charged when usage was missing.</param>
+/// <param name="StartedAt">Arrival.</param>
+public sealed record LlmCallResponse(string Id, string ExecutionId, string AgentId, long Cycle, string Model, string? Provider, string Route,
+    bool Stream, long PromptTokens, long CompletionTokens, long ReservedTokens, long ChargedTokens, int Attempts, long LatencyMs,
+    string Outcome, string? Error, DateTimeOffset StartedAt);
+
+/// <summary>LLM gateway calls, newest first.</summary>
+/// <param name="Items">The calls.</param>
+public sealed record LlmCallList(IReadOnlyList<LlmCallResponse> Items);

@@ -29,6 +29,10 @@ public class OpenApiDocumentTests
         ("/v1/cycles", "GET", true),
         ("/v1/executions", "GET", true),
         ("/v1/llm/complete", "POST", true),
+        ("/v1/operator/llm/calls", "GET", true),
+        ("/v1/chat/completions", "POST", true),
+        ("/v1/embeddings", "POST", true),
+        ("/v1/models", "GET", true),
     ];
 
     private static async Task<OpenApiDocument> LoadAsync(ApiFactory api)

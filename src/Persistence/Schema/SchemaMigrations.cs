@@ -11,8 +11,39 @@ public static class SchemaMigrations
     /// <summary>The version of the schema before any migration: what <c>EnsureCreated</c> made up to issue 8.</summary>
     public const int Baseline = 1;
 
-    /// <summary>The steps after the baseline, in order (versions 2, 3, ...). None yet: the model is still version 1.</summary>
-    public static IReadOnlyList<SchemaMigration> All { get; } = [];
+    /// <summary>The steps after the baseline, in order (versions 2, 3, ...).</summary>
+    public static IReadOnlyList<SchemaMigration> All { get; } = [LlmCalls];
+
+    // Version 2 (issue 11): a row per LLM gateway call. IF NOT EXISTS because a database made by EnsureCreated from a
+    // model that already had the table (tests build "before versions" databases that way) must upgrade too.
+    private static SchemaMigration LlmCalls => new(2, "llm_calls: one row per LLM gateway call",
+    [
+        """
+        CREATE TABLE IF NOT EXISTS "llm_calls" (
+            "Id" TEXT NOT NULL CONSTRAINT "PK_llm_calls" PRIMARY KEY,
+            "ExecutionId" TEXT NOT NULL, "AgentId" TEXT NOT NULL, "Cycle" INTEGER NOT NULL, "Model" TEXT NOT NULL,
+            "Provider" TEXT NULL, "Route" TEXT NOT NULL, "Stream" INTEGER NOT NULL, "PromptTokens" INTEGER NOT NULL,
+            "CompletionTokens" INTEGER NOT NULL, "ReservedTokens" INTEGER NOT NULL, "ChargedTokens" INTEGER NOT NULL,
+            "Attempts" INTEGER NOT NULL, "LatencyMs" INTEGER NOT NULL, "Outcome" INTEGER NOT NULL, "Error" TEXT NULL,
+            "StartedAt" TEXT NOT NULL)
+        """,
+        """CREATE INDEX IF NOT EXISTS "IX_llm_calls_AgentId" ON "llm_calls" ("AgentId")""",
+        """CREATE INDEX IF NOT EXISTS "IX_llm_calls_ExecutionId" ON "llm_calls" ("ExecutionId")""",
+    ],
+    [
+        """
+        CREATE TABLE IF NOT EXISTS "llm_calls" (
+            "Id" character varying(64) NOT NULL CONSTRAINT "PK_llm_calls" PRIMARY KEY,
+            "ExecutionId" character varying(64) NOT NULL, "AgentId" character varying(64) NOT NULL, "Cycle" bigint NOT NULL,
+            "Model" character varying(200) NOT NULL, "Provider" character varying(100) NULL, "Route" character varying(20) NOT NULL,
+            "Stream" boolean NOT NULL, "PromptTokens" bigint NOT NULL, "CompletionTokens" bigint NOT NULL,
+            "ReservedTokens" bigint NOT NULL, "ChargedTokens" bigint NOT NULL, "Attempts" integer NOT NULL,
+            "LatencyMs" bigint NOT NULL, "Outcome" integer NOT NULL, "Error" character varying(500) NULL,
+            "StartedAt" timestamp with time zone NOT NULL)
+        """,
+        """CREATE INDEX IF NOT EXISTS "IX_llm_calls_AgentId" ON "llm_calls" ("AgentId")""",
+        """CREATE INDEX IF NOT EXISTS "IX_llm_calls_ExecutionId" ON "llm_calls" ("ExecutionId")""",
+    ]);
 
     /// <summary>The version this build creates and upgrades to.</summary>
     public static int Current => CurrentOf(All);

@@ -42,7 +42,6 @@ public static class SystemApiExtensions
         services.Configure<DatabaseOptions>(configuration.GetSection(DatabaseOptions.Section));
         // A bad pricing rule stops the host at start, naming the key, instead of surfacing as odd prices later.
         services.BindValidated<PricingOptions>(configuration, PricingOptions.Section, p => p.Validate());
-        services.Configure<LlmOptions>(configuration.GetSection(LlmOptions.Section));
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddPooledDbContextFactory<CyAgentsDbContext>((sp, o) => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Apply(o));
@@ -54,17 +53,7 @@ public static class SystemApiExtensions
         services.TryAddSingleton<WorkspaceTemplate>();
         services.TryAddSingleton<GroupCommitWriter>();
         services.TryAddSingleton<IdempotentWrites>();
-        services.TryAddSingleton<ILlmProvider>(sp =>
-        {
-            var llm = sp.GetRequiredService<IOptions<LlmOptions>>();
-            return llm.Value.Provider.ToLowerInvariant() switch
-            {
-                "echo" => new EchoLlmProvider(),
-                "openai-compatible" => new OpenAiCompatibleProvider(
-                    new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }), llm),
-                var other => throw new InvalidOperationException($"Unknown Llm:Provider '{other}': use 'echo' or 'openai-compatible'."),
-            };
-        });
+        services.AddLlmGateway(configuration);
         services.AddHostedService<SystemApiStartup>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, Listeners>();
 
@@ -139,6 +128,7 @@ public static class SystemApiExtensions
         PromptEndpoints.Map(app);
         CycleEndpoints.Map(app);
         LlmEndpoints.Map(app);
+        OpenAiEndpoints.Map(app);
         DashboardEndpoints.Map(app);
         app.MapOpenApi().AllowAnonymous();
         return app;

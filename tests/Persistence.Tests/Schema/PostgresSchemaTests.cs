@@ -15,6 +15,9 @@ public sealed class PostgresSchemaTests : IAsyncLifetime
         ["CREATE INDEX \"IX_executions_Status\" ON executions (\"Status\")"],
         ["CREATE INDEX \"IX_executions_Status\" ON executions (\"Status\")"]);
 
+    // The test step after the production ones.
+    private static SchemaMigration NextIndex => AddIndex with { Version = SchemaMigrations.Current + 1 };
+
     private string _admin = "";
     private string _database = "";
     private DatabaseOptions Options => DatabaseOptions.ForPostgres(new NpgsqlConnectionStringBuilder(_admin) { Database = _database }.ConnectionString);
@@ -46,13 +49,14 @@ public sealed class PostgresSchemaTests : IAsyncLifetime
         }
         (await DatabaseSetup.ReadVersionAsync(Options)).ShouldBeNull();
 
+        // Stamped 1, then the production steps run (idempotent over a model that already has their tables), then a test step.
         await DatabaseSetup.EnsureCreatedAsync(Options);
-        (await DatabaseSetup.ReadVersionAsync(Options)).ShouldBe(SchemaMigrations.Baseline);
-        await DatabaseSetup.EnsureCreatedAsync(Options, [AddIndex]);
+        (await DatabaseSetup.ReadVersionAsync(Options)).ShouldBe(SchemaMigrations.Current);
+        await DatabaseSetup.EnsureCreatedAsync(Options, [.. SchemaMigrations.All, NextIndex]);
 
-        (await DatabaseSetup.ReadVersionAsync(Options)).ShouldBe(2);
+        (await DatabaseSetup.ReadVersionAsync(Options)).ShouldBe(SchemaMigrations.Current + 1);
         (await ScalarAsync("SELECT count(*) FROM pg_indexes WHERE indexname = 'IX_executions_Status'")).ShouldBe(1L);
-        (await ScalarAsync("SELECT count(*) FROM schema_version")).ShouldBe(2L);
+        (await ScalarAsync("SELECT count(*) FROM schema_version")).ShouldBe((long)SchemaMigrations.Current + 1);
         await using var read = new CyAgentsDbContext(Options.BuildOptions());
         (await read.Set<AgentRecord>().SingleAsync()).Id.ShouldBe("alice");
     }
@@ -73,9 +77,10 @@ public sealed class PostgresSchemaTests : IAsyncLifetime
             await db.Database.EnsureCreatedAsync();
         await DatabaseSetup.EnsureCreatedAsync(Options);
 
-        await Task.WhenAll(DatabaseSetup.EnsureCreatedAsync(Options, [AddIndex]), DatabaseSetup.EnsureCreatedAsync(Options, [AddIndex]));
+        await Task.WhenAll(DatabaseSetup.EnsureCreatedAsync(Options, [.. SchemaMigrations.All, NextIndex]),
+            DatabaseSetup.EnsureCreatedAsync(Options, [.. SchemaMigrations.All, NextIndex]));
 
-        (await ScalarAsync("SELECT count(*) FROM schema_version")).ShouldBe(2L);
+        (await ScalarAsync("SELECT count(*) FROM schema_version")).ShouldBe((long)SchemaMigrations.Current + 1);
     }
 
     [Fact]

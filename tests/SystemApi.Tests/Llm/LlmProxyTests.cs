@@ -3,15 +3,13 @@ using System.Net;
 using System.Net.Http.Json;
 using CyAgents.Contracts;
 using CyAgents.Persistence.Records;
-using CyAgents.SystemApi.Llm;
+using CyAgents.SystemApi.Tests.Llm;
 using CyAgents.SystemApi.Tests.Infrastructure;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 
-namespace CyAgents.SystemApi.Tests;
+namespace CyAgents.SystemApi.Tests.Llm;
 
+/// <summary>The old one-prompt route, now an alias of the chat completions gateway (ADR 0090).</summary>
 public class LlmProxyTests
 {
     private static async Task<string> RunningExecutionAsync(ApiFactory api, long grantedTokens)
@@ -63,13 +61,13 @@ public class LlmProxyTests
     [Fact]
     public async Task A_failing_provider_releases_the_reserved_tokens()
     {
-        await using var api = new ApiFactory();
-        await using var failing = api.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<ILlmProvider, FailingProvider>()));
+        await using var upstream = new FakeUpstream().Then(new UpstreamStep.Fail(503));
+        var settings = upstream.Provider(0, "m");
+        settings["Llm:RetryDelayMilliseconds"] = "1";
+        await using var api = new ApiFactory(settings);
         var token = await RunningExecutionAsync(api, 1000);
-        using var http = failing.CreateClient();
-        http.DefaultRequestHeaders.Authorization = new("Bearer", token);
 
-        var response = await http.PostAsJsonAsync(ApiRoutes.LlmComplete, new LlmCompletionRequest("hello", 100));
+        var response = await api.ClientWith(token).PostAsJsonAsync(ApiRoutes.LlmComplete, new LlmCompletionRequest("hello", 100));
 
         await response.ShouldBeProblemAsync(HttpStatusCode.BadGateway, ErrorCodes.LlmProviderFailed);
         (await TokensUsedAsync(api)).ShouldBe(0);
@@ -96,12 +94,5 @@ public class LlmProxyTests
         var token = await api.AgentTokenAsync("alice", 0);
         await (await api.ClientWith(token).PostAsJsonAsync(ApiRoutes.LlmComplete, new LlmCompletionRequest("hi", 5)))
             .ShouldBeProblemAsync(HttpStatusCode.NotFound, ErrorCodes.NotFound);
-    }
-
-    private sealed class FailingProvider : ILlmProvider
-    {
-        public string Name => "failing";
-        public Task<LlmCompletion> CompleteAsync(string prompt, int maxTokens, CancellationToken ct) =>
-            throw new HttpRequestException("provider unreachable");
     }
 }

@@ -143,10 +143,18 @@ public sealed class LiveEconomy : IAsyncDisposable
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, Stopping);
         var reports = new List<CycleReport>();
+        var engineLost = false;
         while ((count is null || reports.Count < count) && !stop.IsCancellationRequested)
         {
+            try { await ReconnectAsync(engineLost, stop.Token); }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
             var number = await Cycle.NextNumberAsync(CancellationToken.None);
-            try { reports.Add(await Cycle.RunAsync(number, stop.Token)); }
+            try
+            {
+                var report = await Cycle.RunAsync(number, stop.Token);
+                reports.Add(report);
+                engineLost = report.Executions.Any(e => e.Status == Persistence.Records.ExecutionStatus.HostFault);
+            }
             catch (Exception e) when (StorageFailedException.From(e) is { } storage)
             {
                 Logger.LogCritical("Cycle {Cycle} stopped: {Reason}", number, storage.Message);
@@ -159,6 +167,38 @@ public sealed class LiveEconomy : IAsyncDisposable
             }
         }
         return reports;
+    }
+
+    /// <summary>First pause before asking a lost engine again; it doubles up to <see cref="ReconnectLongest"/>.</summary>
+    public static readonly TimeSpan ReconnectFirst = TimeSpan.FromMilliseconds(500);
+    public static readonly TimeSpan ReconnectLongest = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Before a cycle: waits, with backoff, until the engine answers again (no cycle clears while it is gone, so no
+    /// winner's launch fails for it), and after the engine was lost removes what this instance left on it — containers of
+    /// executions already ended <c>HostFault</c> and repaired in their cycle (ADR 0089).
+    /// </summary>
+    private async Task ReconnectAsync(bool engineLost, CancellationToken ct)
+    {
+        var failed = await _engine.WaitUntilAvailableAsync(ReconnectFirst, ReconnectLongest, (e, pause) =>
+            Logger.LogWarning("The Docker engine does not answer ({Reason}); cycles wait, next try in {Seconds:F1} s", e.Message, pause.TotalSeconds), ct);
+        if (failed == 0 && !engineLost) return;
+        var removed = 0;
+        try
+        {
+            var instance = Services.GetRequiredService<SandboxOptions>().Instance;
+            foreach (var container in await _engine.ListContainersAsync(DockerSandbox.ManagedBy(instance), ct))
+            {
+                await _engine.RemoveContainerAsync(container.Id, ct);
+                removed++;
+            }
+        }
+        catch (Exception e) when (DockerEngine.IsEngineLost(e))
+        {
+            // Gone again: the next cycle's reconnect tries once more.
+            Logger.LogWarning("Sweep after reconnecting failed: {Error}", e.Message);
+        }
+        Logger.LogWarning("Reconnected to the Docker engine after {Failed} failed tries; removed {Removed} containers of executions it lost", failed, removed);
     }
 
     public async ValueTask DisposeAsync()

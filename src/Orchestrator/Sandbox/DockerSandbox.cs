@@ -161,6 +161,8 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
 
         var timedOut = false;
         var stopped = false;
+        // Set when the engine itself went away under the execution: the outcome is the host's fault, not the agent's.
+        string? engineLost = null;
         var usage = new CgroupUsage(containerId);
         using var sampling = new CancellationTokenSource();
         var sampler = usage.SampleAsync(TimeSpan.FromMilliseconds(100), sampling.Token);
@@ -181,21 +183,37 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
                 try { await engine.WaitContainerAsync(containerId, grace.Token); }
                 catch (OperationCanceledException) { }
             }
+            catch (Exception e) when (DockerEngine.IsEngineLost(e))
+            {
+                engineLost = e.Message;
+            }
         }
         var endedAt = _clock.GetUtcNow();
         await sampling.CancelAsync();
         await sampler;
 
         // From here on the bookkeeping finishes even during shutdown.
-        var inspect = await engine.InspectContainerAsync(containerId, CancellationToken.None);
+        ContainerInspect? inspect = null;
+        try { inspect = await engine.InspectContainerAsync(containerId, CancellationToken.None); }
+        catch (Exception e) when (DockerEngine.IsEngineLost(e)) { engineLost ??= e.Message; }
         IReadOnlyList<LogLine> logs = [];
         try { logs = await engine.GetLogsAsync(containerId, CancellationToken.None); }
-        catch (DockerEngineException e) { logger.LogWarning("Logs of {ExecutionId} unavailable: {Error}", request.ExecutionId, e.Message); }
+        catch (Exception e) when (e is DockerEngineException || DockerEngine.IsEngineLost(e))
+        {
+            logger.LogWarning("Logs of {ExecutionId} unavailable: {Error}", request.ExecutionId, e.Message);
+        }
+        // A daemon that stops kills its containers: a non-zero exit while the engine does not answer is the host's doing.
+        if (engineLost is null && !timedOut && !stopped && inspect?.State is { ExitCode: not 0, OOMKilled: false })
+        {
+            try { await engine.PingAsync(CancellationToken.None); }
+            catch (DockerEngineUnavailableException e) { engineLost = e.Message; }
+        }
 
         var state = inspect?.State;
         var exitCode = state?.ExitCode;
         var (status, error) = (timedOut, stopped, state) switch
         {
+            _ when engineLost is not null => (ExecutionStatus.HostFault, $"the Docker engine went away while it ran: {engineLost}"),
             (true, _, _) => (ExecutionStatus.TimedOut, $"killed at the end of its {request.Window.TotalSeconds:0.#} s window"),
             (_, true, _) => (ExecutionStatus.Abandoned, "stopped because the orchestrator shut down"),
             (_, _, { OOMKilled: true }) => (ExecutionStatus.OOMKilled, $"killed by the kernel at its memory cap of {request.Bundle.MemoryMiB} MiB"),
@@ -210,7 +228,14 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         if (debug)
             logger.LogWarning("Keeping container {ContainerId} of debugged agent {AgentId}; remove it with docker rm", containerId[..12], request.AgentId);
         else
-            await engine.RemoveContainerAsync(containerId, CancellationToken.None);
+        {
+            // With the engine gone the container is removed when it is back (the cycle loop's sweep, or recovery at start).
+            try { await engine.RemoveContainerAsync(containerId, CancellationToken.None); }
+            catch (Exception e) when (DockerEngine.IsEngineLost(e))
+            {
+                logger.LogWarning("Container {ContainerId} of {ExecutionId} not removed: {Error}", containerId[..12], request.ExecutionId, e.Message);
+            }
+        }
         return new ExecutionOutcome(status, exitCode, containerId, startedAt, endedAt, error, logs, usage.PeakMemoryBytes, usage.CpuTimeNanos);
     }
 }

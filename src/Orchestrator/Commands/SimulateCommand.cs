@@ -30,6 +30,17 @@ public static class SimulateCommand
             HelpName = "NAME",
             DefaultValueFactory = _ => "market",
         };
+        var scenarioFile = new Option<string?>("--scenario-file")
+        {
+            Description = "Run the scenario in this JSON file instead of a built-in one (format: docs/simulator.md; start from "
+                          + "--print-scenario market). A new scenario needs no rebuild. Copied to the output folder as scenario.json.",
+            HelpName = "FILE",
+        };
+        var printScenario = new Option<string?>("--print-scenario")
+        {
+            Description = "Print the scenario file of a built-in scenario to stdout and exit (a starting point for --scenario-file).",
+            HelpName = "NAME",
+        };
         var agents = CountOption("--agents", "N", "Agents before any spawning. Default: the scenario's (see above).", MaxAgents);
         var cycles = CountOption("--cycles", "C", "Allocation cycles per run. Default: the scenario's.", MaxCycles);
         var mechanism = new Option<string?>("--mechanism")
@@ -59,9 +70,10 @@ public static class SimulateCommand
 
         var command = new Command("simulate", Description())
         {
-            scenario, agents, cycles, mechanism, seed, output, bench, repeat,
+            scenario, scenarioFile, printScenario, agents, cycles, mechanism, seed, output, bench, repeat,
         };
-        command.Action = new SimulateAction(parse => RunAsync(parse, scenario, agents, cycles, mechanism, seed, output, bench, repeat));
+        command.Action = new SimulateAction(parse => RunAsync(parse, new ScenarioOptions(scenario, scenarioFile, printScenario),
+            agents, cycles, mechanism, seed, output, bench, repeat));
         return command;
     }
 
@@ -86,6 +98,7 @@ public static class SimulateCommand
         lines.Add("Strategies: " + string.Join(", ", BiddingStrategy.All.Select(s => s.Name)) + ".");
         lines.Add("");
         lines.Add("Example: cyagents simulate --scenario demand-shock --agents 500 --cycles 300 --mechanism critical-value,posted-price --seed 7 --out sim-out/shock");
+        lines.Add("Your own scenario: cyagents simulate --print-scenario market > my.json; edit my.json; cyagents simulate --scenario-file my.json");
         return string.Join("\n", lines);
     }
 
@@ -109,7 +122,10 @@ public static class SimulateCommand
         return value;
     }
 
-    private static async Task<int> RunAsync(ParseResult parse, Option<string> scenarioOption, Option<int?> agentsOption,
+    /// <summary>The three ways of naming a scenario.</summary>
+    private sealed record ScenarioOptions(Option<string> Name, Option<string?> File, Option<string?> Print);
+
+    private static async Task<int> RunAsync(ParseResult parse, ScenarioOptions scenarioOptions, Option<int?> agentsOption,
         Option<int?> cyclesOption, Option<string?> mechanismOption, Option<int> seedOption, Option<string?> outputOption,
         Option<bool> benchOption, Option<int?> repeatOption)
     {
@@ -120,7 +136,26 @@ public static class SimulateCommand
         if (parse.UnmatchedTokens.Count > 0)
             return Fail(stderr, $"unexpected argument '{parse.UnmatchedTokens[0]}' (see --help)");
 
-        var scenario = ScenarioCatalog.Find(parse.GetValue(scenarioOption));
+        var scenarioOption = scenarioOptions.Name;
+        if (parse.GetValue(scenarioOptions.Print) is { } print)
+        {
+            if (ScenarioCatalog.TextOf(print) is not { } text)
+                return Fail(stderr, $"unknown scenario '{print}'; known scenarios: {string.Join(", ", ScenarioCatalog.BuiltInNames)}");
+            stdout.Write(text);
+            return ExitCodes.Ok;
+        }
+        var scenarioPath = parse.GetValue(scenarioOptions.File);
+        if (scenarioPath is not null && parse.GetResult(scenarioOption) is { Implicit: false })
+            return Fail(stderr, "give either --scenario or --scenario-file, not both");
+        Scenario? scenario;
+        try
+        {
+            scenario = scenarioPath is not null ? ScenarioFile.Load(scenarioPath) : ScenarioCatalog.Find(parse.GetValue(scenarioOption));
+        }
+        catch (ScenarioFileException e)
+        {
+            return Fail(stderr, e.Message);
+        }
         if (scenario is null)
             return Fail(stderr, $"unknown scenario '{parse.GetValue(scenarioOption)}'; known scenarios: {string.Join(", ", ScenarioCatalog.All.Select(s => s.Name))}");
         var agents = parse.GetValue(agentsOption) ?? scenario.DefaultAgents;
@@ -172,6 +207,12 @@ public static class SimulateCommand
             else if (!toStdout)
             {
                 var files = ReportWriter.Write(result!, output);
+                if (scenarioPath is not null)
+                {
+                    // Provenance: the folder says which population produced it, even after the file is edited.
+                    File.Copy(scenarioPath, Path.Combine(output, "scenario.json"), overwrite: true);
+                    files = [.. files, Path.Combine(output, "scenario.json")];
+                }
                 tableConsole.MarkupLine($"Wrote {files.Count} files to [bold]{Markup.Escape(Path.GetFullPath(output))}[/] "
                                         + $"(open {Markup.Escape(ReportWriter.ReportFile)} in a browser).");
             }
@@ -181,6 +222,11 @@ public static class SimulateCommand
         {
             // The exact optimum refuses large instances; say so instead of failing half-way through a report.
             return Fail(stderr, $"{e.Message} (scenario {scenario.Name} with {agents} agents has more bidders per cycle)");
+        }
+        catch (ScenarioFileException e)
+        {
+            // A formula that only fails at this size (e.g. a supply that evaluates to a fraction).
+            return Fail(stderr, e.Message);
         }
         catch (SimulationInvariantException e)
         {

@@ -25,9 +25,9 @@ public class PopulationAndStrategyTests
         var agents = PopulationGenerator.Generate(spec, 5000, 1);
         var endowments = agents.Select(a => (double)a.Endowment).Order().ToArray();
 
-        endowments[0].ShouldBeGreaterThanOrEqualTo(spec.EndowmentScale - 0.5);
+        endowments[0].ShouldBeGreaterThanOrEqualTo(spec.Endowment.A - 0.5);
         var median = endowments[endowments.Length / 2];
-        median.ShouldBeInRange(spec.EndowmentScale * 1.4, spec.EndowmentScale * 1.8, "Pareto(1.5) median is 2^(1/1.5) = 1.59 x scale");
+        median.ShouldBeInRange(spec.Endowment.A * 1.4, spec.Endowment.A * 1.8, "Pareto(1.5) median is 2^(1/1.5) = 1.59 x scale");
         endowments.Average().ShouldBeGreaterThan(median * 1.3, "the tail pulls the mean above the median");
         agents.ShouldAllBe(a => a.Income >= 1 && !a.Demand.IsEmpty && a.ArrivalRate > 0 && a.BaseValue > 0);
     }

@@ -25,24 +25,24 @@ public static class PopulationGenerator
         for (var i = 0; i < count; i++)
         {
             // Every agent consumes the same draws in the same order, whatever its strategy.
-            var endowmentDraw = Pareto.Sample(rng, spec.EndowmentScale, spec.EndowmentShape);
-            var cpu = RoundTo(LogNormal.Sample(rng, Math.Log(500), 0.6), 50, 100, 4000);
-            var memory = RoundTo(LogNormal.Sample(rng, Math.Log(512), 0.7), 64, 64, 8192);
-            var tokenDraw = LogNormal.Sample(rng, Math.Log(2000), 0.8);
+            var endowmentDraw = spec.Endowment.Sample(rng);
+            var cpu = spec.Cpu.Sample(rng);
+            var memory = spec.Memory.Sample(rng);
+            var tokens = spec.Tokens.Sample(rng);
             var usesTokens = rng.NextDouble() < spec.TokenUserShare;
-            var attentionDraw = LogNormal.Sample(rng, Math.Log(500), 0.5);
+            var attention = spec.Attention.Sample(rng);
             var seeksAttention = rng.NextDouble() < attentionShare;
-            var valueDraw = LogNormal.Sample(rng, Math.Log(spec.MedianTaskValue), spec.ValueSigma);
-            var rate = spec.ArrivalRate * ContinuousUniform.Sample(rng, 0.5, 1.5);
-            var shade = ContinuousUniform.Sample(rng, 0.2, 0.4);
+            var valueDraw = spec.TaskValue.Sample(rng);
+            var rate = spec.ArrivalRate * spec.ArrivalSpread.Sample(rng);
+            var shade = spec.Shade.Sample(rng);
 
             var demand = ResourceBundle.Create(
                 cpu, memory,
-                usesTokens ? RoundTo(tokenDraw, 100, 100, 50_000) : 0,
-                seeksAttention ? RoundTo(attentionDraw, 10, 10, 5_000) : 0);
+                usesTokens ? tokens : 0,
+                seeksAttention ? attention : 0);
             // Bigger jobs are worth more, but less than proportionally: value densities spread out.
             var relativeSize = (cpu / 500.0 + memory / 512.0) / 2;
-            var endowment = (long)Math.Round(Math.Min(endowmentDraw, spec.EndowmentScale * spec.EndowmentCapMultiple));
+            var endowment = (long)Math.Round(Math.Min(endowmentDraw, spec.EndowmentCap));
             var income = Math.Max(1, (long)Math.Round(endowment * spec.IncomeRate));
             var strategy = strategies[i];
             agents[i] = new SyntheticAgent(i, AgentId(i), names.Next(), strategy.Name, strategy, demand,
@@ -81,9 +81,6 @@ public static class PopulationGenerator
         }
         return result;
     }
-
-    private static long RoundTo(double value, long step, long min, long max) =>
-        Math.Clamp((long)Math.Round(value / step) * step, min, max);
 }
 
 /// <summary>Human-looking display names from Bogus, seeded locally.</summary>

@@ -6,28 +6,37 @@ namespace CyAgents.Orchestrator.Simulation.Population;
 public sealed record StrategyShare(BiddingStrategy Strategy, double Weight);
 
 /// <summary>
-/// The distributions a synthetic population is drawn from. Defaults give a contested market: heavy-tailed
-/// endowments, lognormal task values, and resources roughly like small containers.
+/// The distributions a synthetic population is drawn from (the <c>generated</c> population of a scenario file).
+/// Defaults give a contested market: heavy-tailed endowments, lognormal task values, and resources roughly like
+/// small containers.
 /// </summary>
 public sealed record PopulationSpec
 {
-    /// <summary>Pareto scale (the smallest endowment) in credits.</summary>
-    public double EndowmentScale { get; init; } = 200;
-    /// <summary>Pareto shape; 1.5 gives a fat tail with a wealth Gini near 1/(2*1.5-1) = 0.5.</summary>
-    public double EndowmentShape { get; init; } = 1.5;
-    /// <summary>Endowments are capped at this many times the scale so one draw cannot own the economy.</summary>
-    public double EndowmentCapMultiple { get; init; } = 100;
+    /// <summary>Endowments in credits; Pareto(200, 1.5) gives a fat tail with a wealth Gini near 1/(2*1.5-1) = 0.5.</summary>
+    public Distribution Endowment { get; init; } = Distribution.Pareto(200, 1.5);
+    /// <summary>Endowments are capped here so one draw cannot own the economy (100 times the Pareto scale).</summary>
+    public double EndowmentCap { get; init; } = 20_000;
     /// <summary>Income per cycle as a fraction of the endowment (a wage proportional to the agent's class).</summary>
     public double IncomeRate { get; init; } = 0.03;
-    /// <summary>Median value of one task, in credits (lognormal).</summary>
-    public double MedianTaskValue { get; init; } = 20;
-    /// <summary>Log-scale spread of task values across agents.</summary>
-    public double ValueSigma { get; init; } = 0.75;
-    /// <summary>Mean Poisson arrival rate of tasks per agent per cycle; each agent's rate is uniform in [0.5, 1.5] times this.</summary>
+    /// <summary>Value of one task of median size, in credits; bigger jobs are worth more by the square root of their size.</summary>
+    public Distribution TaskValue { get; init; } = Distribution.LogNormal(20, 0.75);
+    /// <summary>Mean Poisson arrival rate of tasks per agent per cycle, times the agent's <see cref="ArrivalSpread"/> draw.</summary>
     public double ArrivalRate { get; init; } = 0.6;
+    /// <summary>Each agent's multiplier on <see cref="ArrivalRate"/>.</summary>
+    public Distribution ArrivalSpread { get; init; } = Distribution.Uniform(0.5, 1.5);
+    /// <summary>The fraction a shading bidder takes off its value.</summary>
+    public Distribution Shade { get; init; } = Distribution.Uniform(0.2, 0.4);
+    /// <summary>CPU per task, millicores.</summary>
+    public DemandQuantity Cpu { get; init; } = new(Distribution.LogNormal(500, 0.6), 50, 100, 4000);
+    /// <summary>Memory per task, MiB.</summary>
+    public DemandQuantity Memory { get; init; } = new(Distribution.LogNormal(512, 0.7), 64, 64, 8192);
+    /// <summary>LLM tokens per task, for the <see cref="TokenUserShare"/> of agents that use them.</summary>
+    public DemandQuantity Tokens { get; init; } = new(Distribution.LogNormal(2000, 0.8), 100, 100, 50_000);
+    /// <summary>Human attention per task (basis points), for the few agents that seek it.</summary>
+    public DemandQuantity Attention { get; init; } = new(Distribution.LogNormal(500, 0.5), 10, 10, 5_000);
     /// <summary>Share of agents whose tasks use LLM tokens.</summary>
     public double TokenUserShare { get; init; } = 0.6;
-    /// <summary>Expected number of agents that ever ask for human attention (the human is one scarce person).</summary>
+    /// <summary>Expected number of agents that ever ask for human attention (the human is one scarce person); at most 10%.</summary>
     public double AttentionSeekers { get; init; } = 40;
     /// <summary>Mix of strategies; counts are apportioned exactly (largest remainder), then shuffled.</summary>
     public IReadOnlyList<StrategyShare> Mix { get; init; } = DefaultMix;

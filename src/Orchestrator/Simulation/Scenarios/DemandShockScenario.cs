@@ -10,32 +10,14 @@ namespace CyAgents.Orchestrator.Simulation.Scenarios;
 /// higher level where demand meets supply again; when the shock ends prices fall back. Reports the price level
 /// before, during and after, price volatility, and how many cycles prices take to recover.
 /// </summary>
-public sealed class DemandShockScenario : Scenario
+public static class DemandShockScenario
 {
     /// <summary>Prices have recovered once the price index is back within this fraction of its pre-shock level.</summary>
     public const double RecoveryBand = 0.10;
 
-    public override string Name => "demand-shock";
-    public override string Summary => "task arrivals double during the middle third of the run";
-    public override string KnownAnswer => "prices rise during the shock (index > 1.1x the level before) and come back after (within 15%)";
-    public override int DefaultAgents => 500;
-    public override int DefaultCycles => 300;
-    public override int MinimumAgents => 20;
-    public override IReadOnlyList<string> DefaultMechanisms => ["critical-value", "posted-price"];
 
     public static (int Start, int End) ShockWindow(int cycles) => (cycles / 3 + 1, 2 * cycles / 3);
 
-    public override IReadOnlyList<SimulationVariant> Plan(int agents) =>
-    [
-        new("base", agents, MarketScenario.Settings(new PopulationSpec()) with
-        {
-            DemandMultiplier = static (cycle, cycles) =>
-            {
-                var (start, end) = ShockWindow(cycles);
-                return cycle >= start && cycle <= end ? 2.0 : 1.0;
-            },
-        }),
-    ];
 
     /// <summary>
     /// The price level of a cycle: the geometric mean of price relative to the first cycle's, over the kinds with
@@ -75,7 +57,7 @@ public sealed class DemandShockScenario : Scenario
         return -1;
     }
 
-    public override IReadOnlyList<Finding> Evaluate(IReadOnlyList<RunResult> runs)
+    public static IReadOnlyList<Finding> Evaluate(IReadOnlyList<RunResult> runs)
     {
         var findings = new List<Finding>();
         foreach (var run in runs)

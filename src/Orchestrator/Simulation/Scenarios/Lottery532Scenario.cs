@@ -9,34 +9,13 @@ namespace CyAgents.Orchestrator.Simulation.Scenarios;
 /// Three classes of agents bid 50, 30 and 20 credits for the one unit on offer each cycle. A lottery draws the
 /// winner with probability proportional to the bid, so the classes win 50%, 30% and 20% of the cycles.
 /// </summary>
-public sealed class Lottery532Scenario : Scenario
+public static class Lottery532Scenario
 {
     private static readonly (string Group, long Value, double Share)[] Classes = [("bid-50", 50, 0.5), ("bid-30", 30, 0.3), ("bid-20", 20, 0.2)];
 
-    public override string Name => "lottery-532";
-    public override string Summary => "three bidder classes bid 5:3:2 for one unit per cycle";
-    public override string KnownAnswer => "under lottery the classes win 50/30/20% of the units (within 2 points)";
-    public override int DefaultAgents => 3;
-    public override int DefaultCycles => 5000;
-    public override int MinimumAgents => 3;
-    public override IReadOnlyList<string> DefaultMechanisms => ["lottery"];
 
-    public override IReadOnlyList<SimulationVariant> Plan(int agents) =>
-    [
-        new("base", agents - agents % 3, new ScenarioSettings
-        {
-            Populate = (count, seed) => HandBuilt(count, seed, i =>
-            {
-                var c = Classes[i % 3];
-                return (c.Group, c.Value, ResourceBundle.Create(cpuMillicores: 1000));
-            }),
-            FixedSupply = ResourceBundle.Create(1000, 1000, 1000, 1000),
-            InitialPrices = MarketPrices.Zero,
-            PricingEnabled = false,
-        }),
-    ];
 
-    public override IReadOnlyList<Finding> Evaluate(IReadOnlyList<RunResult> runs)
+    public static IReadOnlyList<Finding> Evaluate(IReadOnlyList<RunResult> runs)
     {
         var findings = new List<Finding>();
         foreach (var run in runs)
@@ -46,7 +25,7 @@ public sealed class Lottery532Scenario : Scenario
             foreach (var (group, _, share) in Classes)
             {
                 var observed = (double)run.Agents.Where(a => a.Group == group).Sum(a => a.Wins) / totalWins;
-                findings.Add(new(run.Mechanism, $"share of units won by {group}", observed, $"{F(share - 0.02)}-{F(share + 0.02)}",
+                findings.Add(new(run.Mechanism, $"share of units won by {group}", observed, $"{Scenario.F(share - 0.02)}-{Scenario.F(share + 0.02)}",
                     known ? Math.Abs(observed - share) <= 0.02 : null));
             }
         }

@@ -14,7 +14,8 @@ public sealed record Finding(string Run, string Measure, double Observed, string
 
 /// <summary>
 /// A named experiment: which populations to draw, how the economy behaves, which mechanisms to compare by
-/// default, and how to read its known answer from the runs.
+/// default, and how to read its known answer from the runs. Every scenario is read from a scenario file
+/// (<see cref="ScenarioFile"/>); the built-in ones are embedded (<see cref="ScenarioCatalog"/>).
 /// </summary>
 public abstract class Scenario
 {
@@ -37,26 +38,27 @@ public abstract class Scenario
     public abstract IReadOnlyList<Finding> Evaluate(IReadOnlyList<RunResult> runs);
 
     /// <summary>Mean of a per-cycle measure over the last quarter of a run (where it has settled).</summary>
-    protected static double Settled(RunResult run, Func<CycleMetrics, double> measure)
+    internal static double Settled(RunResult run, Func<CycleMetrics, double> measure)
     {
         var from = run.Cycles.Count - Math.Max(1, run.Cycles.Count / 4);
         return run.Cycles.Skip(from).Average(measure);
     }
 
-    protected static string F(double value, string format = "0.####") => value.ToString(format, CultureInfo.InvariantCulture);
+    internal static string F(double value, string format = "0.####") => value.ToString(format, CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Agents built by hand for known-answer instances: identity from Bogus, everything else given.
     /// Each agent is endowed with one cycle's value and earns it again every cycle, so it can always bid it.
     /// </summary>
-    protected static IReadOnlyList<SyntheticAgent> HandBuilt(int count, int seed, Func<int, (string Group, long Value, ResourceBundle Demand)> describe)
+    internal static IReadOnlyList<SyntheticAgent> HandBuilt(int count, int seed,
+        Func<int, (string Group, long Value, ResourceBundle Demand, BiddingStrategy Strategy)> describe)
     {
         var names = new AgentNames(SeedStreams.Derive(seed, "names"));
         var agents = new SyntheticAgent[count];
         for (var i = 0; i < count; i++)
         {
-            var (group, value, demand) = describe(i);
-            agents[i] = new SyntheticAgent(i, PopulationGenerator.AgentId(i), names.Next(), group, BiddingStrategy.Truthful,
+            var (group, value, demand, strategy) = describe(i);
+            agents[i] = new SyntheticAgent(i, PopulationGenerator.AgentId(i), names.Next(), group, strategy,
                 demand, value, arrivalRate: 0, endowment: value, income: value) { FixedTask = true };
         }
         return agents;

@@ -10,33 +10,13 @@ namespace CyAgents.Orchestrator.Simulation.Scenarios;
 /// fee per child. Arrivals and values are common to both runs, so the difference in the spawners' utility is what
 /// splitting gains (or loses) under that mechanism.
 /// </summary>
-public sealed class SybilScenario : Scenario
+public static class SybilScenario
 {
     public const int Children = 3;
     public const long SpawnFee = 5;
     public const string SpawnerGroup = "spawner";
 
-    public override string Name => "sybil";
-    public override string Summary => "25% of agents split into 4 identities at cycle 1; compared against the same run without splitting";
-    public override string KnownAnswer => "none; reports each mechanism's gain from splitting (spawners' utility, sybil vs honest)";
-    public override int DefaultAgents => 400;
-    public override int DefaultCycles => 200;
-    public override int MinimumAgents => 4;
-    public override IReadOnlyList<string> DefaultMechanisms => ["first-price", "critical-value", "posted-price", "lottery"];
 
-    public override IReadOnlyList<SimulationVariant> Plan(int agents)
-    {
-        var spec = new PopulationSpec
-        {
-            Mix = [new(BiddingStrategy.Truthful, 0.75), new(BiddingStrategy.Spawner, 0.25)],
-        };
-        var honest = MarketScenario.Settings(spec);
-        return
-        [
-            new("honest", agents, honest),
-            new("sybil", agents, honest with { Spawn = new SpawnPlan(1, Children, SpawnFee) }),
-        ];
-    }
 
     /// <summary>Total realized utility (value won minus payments) of the spawner families.</summary>
     public static long SpawnerUtility(RunResult run) => run.Agents.Where(a => a.Group == SpawnerGroup).Sum(a => a.Utility);
@@ -44,7 +24,7 @@ public sealed class SybilScenario : Scenario
     /// <summary>Total realized utility of everyone else.</summary>
     public static long OthersUtility(RunResult run) => run.Agents.Where(a => a.Group != SpawnerGroup).Sum(a => a.Utility);
 
-    public override IReadOnlyList<Finding> Evaluate(IReadOnlyList<RunResult> runs)
+    public static IReadOnlyList<Finding> Evaluate(IReadOnlyList<RunResult> runs)
     {
         var findings = new List<Finding>();
         foreach (var sybil in runs.Where(r => r.Variant == "sybil"))

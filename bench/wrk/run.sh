@@ -20,6 +20,7 @@ dotnet "$dll" \
   --SystemApi:Urls="http://127.0.0.1:$port" --SystemApi:SocketPath="$work/api.sock" \
   --SystemApi:OperatorTokenFile="$work/operator.token" \
   --SystemApi:RateLimitPerSecond=1000000 --SystemApi:RateLimitBurst=1000000 \
+  --SystemApi:AnonymousRateLimitPerSecond=1000000 --SystemApi:AnonymousRateLimitBurst=1000000 \
   --SystemLog:Path="$work/system.log" --SystemLog:Console=false --Logging:LogLevel:Default=Warning >"$work/api.out" 2>&1 &
 api=$!
 trap 'kill $api 2>/dev/null; wait $api 2>/dev/null; rm -rf "$work"' EXIT

@@ -27,6 +27,16 @@ public static class ErrorCodes
     public const string LlmProviderFailed = "llm_provider_failed";
     /// <summary>429: too many requests from this agent; retry after the Retry-After header.</summary>
     public const string RateLimited = "rate_limited";
+    /// <summary>405: the route exists but not for this HTTP method.</summary>
+    public const string MethodNotAllowed = "method_not_allowed";
+    /// <summary>415: the body is not <c>application/json</c>.</summary>
+    public const string UnsupportedMediaType = "unsupported_media_type";
+    /// <summary>414: the request target (path and query) is too long.</summary>
+    public const string UriTooLong = "uri_too_long";
+    /// <summary>431: the request headers are too large or too many.</summary>
+    public const string HeadersTooLarge = "headers_too_large";
+    /// <summary>400: the HTTP request itself is malformed (not a field of its body).</summary>
+    public const string BadRequest = "bad_request";
     /// <summary>500: an unexpected failure; nothing was changed.</summary>
     public const string Internal = "internal";
 }

@@ -10,7 +10,11 @@ Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
 
 await DebuggerWait.WaitIfAskedAsync(log, cancel.Token);
 
-var envPath = Path.Combine(workspace, AgentEnvironment.FileName);
+// The context comes from the read-only file the orchestrator names in CYAGENTS_ENV; only outside a sandbox (a developer's
+// run with --workspace, where no orchestrator set the variable) is it looked for in the workspace itself.
+var envPath = Environment.GetEnvironmentVariable(AgentEnvironment.Variable) is { Length: > 0 } fromHost
+    ? fromHost
+    : Path.Combine(workspace, AgentEnvironment.FileName);
 AgentEnvironment? env;
 try
 {

@@ -3,8 +3,9 @@ using CyAgents.SystemApi.Logging;
 
 // Standalone System API host; the orchestrator hosts the same API in-process with the same two calls.
 var builder = WebApplication.CreateBuilder(args);
-builder.Logging.AddSystemLog(SystemLog.Create(builder.Configuration["SystemLog:Path"] ?? "logs/system.log",
-    SystemLog.SystemApi, alsoConsole: builder.Configuration.GetValue("SystemLog:Console", true)));
+var log = SystemLogOptions.From(builder.Configuration);
+builder.Logging.AddSystemLog(SystemLog.Create(string.IsNullOrWhiteSpace(log.Path) ? "logs/system.log" : log.Path,
+    SystemLog.SystemApi, alsoConsole: log.Console, options: log));
 builder.Services.AddSystemApi(builder.Configuration);
 
 var app = builder.Build();

@@ -48,11 +48,12 @@ public sealed class FiveCyclesTests(DockerFixture docker)
         inspect.HostConfig.ReadonlyRootfs.ShouldBeTrue();
         inspect.HostConfig.Tmpfs.ShouldNotBeNull().Keys.ShouldBe(["/tmp"]);
         inspect.HostConfig.CapDrop.ShouldBe(["ALL"]);
-        inspect.HostConfig.SecurityOpt.ShouldBe(["no-new-privileges"]);
+        inspect.HostConfig.SecurityOpt.ShouldNotBeNull().ShouldContain("no-new-privileges");
+        inspect.HostConfig.SecurityOpt.ShouldContain(o => o.StartsWith("seccomp=") && o.Contains("io_uring_setup"));
         inspect.HostConfig.NetworkMode.ShouldBe("none");
         inspect.Config.User.ShouldBe("10001:10001");
         inspect.Mounts.Select(m => (m.Destination, m.RW)).OrderBy(m => m.Destination)
-            .ShouldBe([("/run/cyagents", false), ("/workspace", true)]);
+            .ShouldBe([("/run/cyagents", false), ("/run/cyagents-env", false), ("/workspace", true)]);
         inspect.Config.Labels![DockerSandbox.AgentLabel].ShouldBe(genesis);
         inspect.Config.Labels![DockerSandbox.CycleLabel].ShouldBe("1");
         inspect.Config.Labels![DockerSandbox.ManagedLabel].ShouldBe(SandboxOptions.InstanceOf(settings.Database));

@@ -20,7 +20,7 @@ public sealed class SandboxTests(DockerFixture docker)
     {
         var apiFolder = Directory.CreateDirectory(Path.Combine(_root, "api")).FullName;
         var workspaces = new AgentWorkspaces(Path.Combine(_root, "workspaces"), Path.Combine(_root, "no-template"));
-        var workspace = workspaces.Prepare(agentId, JsonSerializer.Serialize(new { bidFraction = 0.1, test }));
+        var workspace = workspaces.Prepare(agentId, JsonSerializer.Serialize(new { bidFraction = 0.1, test }), AgentImage.SandboxUid);
         var executionId = "x" + Guid.NewGuid().ToString("N")[..10];
         var env = new AgentEnvironment
         {
@@ -28,7 +28,7 @@ public sealed class SandboxTests(DockerFixture docker)
             Bundle = new ResourceBundleDto(bundle.CpuMillicores, bundle.MemoryMiB, 0, 0), Balance = new BalanceView(100, 0, 100),
             Prices = new PricesView(0, 0, 0, 0), ApiSocket = "/run/cyagents/api.sock", Deadline = DateTimeOffset.UtcNow + window,
         };
-        workspaces.WriteEnvironment(workspace, env);
+        var context = workspaces.DeliverEnvironment(env, AgentImage.SandboxUid);
         var options = new SandboxOptions { Image = docker.Image, ApiSocketFolder = apiFolder };
         if (debug)
             options = options with
@@ -39,7 +39,7 @@ public sealed class SandboxTests(DockerFixture docker)
         var sandbox = new DockerSandbox(docker.Engine, options, NullLogger<DockerSandbox>.Instance);
         ContainerInspect? inspect = null;
         sandbox.OnExited = i => { inspect = i; return Task.CompletedTask; };
-        var outcome = await sandbox.RunAsync(new ExecutionRequest(executionId, agentId, 1, bundle, workspace, env, window), CancellationToken.None);
+        var outcome = await sandbox.RunAsync(new ExecutionRequest(executionId, agentId, 1, bundle, workspace, env, window) { ContextFolder = context }, CancellationToken.None);
         return (outcome, inspect, workspace);
     }
 
@@ -87,7 +87,7 @@ public sealed class SandboxTests(DockerFixture docker)
 
         Output(outcome).ShouldContain($"read {Path.Combine(neighbour, "journal")}: failed");
         Output(outcome).ShouldNotContain("secret");
-        inspect.ShouldNotBeNull().Mounts.Select(m => m.Destination).Order().ShouldBe(["/run/cyagents", "/workspace"]);
+        inspect.ShouldNotBeNull().Mounts.Select(m => m.Destination).Order().ShouldBe(["/run/cyagents", "/run/cyagents-env", "/workspace"]);
     }
 
     [Fact]

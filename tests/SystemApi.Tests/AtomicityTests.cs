@@ -25,7 +25,7 @@ public class AtomicityTests
         using var http = crashing.CreateClient();
         http.DefaultRequestHeaders.Authorization = new("Bearer", token);
 
-        var response = await http.PostAsJsonAsync(ApiRoutes.Bids, new PlaceBidRequest(new ResourceBundleDto(100, 0, 0, 0), 50));
+        var response = await http.PostAsJsonAsync(ApiRoutes.Bids, new PlaceBidRequest(new ResourceBundleDto(100, 64, 0, 0), 50));
 
         await response.ShouldBeProblemAsync(HttpStatusCode.InternalServerError, ErrorCodes.Internal);
         (await api.SnapshotAsync()).ShouldBe(before);
@@ -40,7 +40,7 @@ public class AtomicityTests
         var poor = await api.AgentTokenAsync("poor", 10);
         using var a = api.ClientWith(rich);
         using var b = api.ClientWith(poor);
-        var bid = new PlaceBidRequest(new ResourceBundleDto(100, 0, 0, 0), 100);
+        var bid = new PlaceBidRequest(new ResourceBundleDto(100, 64, 0, 0), 100);
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => (i % 2 == 0 ? a : b).PostAsJsonAsync(ApiRoutes.Bids, bid)));
 

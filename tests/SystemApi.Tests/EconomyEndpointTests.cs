@@ -6,7 +6,7 @@ namespace CyAgents.SystemApi.Tests;
 
 public class EconomyEndpointTests
 {
-    private static readonly ResourceBundleDto Cpu = new(100, 0, 0, 0);
+    private static readonly ResourceBundleDto Cpu = new(100, 64, 0, 0);
 
     [Fact]
     public async Task An_agent_sees_its_posted_reserved_and_available_credits()

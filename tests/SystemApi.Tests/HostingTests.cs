@@ -121,7 +121,7 @@ public class HostingTests
     {
         await using var api = new ApiFactory();
         var token = await api.AgentTokenAsync("alice", 1000, executionId: "exe-42", cycle: 5);
-        var response = await api.ClientWith(token).PostAsJsonAsync(ApiRoutes.Bids, new PlaceBidRequest(new ResourceBundleDto(10, 0, 0, 0), 5));
+        var response = await api.ClientWith(token).PostAsJsonAsync(ApiRoutes.Bids, new PlaceBidRequest(new ResourceBundleDto(100, 64, 0, 0), 5));
         var bidId = (await response.Content.ReadFromJsonAsync<BidResponse>())!.Id;
 
         var placed = await WaitForEventAsync(api.LogPath, e => e.GetProperty("Properties").TryGetProperty("BidId", out var id) && id.GetString() == bidId);

@@ -39,7 +39,7 @@ public class IdentityTests
         var before = await api.SnapshotAsync();
 
         await (await http.GetAsync(ApiRoutes.Balance)).ShouldBeProblemAsync(HttpStatusCode.Unauthorized, ErrorCodes.Unauthenticated);
-        await (await http.PostAsJsonAsync(ApiRoutes.Bids, new PlaceBidRequest(new ResourceBundleDto(1, 0, 0, 0), 5)))
+        await (await http.PostAsJsonAsync(ApiRoutes.Bids, new PlaceBidRequest(new ResourceBundleDto(100, 64, 0, 0), 5)))
             .ShouldBeProblemAsync(HttpStatusCode.Unauthorized, ErrorCodes.Unauthenticated);
         (await api.SnapshotAsync()).ShouldBe(before);
     }
@@ -85,7 +85,7 @@ public class IdentityTests
         var before = await api.SnapshotAsync();
         using var http = api.ClientWith(ApiFactory.OperatorSecret);
 
-        await (await http.PostAsJsonAsync(ApiRoutes.Bids, new PlaceBidRequest(new ResourceBundleDto(1, 0, 0, 0), 5)))
+        await (await http.PostAsJsonAsync(ApiRoutes.Bids, new PlaceBidRequest(new ResourceBundleDto(100, 64, 0, 0), 5)))
             .ShouldBeProblemAsync(HttpStatusCode.Forbidden, ErrorCodes.Forbidden);
         await (await http.PostAsJsonAsync(ApiRoutes.Spawn, new SpawnRequest("kid", 10, ParentId: "alice")))
             .ShouldBeProblemAsync(HttpStatusCode.Forbidden, ErrorCodes.Forbidden);
@@ -148,7 +148,7 @@ public class IdentityTests
         for (var i = 0; i < 3; i++) (await http.GetAsync(ApiRoutes.Balance)).StatusCode.ShouldBe(HttpStatusCode.OK);
         var before = await api.SnapshotAsync();
 
-        var limited = await http.PostAsJsonAsync(ApiRoutes.Bids, new PlaceBidRequest(new ResourceBundleDto(1, 0, 0, 0), 5));
+        var limited = await http.PostAsJsonAsync(ApiRoutes.Bids, new PlaceBidRequest(new ResourceBundleDto(100, 64, 0, 0), 5));
 
         await limited.ShouldBeProblemAsync(HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited);
         limited.Headers.RetryAfter.ShouldNotBeNull();

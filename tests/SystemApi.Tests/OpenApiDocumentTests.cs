@@ -80,6 +80,23 @@ public class OpenApiDocumentTests
     }
 
     [Fact]
+    public async Task Error_schemas_carry_the_stable_code_and_the_bundle_requires_all_four_quantities()
+    {
+        await using var api = new ApiFactory();
+        var doc = await LoadAsync(api);
+
+        var schemas = doc.Components!.Schemas!;
+        foreach (var name in new[] { "ProblemDetails", "HttpValidationProblemDetails" })
+        {
+            schemas[name].Properties!.Keys.ShouldContain("code", name);
+            schemas[name].Required!.ShouldContain("code", name);
+        }
+        schemas["ResourceBundleDto"].Required!.ShouldBe(["cpuMillicores", "memoryMiB", "tokens", "attentionBasisPoints"], ignoreOrder: true);
+        var placeBid = doc.Paths["/v1/bids"].Operations![HttpMethod.Post];
+        placeBid.Responses!["415"].Content!["application/problem+json"].Schema.ShouldNotBeNull();
+    }
+
+    [Fact]
     public async Task Bearer_authentication_is_described_and_required_where_a_token_is()
     {
         await using var api = new ApiFactory();

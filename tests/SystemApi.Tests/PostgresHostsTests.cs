@@ -55,7 +55,7 @@ public sealed class PostgresHostsTests : IAsyncLifetime
         second.Started();
         using var a = first.ClientWith(token);
         using var b = second.ClientWith(token);
-        var bid = new PlaceBidRequest(new ResourceBundleDto(100, 0, 0, 0), 100);
+        var bid = new PlaceBidRequest(new ResourceBundleDto(100, 64, 0, 0), 100);
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => (i % 2 == 0 ? a : b).PostAsJsonAsync(ApiRoutes.Bids, bid)));
 
@@ -73,7 +73,7 @@ public sealed class PostgresHostsTests : IAsyncLifetime
         await using var first = Host();
         await using var second = Host();
         var token = await first.AgentTokenAsync("alice", 1000);
-        var bid = new PlaceBidRequest(new ResourceBundleDto(100, 0, 0, 0), 100);
+        var bid = new PlaceBidRequest(new ResourceBundleDto(100, 64, 0, 0), 100);
 
         var placed = await first.TypedClient(token).PlaceBidAsync(bid, idempotencyKey: "k-1");
         var replay = await second.TypedClient(token).PlaceBidAsync(bid, idempotencyKey: "k-1");

@@ -1,13 +1,21 @@
 namespace CyAgents.Contracts.Sandbox;
 
 /// <summary>
-/// The context an execution starts with, written by the orchestrator to <c>/workspace/env.json</c>
-/// before the container starts (camelCase JSON). It is the agent's only input besides its workspace.
+/// The context an execution starts with (camelCase JSON), written by the orchestrator before the container starts to a
+/// file of that execution alone, outside the workspace, mounted read-only: its path inside the container is in the
+/// environment variable <see cref="Variable"/> (<c>/run/cyagents-env/env.json</c>). It is the agent's only input besides
+/// its workspace.
 /// </summary>
 public sealed record AgentEnvironment
 {
-    /// <summary>The file name inside the workspace.</summary>
+    /// <summary>The file's name.</summary>
     public const string FileName = "env.json";
+    /// <summary>The environment variable holding the file's path inside the container.</summary>
+    public const string Variable = "CYAGENTS_ENV";
+    /// <summary>The read-only folder holding the file inside the container.</summary>
+    public const string ContainerFolder = "/run/cyagents-env";
+    /// <summary>The file's path inside the container.</summary>
+    public const string ContainerPath = ContainerFolder + "/" + FileName;
 
     /// <summary>The agent that runs.</summary>
     public required string AgentId { get; init; }

@@ -54,29 +54,7 @@ public static class ClearingValidation
     }
 
     /// <summary>Every problem with a clearing input (each bid, duplicate ids, supply), in input order; empty when valid.</summary>
-    public static IReadOnlyList<string> Validate(ClearingInput input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        var errors = new List<string>();
-        if (input.Bids is null)
-            return ["bids are missing (null)"];
-        if (input.Prices is null)
-            errors.Add("prices are missing (null)");
-        foreach (var kind in ResourceKinds.All)
-        {
-            if (input.Supply[kind] > MaxQuantity)
-                errors.Add($"supply of {kind.WireName()} {input.Supply[kind]} exceeds the largest allowed quantity {MaxQuantity}");
-        }
-        var seen = new HashSet<string>(input.Bids.Count, StringComparer.Ordinal);
-        foreach (var bid in input.Bids)
-        {
-            if (Check(bid, input.Supply) is { } problem)
-                errors.Add(problem);
-            else if (!seen.Add(bid!.Id))
-                errors.Add($"duplicate bid id '{bid.Id}' (ids must be unique within a clearing)");
-        }
-        return errors;
-    }
+    public static IReadOnlyList<string> Validate(ClearingInput input) => Problems(input).Select(p => p.Problem).ToList();
 
     /// <summary>Throws <see cref="ClearingInputException"/> naming the first problem (and how many more there are).</summary>
     public static void EnsureValid(ClearingInput input)
@@ -91,25 +69,58 @@ public static class ClearingValidation
     /// <summary>
     /// Splits an input into the part that can be cleared and the bids refused with their reason, for callers
     /// (live cycles) that would rather clear the good bids than fail the cycle. Of duplicate ids the first is kept.
+    /// It applies exactly the checks of <see cref="Validate"/>: a problem of the input itself (bids or prices missing,
+    /// a supply above <see cref="MaxQuantity"/>) belongs to no bid, so it throws <see cref="ClearingInputException"/>;
+    /// a null entry in the bid list is left out.
     /// </summary>
+    /// <exception cref="ClearingInputException">The input itself is invalid.</exception>
     public static (ClearingInput Valid, IReadOnlyList<(Bid Bid, string Reason)> Rejected) SplitValid(ClearingInput input)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        var valid = new List<Bid>(input.Bids.Count);
         var rejected = new List<(Bid, string)>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var leftOut = new HashSet<Bid?>(ReferenceEqualityComparer.Instance);
+        foreach (var (bid, ofInput, problem) in Problems(input))
+        {
+            if (ofInput)
+                throw new ClearingInputException(problem);
+            leftOut.Add(bid);
+            if (bid is not null)
+                rejected.Add((bid, problem));
+        }
+        var valid = new List<Bid>(input.Bids.Count);
         foreach (var bid in input.Bids)
         {
-            if (Check(bid, input.Supply) is { } problem)
-            {
-                if (bid is not null)
-                    rejected.Add((bid, problem));
-            }
-            else if (!seen.Add(bid!.Id))
-                rejected.Add((bid, $"duplicate bid id '{bid.Id}'"));
-            else
+            if (!leftOut.Contains(bid))
                 valid.Add(bid);
         }
         return (input with { Bids = valid }, rejected);
+    }
+
+    /// <summary>
+    /// The one list of checks behind <see cref="Validate"/> and <see cref="SplitValid"/>, in input order. A problem of
+    /// the input itself has <c>OfInput</c> set; a null bid entry comes with a null bid.
+    /// </summary>
+    private static IEnumerable<(Bid? Bid, bool OfInput, string Problem)> Problems(ClearingInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Bids is null)
+        {
+            yield return (null, true, "bids are missing (null)");
+            yield break;
+        }
+        if (input.Prices is null)
+            yield return (null, true, "prices are missing (null)");
+        foreach (var kind in ResourceKinds.All)
+        {
+            if (input.Supply[kind] > MaxQuantity)
+                yield return (null, true, $"supply of {kind.WireName()} {input.Supply[kind]} exceeds the largest allowed quantity {MaxQuantity}");
+        }
+        var seen = new HashSet<string>(input.Bids.Count, StringComparer.Ordinal);
+        foreach (var bid in input.Bids)
+        {
+            if (Check(bid, input.Supply) is { } problem)
+                yield return (bid, false, problem);
+            else if (!seen.Add(bid!.Id))
+                yield return (bid, false, $"duplicate bid id '{bid.Id}' (ids must be unique within a clearing)");
+        }
     }
 }

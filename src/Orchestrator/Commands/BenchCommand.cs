@@ -21,14 +21,21 @@ public static class BenchCommand
         var cycles = new Option<int>("--cycles") { Description = "Cycles to measure (after one warm-up cycle).", DefaultValueFactory = _ => 5 };
         var cpu = new Option<long>("--cpu") { Description = "CPU millicores each agent bids for (winners x cpu must fit the host).", DefaultValueFactory = _ => 200 };
         var memory = new Option<long>("--memory") { Description = "Memory MiB each agent bids for.", DefaultValueFactory = _ => 96 };
+        var flood = new Option<int>("--flood")
+        {
+            Description = "Instead: one agent per cycle prints this many MiB without newlines as fast as it can, beside Genesis; "
+                + "prints the orchestrator's peak RSS and the cycle wall time (needs a static /bin/busybox: scripts/ensure-busybox).",
+            DefaultValueFactory = _ => 0,
+        };
         var command = new Command("bench", """
             Measures live cycles on the real Docker engine in a throw-away data folder: the time from launching a winner
             (container create) to its first System API call, and the wall time of whole cycles in which every winner
             reads prices and balance, bids and exits. Prints medians and 90th percentiles.
-            Examples: bench --winners 1 --cycles 20 --cpu 1000    bench --winners 10 --cycles 5 --cpu 200
+            With --flood: the output budget under attack instead (an agent printing that many MiB each cycle).
+            Examples: bench --winners 1 --cycles 20 --cpu 1000    bench --winners 10 --cycles 5 --cpu 200    bench --flood 200 --cycles 3
             """)
         {
-            winners, cycles, cpu, memory,
+            winners, cycles, cpu, memory, flood,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -38,9 +45,15 @@ public static class BenchCommand
                 Console.Error.WriteLine("cyagents bench: --winners, --cycles, --cpu must be >= 1 and --memory >= 16.");
                 return ExitCodes.Usage;
             }
+            var floodMiB = parse.GetValue(flood);
+            if (floodMiB < 0)
+            {
+                Console.Error.WriteLine("cyagents bench: --flood must be >= 0 (MiB).");
+                return ExitCodes.Usage;
+            }
             try
             {
-                return await RunAsync(w, c, cpuEach, memEach, ct);
+                return floodMiB > 0 ? await FloodAsync(floodMiB, c, ct) : await RunAsync(w, c, cpuEach, memEach, ct);
             }
             catch (DockerEngineUnavailableException e)
             {
@@ -106,13 +119,99 @@ public static class BenchCommand
         }
     }
 
-    private static async Task AddAgentsAsync(LiveEconomy economy, int count, CancellationToken ct)
+    /// <summary>
+    /// The output budget under attack: each cycle one agent (a busybox shell) prints <paramref name="mib"/> MiB without a
+    /// newline as fast as it can while Genesis runs beside it. Reports the cycles' wall time against the window and this
+    /// process's peak resident memory (VmHWM), which includes the host's own start-up.
+    /// </summary>
+    private static async Task<int> FloodAsync(int mib, int cycles, CancellationToken ct)
+    {
+        if (!File.Exists(ShellImage.DefaultBusybox))
+        {
+            Console.Error.WriteLine($"cyagents bench: {ShellImage.DefaultBusybox} is missing; run scripts/ensure-busybox first.");
+            return ExitCodes.Failure;
+        }
+        var root = Directory.CreateTempSubdirectory("cyagents-bench-").FullName;
+        var template = Directory.CreateDirectory(Path.Combine(root, "workspaces", "genesis")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(template, "strategy.json"), JsonSerializer.Serialize(new { bidFraction = 0.001, minBid = 1 }), ct);
+        var window = TimeSpan.FromSeconds(30);
+        var flooder = "bench-flood";
+        string? image = null;
+        var outcomes = new ConcurrentDictionary<string, ExecutionOutcome>();
+        var settings = new LiveSettings
+        {
+            DataDirectory = Path.Combine(root, "data"), WorkspacesRoot = Path.Combine(root, "workspaces"), WorkspaceTemplate = template,
+            ApiUrls = "", ConsoleLog = false,
+            Live = new LiveOptions { ExecutionWindow = window, Capacity = new CapacityOptions { ReserveMillicores = 0, ReserveMemoryMiB = 1024 } },
+            SandboxDecorator = inner => new FloodingSandbox(inner, flooder, () => image!, $"head -c {mib * 1048576L} /dev/zero | tr '\\0' A", outcomes),
+        };
+        try
+        {
+            await using var economy = await LiveEconomy.StartAsync(settings, ct);
+            image = await new ShellImage(economy.Services.GetRequiredService<DockerEngine>()).EnsureAsync(ct: ct);
+            await AddAgentsAsync(economy, 0, ct, flooder);
+            var walls = new List<double>();
+            for (var i = 0; i < cycles; i++)
+            {
+                var number = await economy.Cycle.NextNumberAsync(ct);
+                if (i > 0) await PlaceBidAsync(economy, flooder, number, ct);
+                var report = (await economy.RunCyclesAsync(1, TimeSpan.Zero, ct)).Single();
+                walls.Add(report.Elapsed.TotalMilliseconds);
+            }
+            var sorted = walls.Order().ToArray();
+            var peak = PeakRssMiB();
+            var dropped = outcomes.Values.Select(o => o.OutputBytesDropped / 1048576.0).Order().ToArray();
+            var statuses = string.Join(", ", outcomes.Values.Select(o => o.Status).Distinct());
+            Console.WriteLine($"bench --flood: {cycles} cycles, one agent printing {mib} MiB without newlines beside Genesis (window {window.TotalSeconds:0} s)");
+            Console.WriteLine($"  cycle wall time:   p50 {Percentile(sorted, 0.5):F0} ms, max {sorted[^1]:F0} ms");
+            Console.WriteLine($"  output dropped:    p50 {Percentile(dropped, 0.5):F1} MiB per execution (budget {new SandboxOptions().OutputBudgetBytes / 1024} KiB); flooder ended {statuses}");
+            Console.WriteLine($"  orchestrator peak RSS (VmHWM): {peak:F0} MiB");
+            return peak < 300 && sorted[^1] < (window + TimeSpan.FromSeconds(15)).TotalMilliseconds && outcomes.Count == cycles ? ExitCodes.Ok : ExitCodes.Failure;
+        }
+        finally
+        {
+            try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static double PeakRssMiB()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return long.Parse(line[6..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
+        return double.NaN;
+    }
+
+    private static async Task PlaceBidAsync(LiveEconomy economy, string agentId, long cycle, CancellationToken ct)
     {
         var databases = economy.Services.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>();
         var ledgers = economy.Services.GetRequiredService<LedgerBinding>();
-        for (var i = 1; i <= count; i++)
+        await using var db = await databases.CreateDbContextAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await new Persistence.Bids.BidBook(db, ledgers(db)).PlaceAsync(new Persistence.Bids.BidPlacement($"{agentId}-c{cycle}", agentId, cycle,
+            Economy.Resources.ResourceBundle.Create(250, 64), 50, DateTimeOffset.UtcNow), ct);
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+    }
+
+    private sealed class FloodingSandbox(ISandbox inner, string agentId, Func<string> image, string script,
+        ConcurrentDictionary<string, ExecutionOutcome> outcomes) : ISandbox
+    {
+        public async Task<ExecutionOutcome> RunAsync(ExecutionRequest request, CancellationToken ct)
         {
-            var id = $"bench-{i:00}";
+            if (request.AgentId != agentId) return await inner.RunAsync(request, ct);
+            var outcome = await inner.RunAsync(request with { Program = new AgentProgram(image(), ["/bin/sh", "-c", script]) }, ct);
+            outcomes[request.ExecutionId] = outcome;
+            return outcome;
+        }
+    }
+
+    private static async Task AddAgentsAsync(LiveEconomy economy, int count, CancellationToken ct, params string[] named)
+    {
+        var databases = economy.Services.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>();
+        var ledgers = economy.Services.GetRequiredService<LedgerBinding>();
+        foreach (var id in Enumerable.Range(1, count).Select(i => $"bench-{i:00}").Concat(named))
+        {
             await using var db = await databases.CreateDbContextAsync(ct);
             await using var tx = await db.Database.BeginTransactionAsync(ct);
             var ledger = ledgers(db);

@@ -142,8 +142,6 @@ public sealed class AllocationCycle(
         var escrows = bids.ToDictionary(b => b.Id, b => b.EscrowTransferId);
         var step = CycleClearing.Run(new CycleClearingInput(number, bids.Select(b => new Bid(b.Id, b.AgentId, b.Bundle, b.Amount)).ToList(),
             supply, prices, _mechanism, options.Pricing, (ulong)number, id => escrows[id]));
-        foreach (var (bid, reason) in step.Rejected)
-            logger.LogWarning("Bid {BidId} of {AgentId} cannot be cleared and loses: {Reason}", bid.Id, bid.AgentId, reason);
         var result = step.Result;
         var market = step.Market;
 
@@ -164,8 +162,27 @@ public sealed class AllocationCycle(
         cycle.Revenue = result.Revenue;
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        LogSettlement(bids, step);
         _faults.Reached(FaultPoint.AfterSettlement);
         return (bids.Count, result, executions, market.NextPrices);
+    }
+
+    /// <summary>One audit event per settled bid: won or lost, what it paid, and why (a rejected bid with its reason).</summary>
+    private void LogSettlement(IReadOnlyList<BidRecord> bids, CycleClearingOutcome step)
+    {
+        var won = step.Result.Winners.ToDictionary(w => w.BidId);
+        var rejected = step.Rejected.GroupBy(r => r.Bid.Id).ToDictionary(g => g.Key, g => g.First().Reason);
+        foreach (var bid in bids)
+        {
+            var (outcome, payment, reason) = won.TryGetValue(bid.Id, out var w)
+                ? ("Won", w.Payment, $"granted by {step.Result.Mechanism}")
+                : rejected.TryGetValue(bid.Id, out var why)
+                    ? ("Lost", 0L, "rejected: " + why)
+                    : ("Lost", 0L, $"not granted by {step.Result.Mechanism} (outbid or no capacity left)");
+            var level = rejected.ContainsKey(bid.Id) ? LogLevel.Warning : LogLevel.Information;
+            logger.Log(level, "Bid {BidId} of {AgentId} settled: {Outcome}, payment {Payment} of {Amount} credits for {Bundle}; {Reason}",
+                bid.Id, bid.AgentId, outcome, payment, bid.Amount, bid.Bundle.ToString(), reason);
+        }
     }
 
     /// <summary>
@@ -222,6 +239,7 @@ public sealed class AllocationCycle(
         var bundle = execution.Granted;
         ExecutionOutcome outcome;
         var tokenIssued = false;
+        var contextDelivered = false;
         try
         {
             string? strategy;
@@ -231,7 +249,8 @@ public sealed class AllocationCycle(
                 strategy = await db.Set<AgentRecord>().Where(a => a.Id == execution.AgentId).Select(a => a.StrategyJson).FirstOrDefaultAsync();
                 balance = await ledgerFor(db).GetBalanceAsync(AccountIds.ForAgent(execution.AgentId));
             }
-            var workspace = workspaces.Prepare(execution.AgentId, strategy);
+            var uid = AgentImage.SandboxUid;
+            var workspace = workspaces.Prepare(execution.AgentId, strategy, uid);
             var token = await tokens.IssueAsync(execution.AgentId, execution.Id, execution.Cycle, CancellationToken.None);
             tokenIssued = true;
             var deadline = _clock.GetUtcNow() + options.ExecutionWindow;
@@ -244,7 +263,9 @@ public sealed class AllocationCycle(
                     nextPrices[ResourceKind.Attention]),
                 ApiSocket = containerApiSocket, Deadline = deadline,
             };
-            workspaces.WriteEnvironment(workspace, environment);
+            // One context per execution, outside the workspace, mounted read-only (ADR 0070): executions never share one.
+            var context = workspaces.DeliverEnvironment(environment, uid);
+            contextDelivered = true;
             await UpdateExecutionAsync(execution.Id, e =>
             {
                 e.Status = ExecutionStatus.Running;
@@ -252,7 +273,10 @@ public sealed class AllocationCycle(
                 e.Deadline = deadline;
             });
             outcome = await sandbox.RunAsync(
-                new ExecutionRequest(execution.Id, execution.AgentId, execution.Cycle, bundle, workspace, environment, options.ExecutionWindow), ct);
+                new ExecutionRequest(execution.Id, execution.AgentId, execution.Cycle, bundle, workspace, environment, options.ExecutionWindow)
+                {
+                    ContextFolder = context, Uid = uid,
+                }, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -263,6 +287,7 @@ public sealed class AllocationCycle(
         finally
         {
             if (tokenIssued) await tokens.RevokeAsync(execution.Id, CancellationToken.None);
+            if (contextDelivered) RemoveContext(execution.Id);
         }
         return await UpdateExecutionAsync(execution.Id, e =>
         {
@@ -275,6 +300,12 @@ public sealed class AllocationCycle(
             e.PeakMemoryBytes = outcome.PeakMemoryBytes;
             e.CpuTimeNanos = outcome.CpuTimeNanos;
         });
+    }
+
+    private void RemoveContext(string executionId)
+    {
+        try { workspaces.RemoveEnvironment(executionId); }
+        catch (IOException e) { logger.LogWarning("Context folder of {ExecutionId} could not be removed: {Error}", executionId, e.Message); }
     }
 
     private async Task<ExecutionRecord> UpdateExecutionAsync(string id, Action<ExecutionRecord> change)

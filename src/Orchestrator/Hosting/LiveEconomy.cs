@@ -112,7 +112,8 @@ public sealed class LiveEconomy : IAsyncDisposable
     {
         var config = builder.Configuration;
 
-        builder.Logging.AddSystemLog(SystemLog.Create(settings.Log, SystemLog.Orchestrator, alsoConsole: settings.ConsoleLog));
+        builder.Logging.AddSystemLog(SystemLog.Create(settings.Log, SystemLog.Orchestrator, alsoConsole: settings.ConsoleLog,
+            options: SystemLogOptions.From(config)));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
         // One durable ledger for the API and the cycles; it joins the caller's transaction on the same context.
         builder.Services.AddSingleton<LedgerBinding>(_ => db => new EfLedger(db));

@@ -27,6 +27,7 @@ public static class OrchestratorExtensions
     public static IServiceCollection AddOrchestrator(this IServiceCollection services, IConfiguration configuration, LiveSettings settings)
     {
         services.BindValidated<LiveOptions>(configuration, LiveOptions.Section, o => o.Validate());
+        services.BindValidated<SandboxOptions>(configuration, SandboxOptions.Section, o => o.Validate());
         // One pricing rule for the cycles and the API's price view: Market:Pricing, bound and validated by AddSystemApi.
         services.AddSingleton(sp => (settings.Live ?? sp.GetRequiredService<IOptions<LiveOptions>>().Value) with
         {
@@ -73,6 +74,7 @@ public static class OrchestratorExtensions
     {
         var services = new ServiceCollection();
         services.BindValidated<LiveOptions>(configuration, LiveOptions.Section, o => o.Validate());
+        services.BindValidated<SandboxOptions>(configuration, SandboxOptions.Section, o => o.Validate());
         services.BindValidated<PricingOptions>(configuration, PricingOptions.Section, p => p.Validate());
         using var provider = services.BuildServiceProvider();
         provider.GetRequiredService<IStartupValidator>().Validate();
@@ -81,7 +83,8 @@ public static class OrchestratorExtensions
     /// <summary>The sandbox's options; the image is filled in once it is built.</summary>
     private static Func<IServiceProvider, SandboxOptions> SandboxOptionsFor(LiveSettings settings) => sp =>
     {
-        var options = new SandboxOptions
+        // Limits (output budget, grace, ulimits, ...) come from the Sandbox section; where things are, from the settings.
+        var options = sp.GetRequiredService<IOptions<SandboxOptions>>().Value with
         {
             Image = sp.GetRequiredService<EngineAtStart>().Image,
             ApiSocketFolder = Path.GetDirectoryName(Path.GetFullPath(settings.ApiSocket))!,

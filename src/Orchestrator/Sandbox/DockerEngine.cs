@@ -165,12 +165,40 @@ public sealed class DockerEngine : IDisposable
         return await response.Content.ReadFromJsonAsync<ContainerInspect>(Json, ct);
     }
 
-    /// <summary>All stdout and stderr lines of a container, in order.</summary>
-    public async Task<IReadOnlyList<LogLine>> GetLogsAsync(string id, CancellationToken ct = default)
+    /// <summary>
+    /// The container's stdout and stderr as the engine's multiplexed stream, from its start and followed until it stops; the
+    /// caller reads it as it comes (<see cref="AgentOutput"/>) and disposes it.
+    /// </summary>
+    public async Task<Stream> FollowLogsAsync(string id, CancellationToken ct = default)
     {
-        using var response = await SendAsync(HttpMethod.Get, $"containers/{id}/logs?stdout=true&stderr=true", null, ct);
-        var bytes = await response.Content.ReadAsByteArrayAsync(ct);
-        return DemultiplexLogs(bytes);
+        var response = await SendAsync(HttpMethod.Get, $"containers/{id}/logs?stdout=true&stderr=true&follow=true", null, ct);
+        try
+        {
+            return await response.Content.ReadAsStreamAsync(ct);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Attaches to a created container's stdout and stderr before it starts: the engine's multiplexed raw stream straight
+    /// from the container's pipes (no log file in between), ending when the container stops. The caller disposes it.
+    /// </summary>
+    public async Task<Stream> AttachAsync(string id, CancellationToken ct = default)
+    {
+        var response = await SendAsync(HttpMethod.Post, $"containers/{id}/attach?stream=true&stdout=true&stderr=true", null, ct);
+        try
+        {
+            return await response.Content.ReadAsStreamAsync(ct);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Containers (running or not) carrying a label, e.g. <c>cyagents.managed=true</c>.</summary>
@@ -209,32 +237,6 @@ public sealed class DockerEngine : IDisposable
         }
         return imageId ?? (await InspectImageAsync(tag, ct))?.Id
             ?? throw new DockerEngineException("build", $"no image came out of the build: {output.ToString().Trim()}");
-    }
-
-    /// <summary>Splits the engine's multiplexed log stream: 8-byte headers (stream, 3 zero bytes, big-endian length).</summary>
-    public static IReadOnlyList<LogLine> DemultiplexLogs(ReadOnlySpan<byte> data)
-    {
-        // A frame may hold part of a line or several lines: keep a pending tail per stream.
-        var pending = new Dictionary<string, StringBuilder> { ["stdout"] = new(), ["stderr"] = new() };
-        var lines = new List<LogLine>();
-        while (data.Length >= 8)
-        {
-            var name = data[0] == 2 ? "stderr" : "stdout";
-            var length = (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(data[4..8]), (uint)(data.Length - 8));
-            var buffer = pending[name].Append(Encoding.UTF8.GetString(data.Slice(8, length)));
-            var text = buffer.ToString();
-            var cut = text.LastIndexOf('\n');
-            if (cut >= 0)
-            {
-                foreach (var line in text[..cut].Split('\n'))
-                    lines.Add(new LogLine(name, line.TrimEnd('\r')));
-                buffer.Clear().Append(text[(cut + 1)..]);
-            }
-            data = data[(8 + length)..];
-        }
-        foreach (var (name, rest) in pending)
-            if (rest.Length > 0) lines.Add(new LogLine(name, rest.ToString().TrimEnd('\r')));
-        return lines;
     }
 
     private async Task<T> GetJsonAsync<T>(string path, CancellationToken ct)

@@ -35,7 +35,16 @@ public sealed record HostConfig
     public IReadOnlyList<string>? SecurityOpt { get; init; }
     public string? NetworkMode { get; init; }
     public bool AutoRemove { get; init; }
+    public long? ShmSize { get; init; }
+    public IReadOnlyList<Ulimit>? Ulimits { get; init; }
+    public LogConfig? LogConfig { get; init; }
 }
+
+/// <summary>A resource limit of the container's processes (setrlimit).</summary>
+public sealed record Ulimit(string Name, long Soft, long Hard);
+
+/// <summary>The engine's own logging of the container (its driver and the driver's options).</summary>
+public sealed record LogConfig(string Type, IReadOnlyDictionary<string, string>? Config);
 
 /// <summary>The parts of <c>GET /containers/{id}/json</c> the orchestrator reads.</summary>
 public sealed record ContainerInspect

@@ -1,4 +1,5 @@
 using System.Globalization;
+using CyAgents.Contracts.Sandbox;
 using CyAgents.Persistence.Records;
 using Microsoft.Extensions.Logging;
 
@@ -7,6 +8,8 @@ namespace CyAgents.Orchestrator.Sandbox;
 /// <summary>Settings of the Docker sandbox (section <c>Sandbox</c>).</summary>
 public sealed record SandboxOptions
 {
+    public const string Section = "Sandbox";
+
     /// <summary>The agent image tag (set once it is built).</summary>
     public string Image { get; init; } = "";
     /// <summary>
@@ -23,7 +26,7 @@ public sealed record SandboxOptions
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
             System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(databasePath))))[..16];
     /// <summary>Host folder holding the System API's unix socket; mounted read-only.</summary>
-    public required string ApiSocketFolder { get; init; }
+    public string ApiSocketFolder { get; init; } = "";
     /// <summary>Where that folder appears inside the container.</summary>
     public string ContainerApiFolder { get; init; } = "/run/cyagents";
     /// <summary>Processes the agent may have at once.</summary>
@@ -36,6 +39,37 @@ public sealed record SandboxOptions
     public string DebuggerFolder { get; init; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".vsdbg");
     /// <summary>How long the debugged agent waits for an attach.</summary>
     public TimeSpan DebuggerWait { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>Output bytes (stdout and stderr together) an execution may leave in the log; the rest is counted and dropped.</summary>
+    public long OutputBudgetBytes { get; init; } = 1024 * 1024;
+    /// <summary>A longer output line is split into pieces of this many bytes.</summary>
+    public int MaxLineBytes { get; init; } = 16 * 1024;
+    /// <summary>The engine's own json-file log of a container: size of one file (the engine's units, e.g. 8m) and files kept.</summary>
+    public string EngineLogMaxSize { get; init; } = "8m";
+    public int EngineLogMaxFiles { get; init; } = 2;
+    /// <summary>Size of /dev/shm in bytes.</summary>
+    public long ShmSizeBytes { get; init; } = 16 * 1024 * 1024;
+    /// <summary>Open files per process (RLIMIT_NOFILE, soft = hard).</summary>
+    public long NoFile { get; init; } = 1024;
+    /// <summary>Processes of the agent's uid (RLIMIT_NPROC, soft = hard); each agent has its own uid, so this is per agent.</summary>
+    public long NProc { get; init; } = 64;
+    /// <summary>Between SIGTERM at the end of the window and SIGKILL.</summary>
+    public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>How often the container's usage (and its workspace's fill) is sampled.</summary>
+    public TimeSpan SampleEvery { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>What is wrong, one message per setting; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (OutputBudgetBytes < 1024) errors.Add($"OutputBudgetBytes must be at least 1024 (got {OutputBudgetBytes})");
+        if (MaxLineBytes is < 80 or > 1024 * 1024) errors.Add($"MaxLineBytes must be between 80 and 1048576 (got {MaxLineBytes})");
+        if (EngineLogMaxFiles < 1) errors.Add($"EngineLogMaxFiles must be at least 1 (got {EngineLogMaxFiles})");
+        if (ShmSizeBytes < 1024 * 1024) errors.Add($"ShmSizeBytes must be at least 1 MiB (got {ShmSizeBytes})");
+        if (NoFile < 16) errors.Add($"NoFile must be at least 16 (got {NoFile})");
+        if (NProc < 1) errors.Add($"NProc must be at least 1 (got {NProc})");
+        if (StopGrace < TimeSpan.Zero) errors.Add($"StopGrace must not be negative (got {StopGrace})");
+        return errors;
+    }
 }
 
 /// <summary>
@@ -70,6 +104,12 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             $"{Path.GetFullPath(options.ApiSocketFolder)}:{options.ContainerApiFolder}:ro",
         };
         var env = new List<string>();
+        if (request.ContextFolder is { } context)
+        {
+            // The execution's own context, read-only and outside the workspace: the agent can neither redirect nor replace it.
+            binds.Add($"{Path.GetFullPath(context)}:{AgentEnvironment.ContainerFolder}:ro");
+            env.Add($"{AgentEnvironment.Variable}={AgentEnvironment.ContainerPath}");
+        }
         if (debug)
         {
             binds.Add($"{Path.GetFullPath(options.DebuggerFolder)}:/vsdbg:ro");
@@ -78,8 +118,9 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         }
         return new ContainerSpec
         {
-            Image = options.Image,
-            User = $"{AgentImage.SandboxUid}:{AgentImage.SandboxUid}",
+            Image = request.Program?.Image ?? options.Image,
+            Cmd = request.Program is { Command.Count: > 0 } program ? program.Command : null,
+            User = $"{request.Uid}:{request.Uid}",
             WorkingDir = "/workspace",
             Env = env,
             NetworkDisabled = true,
@@ -100,27 +141,23 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
                 ReadonlyRootfs = true,
                 Tmpfs = new Dictionary<string, string> { ["/tmp"] = $"rw,noexec,nosuid,size={options.TmpfsSize}" },
                 CapDrop = ["ALL"],
-                SecurityOpt = ["no-new-privileges"],
+                SecurityOpt = ["no-new-privileges", $"seccomp={SeccompProfile.Json(allowPtrace: debug)}"],
                 NetworkMode = "none",
+                ShmSize = options.ShmSizeBytes,
+                Ulimits = [new Ulimit("nofile", options.NoFile, options.NoFile), new Ulimit("nproc", options.NProc, options.NProc)],
+                // The engine's own copy of the output is bounded too (ADR 0072).
+                LogConfig = new LogConfig("json-file", new Dictionary<string, string>
+                {
+                    ["max-size"] = options.EngineLogMaxSize, ["max-file"] = options.EngineLogMaxFiles.ToString(CultureInfo.InvariantCulture),
+                }),
             },
         };
     }
 
     public async Task<ExecutionOutcome> RunAsync(ExecutionRequest request, CancellationToken ct)
     {
-        ExecutionOutcome outcome;
         using (logger.BeginScope(Tags(request, "Orchestrator")))
-            outcome = await RunContainerAsync(request, ct);
-        // The agent's own output is logged under its own component tag (one scope, not nested in the orchestrator's).
-        using (logger.BeginScope(Tags(request, $"Agent:{request.AgentId}")))
-        {
-            foreach (var line in outcome.Logs)
-            {
-                if (line.Stream == "stderr") logger.LogWarning("{Stream}: {Line}", line.Stream, line.Text);
-                else logger.LogInformation("{Stream}: {Line}", line.Stream, line.Text);
-            }
-        }
-        return outcome;
+            return await RunContainerAsync(request, ct);
     }
 
     private static Dictionary<string, object> Tags(ExecutionRequest request, string component) => new()
@@ -132,7 +169,6 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
     {
         var debug = request.AgentId == options.DebugAgentId;
         string containerId;
-        DateTimeOffset startedAt;
         if (ct.IsCancellationRequested)
             return new ExecutionOutcome(ExecutionStatus.Abandoned, null, null, null, _clock.GetUtcNow(), "not started: the orchestrator is shutting down", []);
         try
@@ -145,97 +181,173 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             logger.LogError("Launch of {ExecutionId} failed at create: {Error}", request.ExecutionId, e.Message);
             return new ExecutionOutcome(ExecutionStatus.LaunchFailed, null, null, null, _clock.GetUtcNow(), e.Message, []);
         }
+
+        DateTimeOffset? startedAt = null;
+        var usage = new CgroupUsage(containerId);
+        using var sampling = new CancellationTokenSource();
+        Task sampler = Task.CompletedTask;
+        Task reader = Task.CompletedTask;
+        using var reading = new CancellationTokenSource();
+        // The agent's lines go to the log as they come, under its own component tag.
+        AgentOutput output;
+        using (logger.BeginScope(Tags(request, $"Agent:{request.AgentId}")))
+            output = new AgentOutput(options.OutputBudgetBytes, options.MaxLineBytes, line =>
+            {
+                if (line.Stream == "stderr") logger.LogWarning("{Stream}: {Line}", line.Stream, line.Text);
+                else logger.LogInformation("{Stream}: {Line}", line.Stream, line.Text);
+            });
+        var keep = false;
         try
         {
-            startedAt = _clock.GetUtcNow();
-            await engine.StartContainerAsync(containerId, CancellationToken.None);
+            try
+            {
+                // Attached before the start, so not a byte is missed and nothing waits in a log file (ADR 0072).
+                var attached = await engine.AttachAsync(containerId, CancellationToken.None);
+                using (logger.BeginScope(Tags(request, $"Agent:{request.AgentId}")))
+                    reader = ReadOutputAsync(containerId, attached, output, reading.Token);
+                startedAt = _clock.GetUtcNow();
+                await engine.StartContainerAsync(containerId, CancellationToken.None);
+            }
+            catch (Exception e) when (e is DockerEngineException or HttpRequestException)
+            {
+                logger.LogError("Launch of {ExecutionId} failed at start: {Error}", request.ExecutionId, e.Message);
+                return new ExecutionOutcome(ExecutionStatus.LaunchFailed, null, containerId, null, _clock.GetUtcNow(), e.Message, []);
+            }
+            logger.LogInformation("Started {ExecutionId} of {AgentId} in {ContainerId} with {Bundle}, window {Window}",
+                request.ExecutionId, request.AgentId, containerId[..Math.Min(12, containerId.Length)], request.Bundle, request.Window);
+
+            sampler = usage.SampleAsync(options.SampleEvery, sampling.Token);
+
+            var (timedOut, stopped) = await WaitWithinWindowAsync(containerId, request, debug, ct);
+            var endedAt = _clock.GetUtcNow();
+            await StopSamplingAsync(sampling, sampler);
+            // The output stream ends when the container stops; a stuck engine stream is cut after a short wait.
+            reading.CancelAfter(TimeSpan.FromSeconds(5));
+            await reader;
+            if (output.BytesDropped > 0)
+                logger.LogWarning("Output of {ExecutionId} truncated: {DroppedBytes} bytes dropped beyond its budget of {BudgetBytes} bytes ({ReadBytes} bytes printed)",
+                    request.ExecutionId, output.BytesDropped, options.OutputBudgetBytes, output.BytesRead);
+
+            // From here on the bookkeeping finishes even during shutdown.
+            var inspect = await engine.InspectContainerAsync(containerId, CancellationToken.None);
+            var state = inspect?.State;
+            var exitCode = state?.ExitCode;
+            // A daemon that stops kills its containers: a non-zero exit while the engine does not answer is the host's doing.
+            string? engineLost = null;
+            if (!timedOut && !stopped && state is { ExitCode: not 0, OOMKilled: false })
+            {
+                try { await engine.PingAsync(CancellationToken.None); }
+                catch (DockerEngineUnavailableException e) { engineLost = e.Message; }
+            }
+            var (status, error) = (timedOut, stopped, state) switch
+            {
+                _ when engineLost is not null => (ExecutionStatus.HostFault, $"the Docker engine went away while it ran: {engineLost}"),
+                (true, _, _) => (ExecutionStatus.TimedOut, $"stopped at the end of its {request.Window.TotalSeconds:0.#} s window"),
+                (_, true, _) => (ExecutionStatus.Abandoned, "stopped because the orchestrator shut down"),
+                (_, _, { OOMKilled: true }) => (ExecutionStatus.OOMKilled, $"killed by the kernel at its memory cap of {request.Bundle.MemoryMiB} MiB"),
+                (_, _, { ExitCode: 0 }) => (ExecutionStatus.Succeeded, (string?)null),
+                _ => (ExecutionStatus.Failed, $"exited with code {exitCode} (memory cap {request.Bundle.MemoryMiB} MiB)"),
+            };
+            logger.LogInformation("Execution {ExecutionId} of {AgentId} ended {Status} (exit {ExitCode}) after {Seconds:F2} s; peak memory {PeakMemoryBytes} B, CPU {CpuTimeNanos} ns",
+                request.ExecutionId, request.AgentId, status, exitCode, (endedAt - startedAt.Value).TotalSeconds, usage.PeakMemoryBytes, usage.CpuTimeNanos);
+
+            if (OnExited is { } hook && inspect is not null)
+                await hook(inspect);
+            keep = debug;
+            if (debug)
+                logger.LogWarning("Keeping container {ContainerId} of debugged agent {AgentId}; remove it with docker rm", containerId[..12], request.AgentId);
+            return new ExecutionOutcome(status, exitCode, containerId, startedAt, endedAt, error, output.Lines, usage.PeakMemoryBytes, usage.CpuTimeNanos)
+            {
+                OutputBytesDropped = output.BytesDropped,
+            };
+        }
+        catch (Exception e) when (e is DockerEngineException || DockerEngine.IsEngineLost(e))
+        {
+            // The engine failed mid-run: the finally below leaves nothing behind; the record says what happened. An engine
+            // that went away (socket gone, wait stream cut) is the host's fault: HostFault, refunded and re-entered (ADR 0089).
+            logger.LogError("Execution {ExecutionId} of {AgentId} lost its engine: {Error}", request.ExecutionId, request.AgentId, e.Message);
+            var (status, error) = DockerEngine.IsEngineLost(e)
+                ? (ExecutionStatus.HostFault, $"the Docker engine went away while it ran: {e.Message}")
+                : (ExecutionStatus.Failed, $"the engine failed during the run: {e.Message}");
+            return new ExecutionOutcome(status, null, containerId, startedAt, _clock.GetUtcNow(), error,
+                output.Lines, usage.PeakMemoryBytes, usage.CpuTimeNanos) { OutputBytesDropped = output.BytesDropped };
+        }
+        finally
+        {
+            // Whatever happened above: no sampler, no reader and (unless kept for the debugger) no container outlives the run.
+            await StopSamplingAsync(sampling, sampler);
+            await reading.CancelAsync();
+            try { await reader; } catch (Exception) { /* already logged by the reader */ }
+            if (!keep) await RemoveQuietlyAsync(containerId, request.ExecutionId);
+        }
+    }
+
+    /// <summary>Waits for the exit; at the window's end (or at shutdown) SIGTERM, then SIGKILL after the grace.</summary>
+    private async Task<(bool TimedOut, bool Stopped)> WaitWithinWindowAsync(string containerId, ExecutionRequest request, bool debug, CancellationToken ct)
+    {
+        using var window = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // The debugged agent's window also covers the wait for the attach.
+        window.CancelAfter(debug ? request.Window + options.DebuggerWait : request.Window);
+        try
+        {
+            await engine.WaitContainerAsync(containerId, window.Token);
+            return (false, false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        var stopped = ct.IsCancellationRequested;
+        await engine.KillContainerAsync(containerId, "SIGTERM", CancellationToken.None);
+        using (var grace = new CancellationTokenSource(options.StopGrace))
+        {
+            try
+            {
+                await engine.WaitContainerAsync(containerId, grace.Token);
+                return (!stopped, stopped);
+            }
+            catch (OperationCanceledException) { }
+        }
+        await engine.KillContainerAsync(containerId, "SIGKILL", CancellationToken.None);
+        using (var after = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            try { await engine.WaitContainerAsync(containerId, after.Token); }
+            catch (OperationCanceledException) { }
+        }
+        return (!stopped, stopped);
+    }
+
+    private async Task ReadOutputAsync(string containerId, Stream attached, AgentOutput output, CancellationToken ct)
+    {
+        try
+        {
+            await using var stream = attached;
+            await output.ReadAsync(stream, ct);
+        }
+        catch (OperationCanceledException) { output.Flush(); }
+        catch (Exception e) when (e is DockerEngineException or HttpRequestException or IOException)
+        {
+            output.Flush();
+            logger.LogWarning("Output of {ContainerId} could not be read to its end: {Error}", containerId[..Math.Min(12, containerId.Length)], e.Message);
+        }
+    }
+
+    private static async Task StopSamplingAsync(CancellationTokenSource sampling, Task sampler)
+    {
+        if (!sampling.IsCancellationRequested) await sampling.CancelAsync();
+        await sampler;
+    }
+
+    private async Task RemoveQuietlyAsync(string containerId, string executionId)
+    {
+        try
+        {
+            await engine.KillContainerAsync(containerId, "SIGKILL", CancellationToken.None);
+            await engine.RemoveContainerAsync(containerId, CancellationToken.None);
         }
         catch (Exception e) when (e is DockerEngineException or HttpRequestException)
         {
-            logger.LogError("Launch of {ExecutionId} failed at start: {Error}", request.ExecutionId, e.Message);
-            await engine.RemoveContainerAsync(containerId, CancellationToken.None);
-            return new ExecutionOutcome(ExecutionStatus.LaunchFailed, null, containerId, null, _clock.GetUtcNow(), e.Message, []);
+            // Crash recovery removes it by its label at the next start.
+            logger.LogError("Container {ContainerId} of {ExecutionId} could not be removed: {Error}", containerId[..Math.Min(12, containerId.Length)], executionId, e.Message);
         }
-        logger.LogInformation("Started {ExecutionId} of {AgentId} in {ContainerId} with {Bundle}, window {Window}",
-            request.ExecutionId, request.AgentId, containerId[..12], request.Bundle, request.Window);
-
-        var timedOut = false;
-        var stopped = false;
-        // Set when the engine itself went away under the execution: the outcome is the host's fault, not the agent's.
-        string? engineLost = null;
-        var usage = new CgroupUsage(containerId);
-        using var sampling = new CancellationTokenSource();
-        var sampler = usage.SampleAsync(TimeSpan.FromMilliseconds(100), sampling.Token);
-        using (var window = CancellationTokenSource.CreateLinkedTokenSource(ct))
-        {
-            // The debugged agent's window also covers the wait for the attach.
-            window.CancelAfter(debug ? request.Window + options.DebuggerWait : request.Window);
-            try
-            {
-                await engine.WaitContainerAsync(containerId, window.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                timedOut = !ct.IsCancellationRequested;
-                stopped = ct.IsCancellationRequested;
-                await engine.KillContainerAsync(containerId, "SIGKILL", CancellationToken.None);
-                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                try { await engine.WaitContainerAsync(containerId, grace.Token); }
-                catch (OperationCanceledException) { }
-            }
-            catch (Exception e) when (DockerEngine.IsEngineLost(e))
-            {
-                engineLost = e.Message;
-            }
-        }
-        var endedAt = _clock.GetUtcNow();
-        await sampling.CancelAsync();
-        await sampler;
-
-        // From here on the bookkeeping finishes even during shutdown.
-        ContainerInspect? inspect = null;
-        try { inspect = await engine.InspectContainerAsync(containerId, CancellationToken.None); }
-        catch (Exception e) when (DockerEngine.IsEngineLost(e)) { engineLost ??= e.Message; }
-        IReadOnlyList<LogLine> logs = [];
-        try { logs = await engine.GetLogsAsync(containerId, CancellationToken.None); }
-        catch (Exception e) when (e is DockerEngineException || DockerEngine.IsEngineLost(e))
-        {
-            logger.LogWarning("Logs of {ExecutionId} unavailable: {Error}", request.ExecutionId, e.Message);
-        }
-        // A daemon that stops kills its containers: a non-zero exit while the engine does not answer is the host's doing.
-        if (engineLost is null && !timedOut && !stopped && inspect?.State is { ExitCode: not 0, OOMKilled: false })
-        {
-            try { await engine.PingAsync(CancellationToken.None); }
-            catch (DockerEngineUnavailableException e) { engineLost = e.Message; }
-        }
-
-        var state = inspect?.State;
-        var exitCode = state?.ExitCode;
-        var (status, error) = (timedOut, stopped, state) switch
-        {
-            _ when engineLost is not null => (ExecutionStatus.HostFault, $"the Docker engine went away while it ran: {engineLost}"),
-            (true, _, _) => (ExecutionStatus.TimedOut, $"killed at the end of its {request.Window.TotalSeconds:0.#} s window"),
-            (_, true, _) => (ExecutionStatus.Abandoned, "stopped because the orchestrator shut down"),
-            (_, _, { OOMKilled: true }) => (ExecutionStatus.OOMKilled, $"killed by the kernel at its memory cap of {request.Bundle.MemoryMiB} MiB"),
-            (_, _, { ExitCode: 0 }) => (ExecutionStatus.Succeeded, (string?)null),
-            _ => (ExecutionStatus.Failed, $"exited with code {exitCode} (memory cap {request.Bundle.MemoryMiB} MiB)"),
-        };
-        logger.LogInformation("Execution {ExecutionId} of {AgentId} ended {Status} (exit {ExitCode}) after {Seconds:F2} s; peak memory {PeakMemoryBytes} B, CPU {CpuTimeNanos} ns",
-            request.ExecutionId, request.AgentId, status, exitCode, (endedAt - startedAt).TotalSeconds, usage.PeakMemoryBytes, usage.CpuTimeNanos);
-
-        if (OnExited is { } hook && inspect is not null)
-            await hook(inspect);
-        if (debug)
-            logger.LogWarning("Keeping container {ContainerId} of debugged agent {AgentId}; remove it with docker rm", containerId[..12], request.AgentId);
-        else
-        {
-            // With the engine gone the container is removed when it is back (the cycle loop's sweep, or recovery at start).
-            try { await engine.RemoveContainerAsync(containerId, CancellationToken.None); }
-            catch (Exception e) when (DockerEngine.IsEngineLost(e))
-            {
-                logger.LogWarning("Container {ContainerId} of {ExecutionId} not removed: {Error}", containerId[..12], request.ExecutionId, e.Message);
-            }
-        }
-        return new ExecutionOutcome(status, exitCode, containerId, startedAt, endedAt, error, logs, usage.PeakMemoryBytes, usage.CpuTimeNanos);
     }
 }

@@ -11,7 +11,7 @@ public interface ISandbox
     Task<ExecutionOutcome> RunAsync(ExecutionRequest request, CancellationToken ct);
 }
 
-/// <summary>What to run: the agent, its won bundle (= its caps), its workspace and its env.json.</summary>
+/// <summary>What to run: the agent, its won bundle (= its caps), its workspace and its context.</summary>
 public sealed record ExecutionRequest(
     string ExecutionId,
     string AgentId,
@@ -19,7 +19,20 @@ public sealed record ExecutionRequest(
     ResourceBundle Bundle,
     string Workspace,
     AgentEnvironment Environment,
-    TimeSpan Window);
+    TimeSpan Window)
+{
+    /// <summary>The host folder holding this execution's env.json alone, mounted read-only; null runs without one.</summary>
+    public string? ContextFolder { get; init; }
+    /// <summary>The agent's own host uid (ADR 0071): the container's user and the owner of its workspace.</summary>
+    public int Uid { get; init; } = AgentImage.SandboxUid;
+    /// <summary>Another image and command than the configured agent image's; null runs the configured one.</summary>
+    public AgentProgram? Program { get; init; }
+}
+
+/// <summary>An image the engine has and the command to run in it (the start of agents that bring their own runtime).</summary>
+/// <param name="Image">Image name or id.</param>
+/// <param name="Command">The argv; empty keeps the image's own entrypoint and command.</param>
+public sealed record AgentProgram(string Image, IReadOnlyList<string> Command);
 
 /// <summary>How an execution ended, with what the engine reports.</summary>
 public sealed record ExecutionOutcome(
@@ -31,4 +44,8 @@ public sealed record ExecutionOutcome(
     string? Error,
     IReadOnlyList<LogLine> Logs,
     long? PeakMemoryBytes = null,
-    long? CpuTimeNanos = null);
+    long? CpuTimeNanos = null)
+{
+    /// <summary>Output bytes beyond the execution's budget that were read and dropped (0 when nothing was dropped).</summary>
+    public long OutputBytesDropped { get; init; }
+}

@@ -1,25 +1,31 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using CyAgents.Contracts.Sandbox;
-using CyAgents.Orchestrator.Sandbox;
+using CyAgents.SystemApi.Workspaces;
 
 namespace CyAgents.Orchestrator.Workspaces;
 
 /// <summary>
-/// The per-agent folders under the workspaces root: <c>&lt;root&gt;/&lt;agent-id&gt;</c>, created from the
-/// <c>genesis</c> template, owned by the sandbox user so the agent can write its journal, and never shared.
+/// The per-agent folders under the workspaces root (<c>&lt;root&gt;/&lt;agent-id&gt;</c>, created from the template) and the
+/// per-execution context folders under the context root (<c>&lt;context&gt;/&lt;execution-id&gt;/env.json</c>, mounted
+/// read-only). Agents are hostile (ADR 0070): nothing here follows a link or walks a tree an agent has written; ownership
+/// is given once, when the host creates the folder.
 /// </summary>
-public sealed class AgentWorkspaces(string root, string template)
+public sealed class AgentWorkspaces(string root, string template, string? contextRoot = null, TreeLimits? limits = null)
 {
     private static readonly JsonSerializerOptions EnvJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     public string Root { get; } = Path.GetFullPath(root);
     public string Template { get; } = Path.GetFullPath(template);
+    /// <summary>Where the per-execution context folders live: never inside a workspace, so no agent can plant anything there.</summary>
+    public string ContextRoot { get; } = Path.GetFullPath(contextRoot ?? Path.GetFullPath(root).TrimEnd('/') + ".context");
+    /// <summary>How much copying a template may do.</summary>
+    public TreeLimits Limits { get; } = limits ?? TreeLimits.Default;
 
     /// <summary>The folder of one agent (not created).</summary>
     public string PathOf(string agentId)
     {
-        if (string.IsNullOrWhiteSpace(agentId) || agentId.IndexOfAny(['/', '\\', '\0']) >= 0 || agentId is "." or "..")
+        if (string.IsNullOrWhiteSpace(agentId) || agentId.IndexOfAny(['/', '\\', '\0']) >= 0 || agentId is "." or ".." || agentId.StartsWith('.'))
             throw new ArgumentException($"'{agentId}' is not a valid agent id for a workspace folder", nameof(agentId));
         var path = Path.Combine(Root, agentId);
         if (string.Equals(Path.GetFullPath(path).TrimEnd('/'), Template.TrimEnd('/'), StringComparison.Ordinal))
@@ -27,68 +33,112 @@ public sealed class AgentWorkspaces(string root, string template)
         return path;
     }
 
-    /// <summary>Creates the agent's workspace from the template if it is new; writes its own strategy when given.</summary>
-    public string Prepare(string agentId, string? strategyJson)
+    /// <summary>
+    /// Makes the agent's workspace ready for <paramref name="uid"/>: a new one is copied from the template (plain files and
+    /// folders only, bounded) with its own strategy when given and handed to the uid; a folder the host staged (a spawn's
+    /// copy, still owned by root) is handed over once; an existing workspace is only checked to be a real folder and gets
+    /// owner and mode 0700 on its top folder — its contents, the agent's, are never walked.
+    /// </summary>
+    public string Prepare(string agentId, string? strategyJson, int uid)
     {
         var path = PathOf(agentId);
-        if (!Directory.Exists(path))
+        EnsureHostFolder(Root);
+        switch (WorkspaceFiles.Entry(path))
         {
-            Directory.CreateDirectory(path);
-            if (Directory.Exists(Template))
-            {
-                foreach (var file in Directory.EnumerateFiles(Template, "*", SearchOption.AllDirectories))
-                {
-                    var target = Path.Combine(path, Path.GetRelativePath(Template, file));
-                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                    File.Copy(file, target);
-                }
-            }
-            if (!string.IsNullOrWhiteSpace(strategyJson))
-                File.WriteAllText(Path.Combine(path, "strategy.json"), strategyJson);
+            case null:
+                Create(path, strategyJson, uid);
+                break;
+            case { LinkTarget: not null }:
+                throw new UnsafeWorkspaceEntryException($"workspace {path} is a symbolic link; it is not used");
+            case DirectoryInfo when WorkspaceFiles.CanChangeOwner && WorkspaceFiles.OwnerOf(path) == 0:
+                // A copy the host staged (spawn) that no agent has seen yet: handing it over walks only the host's own files.
+                WorkspaceFiles.GiveTreeTo(path, uid, Limits);
+                break;
+            case DirectoryInfo:
+                break;
+            default:
+                throw new UnsafeWorkspaceEntryException($"workspace {path} is not a folder");
         }
-        GiveToSandboxUser(path);
+        HandOver(path, uid);
         return path;
     }
 
-    /// <summary>Writes env.json (readable by the sandbox user only: it carries the token).</summary>
-    public void WriteEnvironment(string workspace, AgentEnvironment environment)
+    private void Create(string path, string? strategyJson, int uid)
     {
-        var path = Path.Combine(workspace, AgentEnvironment.FileName);
-        File.WriteAllText(path, JsonSerializer.Serialize(environment, EnvJson));
-        if (OperatingSystem.IsWindows()) return;
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        Chown(path);
-    }
-
-    private static void GiveToSandboxUser(string path)
-    {
-        Chown(path);
-        foreach (var entry in Directory.EnumerateFileSystemEntries(path, "*", SearchOption.AllDirectories))
-            Chown(entry);
-    }
-
-    // Only root may hand files to uid 10001; elsewhere (a developer's own uid) the folder is opened up instead.
-    private static void Chown(string path)
-    {
-        if (OperatingSystem.IsWindows()) return;
-        if (geteuid() == 0)
+        // Build under a hidden name and rename into place, so a failed copy leaves no half workspace behind.
+        var staging = Path.Combine(Root, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.new");
+        Directory.CreateDirectory(staging);
+        try
         {
-            if (chown(path, AgentImage.SandboxUid, AgentImage.SandboxUid) != 0)
-                throw new IOException($"cannot give {path} to uid {AgentImage.SandboxUid} (errno {Marshal.GetLastPInvokeError()})");
+            if (Directory.Exists(Template))
+                WorkspaceFiles.CopyTree(Template, staging, Limits, uid);
+            if (!string.IsNullOrWhiteSpace(strategyJson))
+            {
+                var strategy = Path.Combine(staging, "strategy.json");
+                if (File.Exists(strategy)) File.Delete(strategy);
+                WorkspaceFiles.CreateFile(strategy, System.Text.Encoding.UTF8.GetBytes(strategyJson), (UnixFileMode)0b110_100_100);
+                WorkspaceFiles.GiveTo(strategy, uid);
+            }
+            Directory.Move(staging, path);
         }
-        else if (Directory.Exists(path))
+        catch
         {
-            File.SetUnixFileMode(path, (UnixFileMode)0b111_111_111);
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            throw;
+        }
+    }
+
+    // The top folder only: it is the mount point, which the agent cannot replace from inside its container.
+    private static void HandOver(string path, int uid)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        if (WorkspaceFiles.CanChangeOwner)
+        {
+            WorkspaceFiles.GiveTo(path, uid);
+            File.SetUnixFileMode(path, OwnerOnly);
         }
         else
         {
-            File.SetUnixFileMode(path, (UnixFileMode)0b110_110_110);
+            // A developer's own uid cannot hand files to the sandbox uid: the folder is opened up instead (not for production).
+            File.SetUnixFileMode(path, (UnixFileMode)0b111_111_111);
         }
     }
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern int chown(string path, int owner, int group);
+    private static void EnsureHostFolder(string path)
+    {
+        Directory.CreateDirectory(path);
+        if (!OperatingSystem.IsWindows() && WorkspaceFiles.CanChangeOwner)
+            File.SetUnixFileMode(path, OwnerOnly | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+    }
 
-    [DllImport("libc")]
-    private static extern uint geteuid();
+    /// <summary>
+    /// Writes one execution's context to a fresh folder of its own outside every workspace
+    /// (<c>&lt;context&gt;/&lt;execution-id&gt;/env.json</c>, readable only by <paramref name="uid"/>: it carries the token);
+    /// the sandbox mounts that folder read-only at <see cref="AgentEnvironment.ContainerFolder"/>. Returns the folder.
+    /// </summary>
+    public string DeliverEnvironment(AgentEnvironment environment, int uid)
+    {
+        if (string.IsNullOrWhiteSpace(environment.ExecutionId) || environment.ExecutionId.IndexOfAny(['/', '\\', '\0']) >= 0 || environment.ExecutionId.StartsWith('.'))
+            throw new ArgumentException($"'{environment.ExecutionId}' is not a valid execution id for a context folder", nameof(environment));
+        Directory.CreateDirectory(ContextRoot);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(ContextRoot, OwnerOnly | UnixFileMode.OtherExecute | UnixFileMode.GroupExecute);
+        var folder = Path.Combine(ContextRoot, environment.ExecutionId);
+        // A leftover of an earlier attempt of the same execution is replaced: the folder is the host's own, never an agent's.
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        Directory.CreateDirectory(folder);
+        var file = Path.Combine(folder, AgentEnvironment.FileName);
+        var mode = WorkspaceFiles.CanChangeOwner ? UnixFileMode.UserRead : (UnixFileMode)0b100_100_100;
+        WorkspaceFiles.CreateFile(file, JsonSerializer.SerializeToUtf8Bytes(environment, EnvJson), mode);
+        WorkspaceFiles.GiveTo(file, uid);
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(folder, (UnixFileMode)0b111_101_101);
+        return folder;
+    }
+
+    /// <summary>Removes an execution's context folder once it ended (the token in it is dead already).</summary>
+    public void RemoveEnvironment(string executionId)
+    {
+        var folder = Path.Combine(ContextRoot, executionId);
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+    }
 }

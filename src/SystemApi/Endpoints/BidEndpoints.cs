@@ -8,11 +8,13 @@ using CyAgents.Persistence.Bids;
 using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Errors;
 using CyAgents.SystemApi.Idempotency;
+using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Identity;
 using CyAgents.SystemApi.Logging;
 using CyAgents.SystemApi.Market;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace CyAgents.SystemApi.Endpoints;
 
@@ -30,8 +32,8 @@ internal static class BidEndpoints
         var group = app.MapGroup(ApiRoutes.Bids).WithTags("Bids").RequiresToken(Caller.AgentPolicy);
         group.MapPost("", PlaceBid).WithName("PlaceBid")
             .WithSummary("Place a bid for the next cycle; the amount is escrowed at once")
-            .WithDescription("All-or-nothing bid for a bundle. Accepts Idempotency-Key. Refusals: validation (400), insufficient_funds (402), bundle_exceeds_supply (422).")
-            .Refuses(400, 402, 409, 413, 422);
+            .WithDescription("All-or-nothing bid for a bundle. Accepts Idempotency-Key. Refusals: validation (400; also a bundle below SystemApi:MinBidCpuMillicores / MinBidMemoryMiB), insufficient_funds (402), forbidden (403, a retired agent), unsupported_media_type (415), bundle_exceeds_supply (422).")
+            .Refuses(400, 402, 403, 409, 413, 415, 422);
         group.MapGet("", ListBids).WithName("ListBids").WithSummary("Own bids, newest first (filters: cycle, status)").Refuses(400);
         group.MapGet("/{bidId}", GetBid).WithName("GetBid").WithSummary("One own bid").Refuses(404);
         group.MapPost("/{bidId}/cancel", CancelBid).WithName("CancelBid")
@@ -41,10 +43,10 @@ internal static class BidEndpoints
     }
 
     private static async Task<Results<Created<BidResponse>, ProblemHttpResult>> PlaceBid(PlaceBidRequest request, ClaimsPrincipal user,
-        HttpContext http, IdempotentWrites writes, MarketView market, ILoggerFactory logs)
+        HttpContext http, IdempotentWrites writes, MarketView market, IOptions<SystemApiOptions> options, ILoggerFactory logs)
     {
         var caller = Caller.From(user);
-        if (Validate(request) is { } invalid) return invalid;
+        if (Validate(request, options.Value) is { } invalid) return invalid;
         var bundle = request.Bundle!.ToBundle();
         // Supply changes only when a cycle settles: checking against the cached snapshot keeps the write short.
         var supply = await market.CachedSupplyAsync(http.RequestAborted);
@@ -55,6 +57,7 @@ internal static class BidEndpoints
         var outcome = await writes.RunAsync(http, caller, body, Json.BidResponse, StatusCodes.Status201Created, async w =>
         {
             var ct = w.Ct;
+            if (await AgentStanding.RetiredAsync(w.Db, caller.AgentId!, "bid", ct) is { } retired) return retired;
             var cycle = await MarketView.NextCycleAsync(w.Db, ct);
             var bid = await new BidBook(w.Db, w.Ledger).PlaceAsync(new BidPlacement(bidId, caller.AgentId!, cycle, bundle, request.Amount, w.Now), ct);
             return bid.ToWire();
@@ -117,7 +120,7 @@ internal static class BidEndpoints
         return TypedResults.Ok(outcome.Value!);
     }
 
-    private static ProblemHttpResult? Validate(PlaceBidRequest request)
+    private static ProblemHttpResult? Validate(PlaceBidRequest request, SystemApiOptions rules)
     {
         var errors = new Dictionary<string, string[]>();
         if (request.Bundle is not { } b)
@@ -132,8 +135,11 @@ internal static class BidEndpoints
             NonNegative("memoryMiB", b.MemoryMiB);
             NonNegative("tokens", b.Tokens);
             NonNegative("attentionBasisPoints", b.AttentionBasisPoints);
-            if (b is { CpuMillicores: 0, MemoryMiB: 0, Tokens: 0, AttentionBasisPoints: 0 })
-                errors["bundle"] = ["must ask for at least one resource"];
+            // Every winning bundle runs a container capped by it, and the engine reads a cap of 0 as "no limit".
+            if (b.CpuMillicores >= 0 && b.CpuMillicores < rules.MinBidCpuMillicores)
+                errors["bundle.cpuMillicores"] = [$"must be at least {rules.MinBidCpuMillicores} (a bundle runs a container capped by it)"];
+            if (b.MemoryMiB >= 0 && b.MemoryMiB < rules.MinBidMemoryMiB)
+                errors["bundle.memoryMiB"] = [$"must be at least {rules.MinBidMemoryMiB} (a bundle runs a container capped by it)"];
         }
         if (request.Amount <= 0) errors["amount"] = ["must be a positive number of credits"];
         else if (request.Amount > ClearingValidation.MaxAmount) errors["amount"] = [$"must be at most {ClearingValidation.MaxAmount}"];

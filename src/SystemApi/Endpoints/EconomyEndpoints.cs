@@ -22,7 +22,7 @@ internal static class EconomyEndpoints
             .WithDescription("Agents read their own account only; agentId naming another agent is forbidden. The operator must pass agentId.")
             .Refuses(400, 404);
         group.MapGet("/transactions", GetTransactions).WithName("GetTransactions")
-            .WithSummary("Own ledger transactions, newest first (paged: skip, take)").Refuses(400);
+            .WithSummary("Own ledger transactions, newest first (paged: skip, take)").Refuses(400, 404);
     }
 
     private static async Task<Results<Ok<BalanceResponse>, ProblemHttpResult>> GetBalance(ClaimsPrincipal user,
@@ -52,8 +52,17 @@ internal static class EconomyEndpoints
         if (Paging.Check(skip, take, options.Value.MaxPageSize) is { } paging) return paging;
         await using var db = await databases.CreateDbContextAsync(ct);
         await using var ledger = ledgers.Bind(db);
-        var rows = await ledger.Ledger.GetTransfersAsync(AccountIds.ForAgent(id!), skip, take, ct);
-        return TypedResults.Ok(new TransactionPage(skip, take, rows.Select(t => t.ToWire()).ToList()));
+        try
+        {
+            // An unknown account is 404, as for the balance: asking for it first keeps the answer the same on every ledger.
+            await ledger.Ledger.GetBalanceAsync(AccountIds.ForAgent(id!), ct);
+            var rows = await ledger.Ledger.GetTransfersAsync(AccountIds.ForAgent(id!), skip, take, ct);
+            return TypedResults.Ok(new TransactionPage(skip, take, rows.Select(t => t.ToWire()).ToList()));
+        }
+        catch (LedgerException e) when (e.Error == LedgerError.UnknownAccount)
+        {
+            return Problems.NotFound($"agent '{id}' has no account");
+        }
     }
 
     /// <summary>Whose account: the agent's own, or the one the operator names.</summary>

@@ -28,7 +28,7 @@ internal static class PromptEndpoints
         var agent = app.MapGroup(ApiRoutes.Prompts).WithTags("Prompts").RequiresToken(Caller.AgentPolicy);
         agent.MapPost("", Ask).WithName("AskPrompt").WithSummary("Ask the human a question (size-limited)")
             .WithDescription("Accepts Idempotency-Key. The answer arrives later: poll GET /v1/prompts/{promptId}.")
-            .Refuses(400, 409, 413);
+            .Refuses(400, 403, 409, 413, 415);
         agent.MapGet("", ListOwn).WithName("ListOwnPrompts").WithSummary("Own prompts, oldest first");
         agent.MapGet("/{promptId}", GetOwn).WithName("GetPrompt").WithSummary("One own prompt (poll for its answer)").Refuses(404);
 
@@ -37,7 +37,7 @@ internal static class PromptEndpoints
         op.MapPost("/{promptId}/answer", Answer).WithName("AnswerPrompt")
             .WithSummary("Operator: answer a prompt and pay its reward from the treasury, once")
             .WithDescription("409 when already answered. Accepts Idempotency-Key.")
-            .Refuses(400, 404, 409, 413);
+            .Refuses(400, 404, 409, 413, 415);
     }
 
     private static async Task<Results<Created<PromptResponse>, ProblemHttpResult>> Ask(AskPromptRequest request, ClaimsPrincipal user,
@@ -48,16 +48,18 @@ internal static class PromptEndpoints
         var max = options.Value.MaxQuestionLength;
         if (string.IsNullOrEmpty(question)) return Problems.Validation("question", "is required");
         if (question.Length > max) return Problems.Validation("question", $"must be at most {max} characters (got {question.Length})");
+        if (HumanText.Problem(question) is { } text) return Problems.Validation("question", text);
         var body = JsonSerializer.SerializeToUtf8Bytes(request, Json.AskPromptRequest);
-        var outcome = await writes.RunAsync(http, caller, body, Json.PromptResponse, StatusCodes.Status201Created, w =>
+        var outcome = await writes.RunAsync(http, caller, body, Json.PromptResponse, StatusCodes.Status201Created, async w =>
         {
+            if (await AgentStanding.RetiredAsync(w.Db, caller.AgentId!, "ask the human", w.Ct) is { } retired) return retired;
             var prompt = new PromptRecord
             {
                 Id = "prm-" + Guid.CreateVersion7().ToString("N"), AgentId = caller.AgentId!, ExecutionId = caller.ExecutionId,
                 Cycle = caller.Cycle ?? 0, Question = question, CreatedAt = w.Now,
             };
             w.Db.Add(prompt);
-            return Task.FromResult<WriteOutcome<PromptResponse>>(prompt.ToWire());
+            return prompt.ToWire();
         });
         if (outcome.Problem is not null) return outcome.Problem;
         var asked = outcome.Value!;
@@ -106,6 +108,7 @@ internal static class PromptEndpoints
         var answer = request.Answer?.Trim();
         if (string.IsNullOrEmpty(answer)) errors["answer"] = ["is required"];
         else if (answer.Length > 64 * 1024) errors["answer"] = ["is too long"];
+        else if (HumanText.Problem(answer) is { } text) errors["answer"] = [text];
         if (request.Reward < 0) errors["reward"] = ["must not be negative"];
         else if (request.Reward > options.Value.MaxPromptReward) errors["reward"] = [$"must be at most {options.Value.MaxPromptReward}"];
         if (errors.Count > 0) return Problems.Validation(errors);

@@ -28,7 +28,7 @@ internal static class SpawnEndpoints
             .MapPost("", Spawn).WithName("Spawn")
             .WithSummary("Spawn a child agent with an endowment from the caller's credits")
             .WithDescription("Charges endowment + Spawn:Fee to the caller. Accepts Idempotency-Key. Refusals: validation (400), forbidden (403, parentId of another agent), insufficient_funds (402), spawn_limit (422).")
-            .Refuses(400, 402, 409, 413, 422, 500);
+            .Refuses(400, 402, 403, 409, 413, 415, 422, 500);
 
     private static async Task<Results<Created<SpawnResponse>, ProblemHttpResult>> Spawn(SpawnRequest request, ClaimsPrincipal user,
         HttpContext http, IdempotentWrites writes, WorkspaceTemplate workspaces, IOptions<SpawnOptions> options, ILoggerFactory logs)
@@ -51,6 +51,8 @@ internal static class SpawnEndpoints
                 var ct = w.Ct;
                 var parent = await w.Db.Set<AgentRecord>().AsNoTracking().FirstOrDefaultAsync(a => a.Id == caller.AgentId, ct);
                 if (parent is null) return Refusal.NotFound($"the calling agent '{caller.AgentId}' has no record");
+                if (parent.Status == AgentStatus.Retired)
+                    return Refusal.Forbidden($"agent '{parent.Id}' is retired; a retired agent may not spawn");
                 if (parent.Generation + 1 > rules.MaxGeneration)
                     return new Refusal(ErrorCodes.SpawnLimit,
                         $"a child would be generation {parent.Generation + 1}; the limit is {rules.MaxGeneration}");
@@ -86,8 +88,16 @@ internal static class SpawnEndpoints
             var spawned = outcome.Value!;
             if (!outcome.Replayed)
             {
-                staged?.Commit();
-                logs.CreateLogger("CyAgents.SystemApi.Spawn").LogInformation(
+                var log = logs.CreateLogger("CyAgents.SystemApi.Spawn");
+                try { staged?.Commit(); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // The spawn has committed (credits moved, record written): the orchestrator repairs the missing workspace
+                    // from the template and the child's recorded strategy at its first execution (AgentWorkspaces.Prepare).
+                    log.LogWarning("Workspace of {ChildId} could not be moved into place ({Error}); it is created at its first execution",
+                        spawned.Agent.Id, e.Message);
+                }
+                log.LogInformation(
                     "Agent {ChildId} ({ChildName}) spawned by {ParentId}: generation {Generation}, endowment {Endowment}, fee {Fee}, workspace {Workspace}",
                     spawned.Agent.Id, spawned.Agent.Name, spawned.Agent.ParentId, spawned.Agent.Generation, spawned.Endowment, spawned.Fee,
                     staged?.FinalPath);
@@ -106,7 +116,7 @@ internal static class SpawnEndpoints
         var name = request.Name?.Trim();
         if (string.IsNullOrEmpty(name)) errors["name"] = ["is required"];
         else if (name.Length > 128) errors["name"] = ["must be at most 128 characters"];
-        else if (name.Any(char.IsControl)) errors["name"] = ["must not contain control characters"];
+        else if (HumanText.Problem(name, singleLine: true) is { } text) errors["name"] = [text];
         if (request.Endowment < rules.MinEndowment) errors["endowment"] = [$"must be at least {rules.MinEndowment} credits"];
         if (request.Strategy is { } s && s.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined))
             errors["strategy"] = ["must be a JSON object"];

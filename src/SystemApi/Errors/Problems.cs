@@ -26,6 +26,11 @@ public static class Problems
         ErrorCodes.RateLimited => "Too many requests",
         ErrorCodes.TokenBudgetExceeded => "Token budget exceeded",
         ErrorCodes.LlmProviderFailed => "LLM provider failed",
+        ErrorCodes.MethodNotAllowed => "Method not allowed",
+        ErrorCodes.UnsupportedMediaType => "Unsupported media type",
+        ErrorCodes.UriTooLong => "Request target too long",
+        ErrorCodes.HeadersTooLarge => "Request headers too large",
+        ErrorCodes.BadRequest => "Malformed request",
         _ => "Unexpected error",
     };
 
@@ -35,7 +40,11 @@ public static class Problems
         400 => ErrorCodes.Validation,
         401 => ErrorCodes.Unauthenticated,
         403 => ErrorCodes.Forbidden,
-        404 or 405 => ErrorCodes.NotFound,
+        404 => ErrorCodes.NotFound,
+        405 => ErrorCodes.MethodNotAllowed,
+        414 => ErrorCodes.UriTooLong,
+        415 => ErrorCodes.UnsupportedMediaType,
+        431 => ErrorCodes.HeadersTooLarge,
         402 => ErrorCodes.InsufficientFunds,
         409 => ErrorCodes.Conflict,
         413 => ErrorCodes.BodyTooLarge,
@@ -90,7 +99,11 @@ public static class Problems
     /// <summary>The HTTP status that answers a code (the inverse of <see cref="CodeOf"/> where that is defined).</summary>
     public static int StatusOf(string code) => code switch
     {
-        ErrorCodes.Validation => StatusCodes.Status400BadRequest,
+        ErrorCodes.Validation or ErrorCodes.BadRequest => StatusCodes.Status400BadRequest,
+        ErrorCodes.MethodNotAllowed => StatusCodes.Status405MethodNotAllowed,
+        ErrorCodes.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
+        ErrorCodes.UriTooLong => StatusCodes.Status414UriTooLong,
+        ErrorCodes.HeadersTooLarge => StatusCodes.Status431RequestHeaderFieldsTooLarge,
         ErrorCodes.Unauthenticated => StatusCodes.Status401Unauthorized,
         ErrorCodes.InsufficientFunds => StatusCodes.Status402PaymentRequired,
         ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,

@@ -1,4 +1,5 @@
 using System.Net;
+using CyAgents.SystemApi.Identity;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -14,6 +15,13 @@ internal sealed class Listeners(IOptions<SystemApiOptions> options) : IConfigure
     {
         var o = options.Value;
         kestrel.Limits.MaxRequestBodySize = o.MaxRequestBodyBytes;
+        // Kestrel answers its own limits with an empty body; set them well above the API's, so ProblemMiddleware
+        // refuses with problem details first and only grossly oversized requests meet Kestrel's bare answer.
+        kestrel.Limits.MaxRequestLineSize = Math.Max(8 * 1024, 2 * o.MaxRequestTargetLength + 64);
+        kestrel.Limits.MaxRequestHeadersTotalSize = Math.Max(32 * 1024, 2 * o.MaxRequestHeadersBytes);
+        kestrel.Limits.MaxRequestHeaderCount = Math.Max(100, 2 * o.MaxRequestHeaderCount);
+        kestrel.Limits.MaxConcurrentConnections = o.MaxConcurrentConnections;
+        kestrel.Limits.MaxConcurrentUpgradedConnections = o.MaxConcurrentConnections;
         kestrel.AddServerHeader = false;
         foreach (var endpoint in LoopbackEndpoints(o.Urls))
             kestrel.Listen(endpoint);
@@ -23,7 +31,12 @@ internal sealed class Listeners(IOptions<SystemApiOptions> options) : IConfigure
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             // A socket file left by a previous run would make the bind fail.
             if (File.Exists(path)) File.Delete(path);
-            kestrel.ListenUnixSocket(path);
+            // Connection features are visible to every request of the connection: the operator check reads this mark.
+            kestrel.ListenUnixSocket(path, listen => listen.Use(next => connection =>
+            {
+                connection.Features.Set(SandboxSocket.Mark);
+                return next(connection);
+            }));
         }
     }
 

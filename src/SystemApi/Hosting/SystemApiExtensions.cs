@@ -57,7 +57,7 @@ public static class SystemApiExtensions
         services.AddHostedService<SystemApiStartup>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, Listeners>();
 
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ContractsJsonContext.Default));
+        services.ConfigureHttpJsonOptions(o => StrictJson.Apply(o.SerializerOptions));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
         {
@@ -81,23 +81,26 @@ public static class SystemApiExtensions
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<SystemApiOptions>>((o, api) =>
         {
             var limits = api.Value;
-            // One bucket per agent; the operator and anonymous market reads are not limited.
+            // One bucket per agent; one per connection source for requests without a valid token (anonymous reads and
+            // failed authentication, so guessing tokens is slow too); the operator is not limited. On the unix socket
+            // there is no client address: all its anonymous callers share one bucket.
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
                 http.User.FindFirst(Caller.AgentClaim)?.Value is { } agent
-                    ? RateLimitPartition.GetTokenBucketLimiter(agent, _ => new TokenBucketRateLimiterOptions
-                    {
-                        TokenLimit = limits.RateLimitBurst, TokensPerPeriod = limits.RateLimitPerSecond,
-                        ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0, AutoReplenishment = true,
-                    })
-                    : RateLimitPartition.GetNoLimiter(""));
+                    ? RateLimitPartition.GetTokenBucketLimiter("agent:" + agent, _ => Bucket(limits.RateLimitPerSecond, limits.RateLimitBurst))
+                    : http.User.FindFirst(Caller.RoleClaim)?.Value == Caller.OperatorRole
+                        ? RateLimitPartition.GetNoLimiter("operator")
+                        : RateLimitPartition.GetTokenBucketLimiter("source:" + SourceOf(http),
+                            _ => Bucket(limits.AnonymousRateLimitPerSecond, limits.AnonymousRateLimitBurst)));
             o.OnRejected = async (context, _) =>
             {
                 if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retry))
                     context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString();
                 else
                     context.HttpContext.Response.Headers.RetryAfter = "1";
-                await Problems.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited,
-                    $"more than {limits.RateLimitPerSecond} requests per second (burst {limits.RateLimitBurst}) from this agent");
+                var agent = context.HttpContext.User.FindFirst(Caller.AgentClaim) is not null;
+                await Problems.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, agent
+                    ? $"more than {limits.RateLimitPerSecond} requests per second (burst {limits.RateLimitBurst}) from this agent"
+                    : $"more than {limits.AnonymousRateLimitPerSecond} requests per second (burst {limits.AnonymousRateLimitBurst}) without a valid token from this source");
             };
         });
 
@@ -105,6 +108,7 @@ public static class SystemApiExtensions
         {
             o.AddDocumentTransformer<BearerSecurityTransformer>();
             o.AddOperationTransformer<BearerSecurityTransformer>();
+            o.AddSchemaTransformer<ProblemCodeSchemaTransformer>();
         });
         return services;
     }
@@ -133,6 +137,15 @@ public static class SystemApiExtensions
         app.MapOpenApi().AllowAnonymous();
         return app;
     }
+
+    private static TokenBucketRateLimiterOptions Bucket(int perSecond, int burst) => new()
+    {
+        TokenLimit = burst, TokensPerPeriod = perSecond, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0, AutoReplenishment = true,
+    };
+
+    /// <summary>The connection source of a request without a valid token: the client address on TCP, one shared source on the unix socket.</summary>
+    private static string SourceOf(HttpContext http) =>
+        SandboxSocket.Carries(http) ? "unix-socket" : http.Connection.RemoteIpAddress?.ToString() ?? "local";
 
     /// <summary>Every event logged while serving a request carries the SystemApi tag and the caller's ids.</summary>
     private static async Task TagLogScope(HttpContext http, RequestDelegate next)

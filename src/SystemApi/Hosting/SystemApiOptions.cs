@@ -21,6 +21,36 @@ public sealed class SystemApiOptions
     /// <summary>Largest request body accepted, in bytes (64 KiB).</summary>
     public long MaxRequestBodyBytes { get; set; } = 64 * 1024;
 
+    /// <summary>Longest request target (path and query) accepted, in characters; longer ones get 414 uri_too_long.</summary>
+    public int MaxRequestTargetLength { get; set; } = 4096;
+
+    /// <summary>Largest total size of the request headers, in bytes; larger gets 431 headers_too_large.</summary>
+    public int MaxRequestHeadersBytes { get; set; } = 16 * 1024;
+
+    /// <summary>Most request headers accepted; more get 431 headers_too_large.</summary>
+    public int MaxRequestHeaderCount { get; set; } = 64;
+
+    /// <summary>
+    /// Most connections open at once over both listeners (Kestrel's <c>MaxConcurrentConnections</c>); beyond it a new
+    /// connection is closed at once.
+    /// </summary>
+    public long MaxConcurrentConnections { get; set; } = 1024;
+
+    /// <summary>
+    /// Requests per second allowed to each connection source that sends no valid token (anonymous reads and failed
+    /// authentication): per client address on TCP; on the unix socket every caller shares one source.
+    /// </summary>
+    public int AnonymousRateLimitPerSecond { get; set; } = 20;
+
+    /// <summary>Burst size of the anonymous rate limit.</summary>
+    public int AnonymousRateLimitBurst { get; set; } = 40;
+
+    /// <summary>Least CPU an executable bundle may ask for, in millicores: a bid below it is refused (no container runs uncapped).</summary>
+    public long MinBidCpuMillicores { get; set; } = 50;
+
+    /// <summary>Least memory an executable bundle may ask for, in MiB.</summary>
+    public long MinBidMemoryMiB { get; set; } = 16;
+
     /// <summary>Longest question an agent may ask, in characters.</summary>
     public int MaxQuestionLength { get; set; } = 4000;
 

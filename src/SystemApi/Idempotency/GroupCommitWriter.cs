@@ -86,15 +86,29 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
             {
                 batch.Clear();
                 while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var work)) batch.Add(work);
-                try
+                for (var attempt = 1; ; attempt++)
                 {
-                    await WriteBatchAsync(batch, ct);
-                    foreach (var work in batch) work.Publish();
-                }
-                catch (Exception e)
-                {
-                    _log.LogError(e, "A write batch of {Count} requests failed and was rolled back", batch.Count);
-                    foreach (var work in batch) work.Fail(e);
+                    try
+                    {
+                        foreach (var work in batch) work.Reset();
+                        await WriteBatchAsync(batch, ct);
+                        foreach (var work in batch) work.Publish();
+                        break;
+                    }
+                    catch (Exception e) when (TransientWrite.IsRetryable(e) && attempt < TransientWrite.MaxAttempts && !ct.IsCancellationRequested)
+                    {
+                        // The database gave the batch up (deadlock victim, serialization failure at commit): nothing of it
+                        // was kept, so running it again is safe, and usually succeeds once the other transaction is through.
+                        _log.LogWarning("A write batch of {Count} requests was rolled back by the database ({Reason}); retry {Attempt} of {Retries}",
+                            batch.Count, TransientWrite.Describe(e), attempt, TransientWrite.MaxAttempts - 1);
+                        await Task.Delay(TransientWrite.Backoff(attempt), ct);
+                    }
+                    catch (Exception e)
+                    {
+                        _log.LogError(e, "A write batch of {Count} requests failed and was rolled back", batch.Count);
+                        foreach (var work in batch) work.Fail(e);
+                        break;
+                    }
                 }
             }
         }
@@ -113,18 +127,32 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         var scope = new WriteScope(db, ledger.Ledger, _clock.GetUtcNow(), ct);
         foreach (var work in batch)
         {
-            await tx.CreateSavepointAsync(Savepoint, ct);
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                if (await work.ExecuteAsync(scope, tx, _clock.GetUtcNow()))
-                    await tx.ReleaseSavepointAsync(Savepoint, ct);
-                else
+                await tx.CreateSavepointAsync(Savepoint, ct);
+                try
+                {
+                    if (await work.ExecuteAsync(scope, tx, _clock.GetUtcNow()))
+                        await tx.ReleaseSavepointAsync(Savepoint, ct);
+                    else
+                        await tx.RollbackToSavepointAsync(Savepoint, ct);
+                    break;
+                }
+                catch (Exception e) when (TransientWrite.IsRetryable(e) && attempt < TransientWrite.MaxAttempts && !ct.IsCancellationRequested)
+                {
+                    // This write was the deadlock victim: only its statement failed; back to its savepoint and again.
                     await tx.RollbackToSavepointAsync(Savepoint, ct);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-            {
-                await tx.RollbackToSavepointAsync(Savepoint, ct);
-                work.Prepare(e);
+                    db.ChangeTracker.Clear();
+                    _log.LogWarning("A write was rolled back by the database ({Reason}); retry {Attempt} of {Retries}",
+                        TransientWrite.Describe(e), attempt, TransientWrite.MaxAttempts - 1);
+                    await Task.Delay(TransientWrite.Backoff(attempt), ct);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    await tx.RollbackToSavepointAsync(Savepoint, ct);
+                    work.Prepare(e);
+                    break;
+                }
             }
             db.ChangeTracker.Clear();
         }
@@ -136,6 +164,8 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         /// <summary>Runs the effect; true when it should be kept.</summary>
         public abstract Task<bool> ExecuteAsync(WriteScope scope, IDbContextTransaction tx, DateTimeOffset now);
         public abstract void Prepare(Exception e);
+        /// <summary>Forgets the outcome of an attempt the database rolled back.</summary>
+        public abstract void Reset();
         public abstract void Publish();
         public abstract void Fail(Exception e);
     }
@@ -183,6 +213,12 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         }
 
         public override void Prepare(Exception e) => _error = e;
+
+        public override void Reset()
+        {
+            _error = null;
+            _outcome = default;
+        }
 
         public override void Publish()
         {

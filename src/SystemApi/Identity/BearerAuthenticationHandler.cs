@@ -8,7 +8,8 @@ namespace CyAgents.SystemApi.Identity;
 
 /// <summary>
 /// Accepts <c>Authorization: Bearer &lt;token&gt;</c> with an agent token (looked up by hash, refused once revoked)
-/// or the operator token. Challenges and forbids with problem details.
+/// or the operator token (on the loopback TCP listener only, never on the sandboxes' unix socket). Challenges and forbids
+/// with problem details.
 /// </summary>
 internal sealed class BearerAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
@@ -26,7 +27,9 @@ internal sealed class BearerAuthenticationHandler(
         var token = header["Bearer ".Length..].Trim();
         if (token.Length is 0 or > 512) return AuthenticateResult.Fail("malformed bearer token");
         if (operatorToken.Matches(token))
-            return AuthenticateResult.Success(new AuthenticationTicket(Caller.ForOperator(SchemeName), SchemeName));
+            return SandboxSocket.Carries(Context)
+                ? AuthenticateResult.Fail("the operator token is accepted only on the host's loopback TCP listener, not on the sandboxes' unix socket")
+                : AuthenticateResult.Success(new AuthenticationTicket(Caller.ForOperator(SchemeName), SchemeName));
         var identity = await agentTokens.ValidateAsync(token, Context.RequestAborted);
         return identity is null
             ? AuthenticateResult.Fail("unknown or revoked token (agent tokens end with their execution)")

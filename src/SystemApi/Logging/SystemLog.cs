@@ -41,9 +41,11 @@ public static class SystemLog
     /// <param name="defaultComponent">Tag for events that name no component and come from no CyAgents namespace.</param>
     /// <param name="minimumLevel">Least level written; framework (Microsoft.*, System.*) events below Warning are dropped.</param>
     /// <param name="alsoConsole">Also write a short human line per event to stderr.</param>
+    /// <param name="options">Rolling, retention and queue size; defaults of <see cref="SystemLogOptions"/> when null.</param>
     public static Logger Create(string path, string defaultComponent = Orchestrator, LogEventLevel minimumLevel = LogEventLevel.Information,
-        bool alsoConsole = false)
+        bool alsoConsole = false, SystemLogOptions? options = null)
     {
+        options ??= new SystemLogOptions();
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
         var config = new LoggerConfiguration()
@@ -52,13 +54,35 @@ public static class SystemLog
             .MinimumLevel.Override("System", LogEventLevel.Warning)
             .Enrich.FromLogContext()
             .Enrich.With(new ComponentEnricher(defaultComponent))
-            .WriteTo.Async(a => a.File(new JsonFormatter(renderMessage: true), path, shared: true));
+            // Rolling by size instead of the sink's default 1 GiB cap, after which every event was silently discarded;
+            // blockWhenFull: a burst larger than the queue slows the writer down rather than losing audit events.
+            .WriteTo.Async(a => a.File(new JsonFormatter(renderMessage: true), path, shared: true,
+                    fileSizeLimitBytes: options.FileSizeLimitBytes, rollOnFileSizeLimit: true,
+                    retainedFileCountLimit: options.RetainedFileCount),
+                bufferSize: options.BufferSize, blockWhenFull: true);
         if (alsoConsole)
             config = config.WriteTo.Console(
                 outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} [{Component}] {Message:lj}{NewLine}{Exception}",
                 standardErrorFromLevel: LogEventLevel.Verbose);
         return config.CreateLogger();
     }
+
+    /// <summary>The files of the log at <paramref name="path"/>, oldest first (the rolled sequence Serilog writes).</summary>
+    public static IReadOnlyList<string> Files(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full)!;
+        var stem = Path.GetFileNameWithoutExtension(full);
+        var ext = Path.GetExtension(full);
+        if (!Directory.Exists(dir)) return [];
+        return Directory.GetFiles(dir, stem + "*" + ext)
+            .Where(f => Path.GetFileName(f) == stem + ext || IsSequenceFile(Path.GetFileNameWithoutExtension(f), stem))
+            .OrderBy(f => Path.GetFileName(f) == stem + ext ? 0 : int.Parse(Path.GetFileNameWithoutExtension(f)[(stem.Length + 1)..]))
+            .ToList();
+    }
+
+    private static bool IsSequenceFile(string name, string stem) =>
+        name.Length > stem.Length + 1 && name.StartsWith(stem + "_", StringComparison.Ordinal) && name[(stem.Length + 1)..].All(char.IsAsciiDigit);
 
     /// <summary>Routes Microsoft.Extensions.Logging into the system log (replacing other providers).</summary>
     public static ILoggingBuilder AddSystemLog(this ILoggingBuilder builder, Logger logger, bool dispose = true)

@@ -38,8 +38,16 @@ public sealed class WorkspaceTemplate(IOptions<WorkspaceOptions> options)
         var staged = new Staged(staging, finalPath);
         try
         {
-            Copy(new DirectoryInfo(Path.GetFullPath(o.Template)), Directory.CreateDirectory(staging));
-            if (strategyJson is not null) File.WriteAllText(Path.Combine(staging, "strategy.json"), strategyJson);
+            // Plain files and folders only, bounded (ADR 0070); the copy stays root's until the orchestrator hands it to the
+            // child's own uid at its first execution, before any agent has seen it.
+            Directory.CreateDirectory(staging);
+            WorkspaceFiles.CopyTree(Path.GetFullPath(o.Template), staging, TreeLimits.Default, uid: null);
+            if (strategyJson is not null)
+            {
+                var strategy = Path.Combine(staging, "strategy.json");
+                if (File.Exists(strategy)) File.Delete(strategy);
+                WorkspaceFiles.CreateFile(strategy, System.Text.Encoding.UTF8.GetBytes(strategyJson), (UnixFileMode)0b110_100_100);
+            }
             return staged;
         }
         catch
@@ -47,11 +55,5 @@ public sealed class WorkspaceTemplate(IOptions<WorkspaceOptions> options)
             staged.Dispose();
             throw;
         }
-    }
-
-    private static void Copy(DirectoryInfo from, DirectoryInfo to)
-    {
-        foreach (var file in from.EnumerateFiles()) file.CopyTo(Path.Combine(to.FullName, file.Name));
-        foreach (var dir in from.EnumerateDirectories()) Copy(dir, to.CreateSubdirectory(dir.Name));
     }
 }

@@ -68,6 +68,42 @@ public sealed class ValidationTests
     }
 
     [Fact]
+    public void Split_valid_and_validate_apply_the_same_checks_to_the_whole_input()
+    {
+        // Problems of the input itself belong to no bid: SplitValid refuses the input as Validate does, not silently.
+        var noPrices = new ClearingInput([Bid("a", 5, cpu: 1)], Supply, null!);
+        ClearingValidation.Validate(noPrices).ShouldBe(["prices are missing (null)"]);
+        Should.Throw<ClearingInputException>(() => ClearingValidation.SplitValid(noPrices)).Message.ShouldBe("prices are missing (null)");
+
+        var huge = ResourceBundle.Create(ClearingValidation.MaxQuantity + 1, 1000, 0, 100);
+        var overCap = new ClearingInput([Bid("a", 5, cpu: 1)], huge, MarketPrices.Zero);
+        ClearingValidation.Validate(overCap).Count.ShouldBe(1);
+        Should.Throw<ClearingInputException>(() => ClearingValidation.SplitValid(overCap)).Message
+            .ShouldBe(ClearingValidation.Validate(overCap)[0]);
+    }
+
+    [Fact]
+    public void Split_valid_rejects_exactly_the_bids_validate_names_with_the_same_reasons()
+    {
+        var input = new ClearingInput([Bid("a", 5, cpu: 1), Bid("b", 5), null!, Bid("a", 7, cpu: 1), Bid("c", 3, cpu: 9999), Bid("d", 2, cpu: 3)],
+            Supply, MarketPrices.Zero);
+        var (valid, rejected) = ClearingValidation.SplitValid(input);
+        rejected.Select(r => r.Reason).ShouldBe(ClearingValidation.Validate(input).Where(p => p != "a bid is missing (null)"));
+        valid.Bids.Select(b => b.Id).ShouldBe(["a", "d"]);
+        ClearingValidation.Validate(valid).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void Split_valid_leaves_a_valid_input_as_it_is()
+    {
+        var input = new ClearingInput([Bid("a", 5, cpu: 1), Bid("b", 6, memory: 3)], Supply, MarketPrices.Zero);
+        var (valid, rejected) = ClearingValidation.SplitValid(input);
+        rejected.ShouldBeEmpty();
+        valid.ShouldBe(input with { Bids = valid.Bids });
+        valid.Bids.ShouldBe(input.Bids);
+    }
+
+    [Fact]
     public void Optimal_refuses_instances_beyond_its_size_limit_with_a_clear_error()
     {
         var bids = Enumerable.Range(0, OptimalMechanism.MaxBids + 1).Select(i => Bid($"b{i}", 1, cpu: 1)).ToArray();

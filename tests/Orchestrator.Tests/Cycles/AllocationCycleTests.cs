@@ -44,14 +44,15 @@ public sealed class AllocationCycleTests
     }
 
     [Fact]
-    public async Task The_winner_runs_with_its_won_bundle_a_fresh_token_and_an_env_json_in_its_workspace()
+    public async Task The_winner_runs_with_its_won_bundle_a_fresh_token_and_an_env_json_of_its_own_outside_its_workspace()
     {
         await using var world = new CycleWorld();
         await world.Cycle.BootstrapAsync(default);
         string? envText = null;
         world.Sandbox.Behaviour = request =>
         {
-            envText = File.ReadAllText(Path.Combine(request.Workspace, "env.json"));
+            envText = File.ReadAllText(Path.Combine(request.ContextFolder!, "env.json"));
+            File.Exists(Path.Combine(request.Workspace, "env.json")).ShouldBeFalse();
             var now = DateTimeOffset.UtcNow;
             return Task.FromResult(new ExecutionOutcome(ExecutionStatus.Succeeded, 0, "c", now, now, null, []));
         };
@@ -69,6 +70,7 @@ public sealed class AllocationCycleTests
         env.RootElement.GetProperty("token").GetString().ShouldNotBeNullOrEmpty();
         world.Tokens.Revoked.ShouldContain(request.ExecutionId);
         world.Tokens.Live.ShouldBeEmpty();
+        Directory.Exists(request.ContextFolder).ShouldBeFalse(); // removed with the execution
     }
 
     [Fact]

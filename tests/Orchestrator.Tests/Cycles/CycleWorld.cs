@@ -18,7 +18,7 @@ public sealed class CycleWorld : IAsyncDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("cyagents-cycle-").FullName;
 
-    public CycleWorld(LiveOptions? options = null, ResourceBundle? supply = null)
+    public CycleWorld(LiveOptions? options = null, ResourceBundle? supply = null, Microsoft.Extensions.Logging.ILogger<AllocationCycle>? logger = null)
     {
         Options = options ?? new LiveOptions { ExecutionWindow = TimeSpan.FromSeconds(5) };
         var database = DatabaseOptions.ForSqliteFile(Path.Combine(_root, "cyagents.db"));
@@ -28,7 +28,7 @@ public sealed class CycleWorld : IAsyncDisposable
         Directory.CreateDirectory(Workspaces.Template);
         File.WriteAllText(Path.Combine(Workspaces.Template, "strategy.json"), "{}");
         Cycle = new AllocationCycle(Databases, _ => Ledger, Sandbox, Tokens, Workspaces, Options,
-            supply ?? ResourceBundle.Create(1500, 4096, 1000, 10_000), "/run/cyagents/api.sock", NullLogger<AllocationCycle>.Instance);
+            supply ?? ResourceBundle.Create(1500, 4096, 1000, 10_000), "/run/cyagents/api.sock", logger ?? NullLogger<AllocationCycle>.Instance);
     }
 
     public InMemoryLedger Ledger { get; } = new();

@@ -130,6 +130,7 @@ public sealed class EngineLossTests : IDisposable
             app.MapGet("/v1.41/_ping", () => "OK");
             app.MapPost("/v1.41/containers/create", () => Results.Json(new { Id = id }, statusCode: 201));
             app.MapPost("/v1.41/containers/{id}/start", () => Results.NoContent());
+            app.MapPost("/v1.41/containers/{id}/attach", () => Results.Bytes([], "application/vnd.docker.raw-stream"));
             app.MapPost("/v1.41/containers/{id}/wait", async (HttpContext http) =>
             {
                 if (exitAtOnce)

@@ -13,7 +13,7 @@ public sealed class DockerSandboxSpecTests
         {
             AgentId = agent, ExecutionId = "c3-b1", Token = "t", Bundle = new ResourceBundleDto(750, 200, 0, 0), Balance = new BalanceView(0, 0, 0),
             Prices = new PricesView(0, 0, 0, 0), ApiSocket = "/run/cyagents/api.sock",
-        }, TimeSpan.FromSeconds(5));
+        }, TimeSpan.FromSeconds(5)) { ContextFolder = "/srv/ctx/c3-b1" };
 
     private static DockerSandbox Sandbox(string? debugAgent = null)
     {
@@ -35,15 +35,38 @@ public sealed class DockerSandboxSpecTests
         spec.HostConfig.PidsLimit.ShouldBe(64);
         spec.HostConfig.ReadonlyRootfs.ShouldBeTrue();
         spec.HostConfig.CapDrop.ShouldBe(["ALL"]);
-        spec.HostConfig.SecurityOpt.ShouldBe(["no-new-privileges"]);
+        spec.HostConfig.SecurityOpt.ShouldNotBeNull().Count.ShouldBe(2);
+        spec.HostConfig.SecurityOpt[0].ShouldBe("no-new-privileges");
+        using (var profile = System.Text.Json.JsonDocument.Parse(spec.HostConfig.SecurityOpt[1]["seccomp=".Length..]))
+        {
+            var denied = profile.RootElement.GetProperty("syscalls")[0].GetProperty("names").EnumerateArray().Select(n => n.GetString()).ToList();
+            denied.ShouldContain("io_uring_setup");
+            denied.ShouldContain("io_uring_enter");
+            denied.ShouldContain("io_uring_register");
+            denied.ShouldContain("ptrace");
+        }
+        spec.HostConfig.ShmSize.ShouldBe(16L * 1024 * 1024);
+        spec.HostConfig.Ulimits.ShouldBe([new Ulimit("nofile", 1024, 1024), new Ulimit("nproc", 64, 64)]);
+        spec.HostConfig.LogConfig.ShouldNotBeNull().Type.ShouldBe("json-file");
         spec.HostConfig.NetworkMode.ShouldBe("none");
         spec.User.ShouldBe("10001:10001");
-        spec.HostConfig.Binds.ShouldBe(["/tmp/ws/a1:/workspace:rw", "/srv/api:/run/cyagents:ro"]);
+        spec.HostConfig.Binds.ShouldBe(["/tmp/ws/a1:/workspace:rw", "/srv/api:/run/cyagents:ro", "/srv/ctx/c3-b1:/run/cyagents-env:ro"]);
         spec.Labels!["cyagents.agent"].ShouldBe("a1");
         spec.Labels["cyagents.execution"].ShouldBe("c3-b1");
         spec.Labels["cyagents.cycle"].ShouldBe("3");
         spec.Labels[DockerSandbox.ManagedLabel].ShouldBe(SandboxOptions.DefaultInstance);
-        spec.Env.ShouldBeEmpty();
+        spec.Env.ShouldBe(["CYAGENTS_ENV=/run/cyagents-env/env.json"]);
+        spec.Cmd.ShouldBeNull();
+    }
+
+    [Fact]
+    public void A_program_override_runs_its_own_image_and_command_as_the_agents_uid()
+    {
+        var spec = Sandbox().Specify(Request("a1") with { Uid = 200_123, Program = new AgentProgram("shell:1", ["/bin/sh", "-c", "true"]) });
+
+        spec.Image.ShouldBe("shell:1");
+        spec.Cmd.ShouldBe(["/bin/sh", "-c", "true"]);
+        spec.User.ShouldBe("200123:200123");
     }
 
     [Fact]
@@ -57,23 +80,9 @@ public sealed class DockerSandboxSpecTests
         debugged.HostConfig.Binds!.ShouldContain("/home/me/.vsdbg:/vsdbg:ro");
         debugged.Env!.ShouldContain("CYAGENTS_WAIT_FOR_DEBUGGER=1");
         other.HostConfig.Binds!.ShouldNotContain(b => b.Contains("vsdbg"));
-        other.Env.ShouldBeEmpty();
-    }
-
-    [Fact]
-    public void Log_frames_are_split_by_stream_and_into_lines()
-    {
-        static byte[] Frame(byte stream, string text)
-        {
-            var body = System.Text.Encoding.UTF8.GetBytes(text);
-            var header = new byte[] { stream, 0, 0, 0, 0, 0, 0, 0 };
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(4), (uint)body.Length);
-            return [.. header, .. body];
-        }
-
-        var lines = DockerEngine.DemultiplexLogs([.. Frame(1, "hello\nwor"), .. Frame(2, "oops\n"), .. Frame(1, "ld\n"), .. Frame(1, "tail")]);
-
-        lines.ShouldBe([new LogLine("stdout", "hello"), new LogLine("stderr", "oops"), new LogLine("stdout", "world"), new LogLine("stdout", "tail")]);
+        other.Env.ShouldNotBeNull().ShouldNotContain(e => e.Contains("DEBUGGER"));
+        debugged.HostConfig.SecurityOpt![1].ShouldNotContain("\"ptrace\""); // the debugger attaches with ptrace
+        other.HostConfig.SecurityOpt![1].ShouldContain("\"ptrace\"");
     }
 
     [Fact]

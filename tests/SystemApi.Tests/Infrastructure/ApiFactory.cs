@@ -41,6 +41,8 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
             ["SystemApi:OperatorTokenFile"] = Path.Combine(Root, "operator.token"),
             ["SystemApi:RateLimitPerSecond"] = "100000",
             ["SystemApi:RateLimitBurst"] = "100000",
+            ["SystemApi:AnonymousRateLimitPerSecond"] = "100000",
+            ["SystemApi:AnonymousRateLimitBurst"] = "100000",
             ["SystemApi:MarketCacheMilliseconds"] = "0",
             ["Workspaces:Root"] = Path.Combine(Root, "workspaces"),
             ["Workspaces:Template"] = template.FullName,

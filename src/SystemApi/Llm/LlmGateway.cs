@@ -121,8 +121,6 @@ internal sealed class LlmGateway(LlmRouter router, TokenMeter meter, LlmRateLimi
                 await response.Body.WriteAsync(EventEnd, ct);
                 await response.Body.FlushAsync(ct);
             }
-            await response.Body.WriteAsync(Done, ct);
-            await response.Body.FlushAsync(ct);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or JsonException or HttpRequestException)
         {
@@ -135,7 +133,20 @@ internal sealed class LlmGateway(LlmRouter router, TokenMeter meter, LlmRateLimi
             : Math.Max(admitted.Reservation.Reserved, usage is { } partial ? TokenMeter.Charge(partial.Prompt + partial.Completion, admitted.Reservation.Multiplier) : 0);
         await SettleAsync(caller, request, admitted, routed, broken is null ? LlmCallOutcome.Succeeded : LlmCallOutcome.StreamBroken, usage, charged,
             broken ?? (usage is null ? "no usage chunk: charged the reservation" : null));
-        if (broken is not null && !ct.IsCancellationRequested)
+        if (broken is null)
+        {
+            // [DONE] only after the charge is committed: a caller that has its answer sees it on the meter.
+            try
+            {
+                await response.Body.WriteAsync(Done, ct);
+                await response.Body.FlushAsync(ct);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException)
+            {
+                // the caller left after its last chunk; the call is settled
+            }
+        }
+        else if (!ct.IsCancellationRequested)
         {
             // Tell the client in-band (OpenAI's Python SDK raises on an error event), then break the connection so a client
             // that ignores error events (the .NET library) still sees a failed stream rather than one that merely stopped.

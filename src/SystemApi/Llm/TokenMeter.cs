@@ -96,8 +96,9 @@ internal sealed class TokenMeter(IdempotentWrites writes, IDbContextFactory<CyAg
                 w.Db.Add(call);
                 return new TokenMeterReading(execution.TokensUsed, execution.Granted.Tokens);
             });
-            lock (meter) meter.Used = outcome.Value!.Used;
-            return outcome.Value;
+            // Added, not copied from the reading: settlements may resume out of their commit order, and a copy could go back.
+            lock (meter) meter.Used += call.ChargedTokens;
+            return outcome.Value!;
         }
         finally
         {

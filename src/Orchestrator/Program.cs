@@ -12,6 +12,7 @@ var root = new RootCommand($"""
 {
     RunCommand.Create(),
     SimulateCommand.Create(),
+    SweepCommand.Create(),
     ClearCommand.Create(),
     BenchCommand.Create(),
 };

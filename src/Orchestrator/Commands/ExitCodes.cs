@@ -28,6 +28,12 @@ public static class ExitCodes
     /// <summary>The ledger's conservation check failed; the host stopped rather than move more credits.</summary>
     public const int LedgerBroken = 6;
 
+    /// <summary>
+    /// The data folder or the database refused a write (disk full, read-only, locked by another process); nothing was
+    /// half-written and the next <c>run</c> resumes once the cause is gone.
+    /// </summary>
+    public const int StorageFailed = 7;
+
     /// <summary>The table printed by the root <c>--help</c> and copied into the README.</summary>
     public const string HelpText = """
         Exit codes:
@@ -38,5 +44,6 @@ public static class ExitCodes
           4  configuration: an invalid setting (the message names the key)
           5  database: unreachable, or its schema is newer than this CyAgents (upgrade CyAgents) or cannot be upgraded
           6  ledger broken: the conservation check failed and the host stopped
+          7  storage failed: the data folder or database refused a write (full, read-only, locked); fix it and run again
         """;
 }

@@ -138,6 +138,12 @@ public static class RunCommand
                 Console.Error.WriteLine($"cyagents run: {e.Message}");
                 return ExitCodes.LedgerBroken;
             }
+            catch (Exception e) when (StorageFailedException.From(e) is { } storage)
+            {
+                // One line, not a stack trace: the refused write left nothing half-written and the next start resumes.
+                Console.Error.WriteLine($"cyagents run: storage failed: {storage.Message}; nothing was half-written — fix it and run again to resume.");
+                return ExitCodes.StorageFailed;
+            }
             catch (SchemaVersionException e)
             {
                 Console.Error.WriteLine($"cyagents run: {e.Message}");

@@ -44,7 +44,8 @@ public sealed class LiveEconomy : IAsyncDisposable
     /// Validates the configuration (before contacting the engine), checks the engine, builds the agent image if missing,
     /// starts the API, repairs an interrupted earlier run and creates Genesis on first start. Throws
     /// <see cref="OptionsValidationException"/> naming the bad configuration key, and
-    /// <see cref="DockerEngineUnavailableException"/> when no engine answers.
+    /// <see cref="DockerEngineUnavailableException"/> when no engine answers, and <see cref="StorageFailedException"/> when the
+    /// data folder or the database refuses a write (full, read-only, locked).
     /// </summary>
     public static async Task<LiveEconomy> StartAsync(LiveSettings settings, CancellationToken ct = default)
     {
@@ -78,10 +79,11 @@ public sealed class LiveEconomy : IAsyncDisposable
             await economy.Cycle.BootstrapAsync(ct);
             return economy;
         }
-        catch
+        catch (Exception e)
         {
             if (app is not null) await app.DisposeAsync();
             engine.Dispose();
+            if (StorageFailedException.From(e) is { } storage) throw storage;
             throw;
         }
     }
@@ -134,16 +136,31 @@ public sealed class LiveEconomy : IAsyncDisposable
 
     /// <summary>
     /// Runs cycles until <paramref name="count"/> are done (null: until stopped). Stopping kills running containers,
-    /// finishes the cycle's bookkeeping and returns; a broken invariant throws.
+    /// finishes the cycle's bookkeeping and returns; a broken invariant throws. A write the storage refuses stops the run with
+    /// <see cref="StorageFailedException"/>: the cycle's committed steps stand, the refused one left nothing, and the next
+    /// start's recovery finishes the cycle (ADR 0087).
     /// </summary>
     public async Task<IReadOnlyList<CycleReport>> RunCyclesAsync(int? count, TimeSpan interval, CancellationToken ct = default)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, Stopping);
         var reports = new List<CycleReport>();
+        var engineLost = false;
         while ((count is null || reports.Count < count) && !stop.IsCancellationRequested)
         {
+            try { await ReconnectAsync(engineLost, stop.Token); }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
             var number = await Cycle.NextNumberAsync(CancellationToken.None);
-            reports.Add(await Cycle.RunAsync(number, stop.Token));
+            try
+            {
+                var report = await Cycle.RunAsync(number, stop.Token);
+                reports.Add(report);
+                engineLost = report.Executions.Any(e => e.Status == Persistence.Records.ExecutionStatus.HostFault);
+            }
+            catch (Exception e) when (StorageFailedException.From(e) is { } storage)
+            {
+                Logger.LogCritical("Cycle {Cycle} stopped: {Reason}", number, storage.Message);
+                throw storage;
+            }
             if ((count is null || reports.Count < count) && interval > TimeSpan.Zero)
             {
                 try { await Task.Delay(interval, stop.Token); }
@@ -151,6 +168,38 @@ public sealed class LiveEconomy : IAsyncDisposable
             }
         }
         return reports;
+    }
+
+    /// <summary>First pause before asking a lost engine again; it doubles up to <see cref="ReconnectLongest"/>.</summary>
+    public static readonly TimeSpan ReconnectFirst = TimeSpan.FromMilliseconds(500);
+    public static readonly TimeSpan ReconnectLongest = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Before a cycle: waits, with backoff, until the engine answers again (no cycle clears while it is gone, so no
+    /// winner's launch fails for it), and after the engine was lost removes what this instance left on it — containers of
+    /// executions already ended <c>HostFault</c> and repaired in their cycle (ADR 0089).
+    /// </summary>
+    private async Task ReconnectAsync(bool engineLost, CancellationToken ct)
+    {
+        var failed = await _engine.WaitUntilAvailableAsync(ReconnectFirst, ReconnectLongest, (e, pause) =>
+            Logger.LogWarning("The Docker engine does not answer ({Reason}); cycles wait, next try in {Seconds:F1} s", e.Message, pause.TotalSeconds), ct);
+        if (failed == 0 && !engineLost) return;
+        var removed = 0;
+        try
+        {
+            var instance = Services.GetRequiredService<SandboxOptions>().Instance;
+            foreach (var container in await _engine.ListContainersAsync(DockerSandbox.ManagedBy(instance), ct))
+            {
+                await _engine.RemoveContainerAsync(container.Id, ct);
+                removed++;
+            }
+        }
+        catch (Exception e) when (DockerEngine.IsEngineLost(e))
+        {
+            // Gone again: the next cycle's reconnect tries once more.
+            Logger.LogWarning("Sweep after reconnecting failed: {Error}", e.Message);
+        }
+        Logger.LogWarning("Reconnected to the Docker engine after {Failed} failed tries; removed {Removed} containers of executions it lost", failed, removed);
     }
 
     public async ValueTask DisposeAsync()

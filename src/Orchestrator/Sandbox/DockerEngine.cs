@@ -74,6 +74,37 @@ public sealed class DockerEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until the engine answers <c>/_ping</c>, retrying with exponential backoff (<paramref name="first"/>, doubling, at
+    /// most <paramref name="longest"/>) and telling <paramref name="onRetry"/> before each pause. Returns how many attempts
+    /// failed; only <paramref name="ct"/> ends the wait early (an engine restarting under a run comes back in seconds).
+    /// </summary>
+    public async Task<int> WaitUntilAvailableAsync(TimeSpan first, TimeSpan longest, Action<DockerEngineUnavailableException, TimeSpan>? onRetry,
+        CancellationToken ct)
+    {
+        var pause = first;
+        for (var failed = 0; ; failed++)
+        {
+            try
+            {
+                await PingAsync(ct);
+                return failed;
+            }
+            catch (DockerEngineUnavailableException e)
+            {
+                onRetry?.Invoke(e, pause);
+                await Task.Delay(pause, ct);
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, longest.Ticks));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="e"/> says the engine itself went away (socket gone or refused, a response stream cut off
+    /// mid-way when the daemon stopped), as opposed to the engine refusing a request.
+    /// </summary>
+    public static bool IsEngineLost(Exception e) => e is DockerEngineUnavailableException or HttpRequestException or IOException;
+
     /// <summary>CPUs and memory of the engine's host.</summary>
     public Task<EngineInfo> GetInfoAsync(CancellationToken ct = default) => GetJsonAsync<EngineInfo>("info", ct);
 
@@ -122,7 +153,13 @@ public sealed class DockerEngine : IDisposable
     /// <summary>The container's state and configuration, or null when it does not exist.</summary>
     public async Task<ContainerInspect?> InspectContainerAsync(string id, CancellationToken ct = default)
     {
-        using var response = await _http.GetAsync($"containers/{id}/json", ct);
+        HttpResponseMessage response;
+        try { response = await _http.GetAsync($"containers/{id}/json", ct); }
+        catch (HttpRequestException e) when (e.InnerException is SocketException)
+        {
+            throw new DockerEngineUnavailableException(SocketPath, e.InnerException.Message);
+        }
+        using var _ = response;
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         if (!response.IsSuccessStatusCode) throw await ErrorAsync("inspect", response, ct);
         return await response.Content.ReadFromJsonAsync<ContainerInspect>(Json, ct);

@@ -235,8 +235,16 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             var inspect = await engine.InspectContainerAsync(containerId, CancellationToken.None);
             var state = inspect?.State;
             var exitCode = state?.ExitCode;
+            // A daemon that stops kills its containers: a non-zero exit while the engine does not answer is the host's doing.
+            string? engineLost = null;
+            if (!timedOut && !stopped && state is { ExitCode: not 0, OOMKilled: false })
+            {
+                try { await engine.PingAsync(CancellationToken.None); }
+                catch (DockerEngineUnavailableException e) { engineLost = e.Message; }
+            }
             var (status, error) = (timedOut, stopped, state) switch
             {
+                _ when engineLost is not null => (ExecutionStatus.HostFault, $"the Docker engine went away while it ran: {engineLost}"),
                 _ when quotaReason is not null => (ExecutionStatus.QuotaExceeded, quotaReason),
                 (true, _, _) => (ExecutionStatus.TimedOut, $"stopped at the end of its {request.Window.TotalSeconds:0.#} s window"),
                 (_, true, _) => (ExecutionStatus.Abandoned, "stopped because the orchestrator shut down"),
@@ -257,11 +265,15 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
                 OutputBytesDropped = output.BytesDropped,
             };
         }
-        catch (Exception e) when (e is DockerEngineException or HttpRequestException)
+        catch (Exception e) when (e is DockerEngineException || DockerEngine.IsEngineLost(e))
         {
-            // The engine failed mid-run: the finally below leaves nothing behind; the record says what happened.
+            // The engine failed mid-run: the finally below leaves nothing behind; the record says what happened. An engine
+            // that went away (socket gone, wait stream cut) is the host's fault: HostFault, refunded and re-entered (ADR 0089).
             logger.LogError("Execution {ExecutionId} of {AgentId} lost its engine: {Error}", request.ExecutionId, request.AgentId, e.Message);
-            return new ExecutionOutcome(ExecutionStatus.Failed, null, containerId, startedAt, _clock.GetUtcNow(), $"the engine failed during the run: {e.Message}",
+            var (status, error) = DockerEngine.IsEngineLost(e)
+                ? (ExecutionStatus.HostFault, $"the Docker engine went away while it ran: {e.Message}")
+                : (ExecutionStatus.Failed, $"the engine failed during the run: {e.Message}");
+            return new ExecutionOutcome(status, null, containerId, startedAt, _clock.GetUtcNow(), error,
                 output.Lines, usage.PeakMemoryBytes, usage.CpuTimeNanos) { OutputBytesDropped = output.BytesDropped };
         }
         finally

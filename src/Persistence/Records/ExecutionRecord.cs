@@ -68,10 +68,10 @@ public enum ExecutionStatus
     LaunchFailed = 6,
     /// <summary>Left running by an orchestrator that died; found and cleaned at the next start.</summary>
     Abandoned = 7,
-    /// <summary>Filled its workspace quota (bytes or files) and was stopped.</summary>
-    QuotaExceeded = 8,
     /// <summary>Ended by the host, not the agent: the engine went away or restarted while it ran (ADR 0085).</summary>
     HostFault = 8,
+    /// <summary>Filled its workspace quota (bytes or files) and was stopped (ADR 0073).</summary>
+    QuotaExceeded = 9,
 }
 
 /// <summary>Which execution outcomes are the host's fault rather than the agent's (ADR 0085).</summary>

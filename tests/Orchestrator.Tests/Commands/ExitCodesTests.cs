@@ -29,6 +29,7 @@ public sealed class ExitCodesTests
                      (ExitCodes.Ok, "ok"), (ExitCodes.Failure, "failure"), (ExitCodes.Usage, "usage"),
                      (ExitCodes.EngineUnavailable, "the Docker engine"), (ExitCodes.Configuration, "configuration"),
                      (ExitCodes.Database, "database"), (ExitCodes.LedgerBroken, "ledger broken"),
+                     (ExitCodes.StorageFailed, "storage failed"),
                  })
             stdout.ShouldContain($"{code}  {word}");
     }
@@ -37,7 +38,7 @@ public sealed class ExitCodesTests
     public void The_codes_are_distinct_and_keep_the_numbers_scripts_already_use()
     {
         int[] codes = [ExitCodes.Ok, ExitCodes.Failure, ExitCodes.Usage, ExitCodes.EngineUnavailable,
-            ExitCodes.Configuration, ExitCodes.Database, ExitCodes.LedgerBroken];
+            ExitCodes.Configuration, ExitCodes.Database, ExitCodes.LedgerBroken, ExitCodes.StorageFailed];
         codes.Distinct().Count().ShouldBe(codes.Length);
         (ExitCodes.Ok, ExitCodes.Usage, ExitCodes.EngineUnavailable).ShouldBe((0, 2, 3));
     }

@@ -98,7 +98,7 @@ public static class HtmlReport
 
     private static double Round(double value, int digits) => Math.Round(value, digits);
 
-    private static string Resource(string name)
+    internal static string Resource(string name)
     {
         var assembly = typeof(HtmlReport).Assembly;
         using var stream = assembly.GetManifestResourceStream("CyAgents.Simulation.Report." + name)

@@ -14,19 +14,21 @@ public sealed class ScenarioFileException(string message) : Exception(message);
 internal sealed class ScenarioJson
 {
     private readonly string _source;
+    private readonly string _kind;
     private readonly Dictionary<string, JsonElement> _fields = new(StringComparer.Ordinal);
     private readonly HashSet<string> _read = new(StringComparer.Ordinal);
 
-    public ScenarioJson(string source, string path, JsonElement element)
+    public ScenarioJson(string source, string path, JsonElement element, string kind = "scenario file")
     {
         _source = source;
+        _kind = kind;
         Path = path;
         if (element.ValueKind != JsonValueKind.Object)
-            throw new ScenarioFileException($"scenario file {source}: {(path.Length == 0 ? "" : path + ": ")}must be an object (got {Kind(element)})");
+            throw new ScenarioFileException($"{kind} {source}: {(path.Length == 0 ? "" : path + ": ")}must be an object (got {Kind(element)})");
         foreach (var property in element.EnumerateObject())
         {
             if (!_fields.TryAdd(property.Name, property.Value))
-                throw new ScenarioFileException($"scenario file {source}: {Join(path, property.Name)}: appears twice");
+                throw new ScenarioFileException($"{kind} {source}: {Join(path, property.Name)}: appears twice");
         }
     }
 
@@ -43,7 +45,7 @@ internal sealed class ScenarioJson
     }
 
     public ScenarioJson? Object(string name) =>
-        Raw(name) is { } e ? new ScenarioJson(_source, Join(Path, name), e) : null;
+        Raw(name) is { } e ? new ScenarioJson(_source, Join(Path, name), e, _kind) : null;
 
     public ScenarioJson RequiredObject(string name) => Object(name) ?? throw Missing(name);
 
@@ -53,7 +55,7 @@ internal sealed class ScenarioJson
             return [];
         if (e.ValueKind != JsonValueKind.Array)
             throw Fail(name, $"must be an array (got {Kind(e)})");
-        return e.EnumerateArray().Select((item, i) => new ScenarioJson(_source, $"{Join(Path, name)}[{i}]", item)).ToList();
+        return e.EnumerateArray().Select((item, i) => new ScenarioJson(_source, $"{Join(Path, name)}[{i}]", item, _kind)).ToList();
     }
 
     public string? String(string name)
@@ -146,7 +148,7 @@ internal sealed class ScenarioJson
     public ScenarioFileException Fail(string what) => FailAt(Path, what);
 
     private ScenarioFileException FailAt(string path, string what) =>
-        new($"scenario file {_source}: {(path.Length == 0 ? "" : path + ": ")}{what}");
+        new($"{_kind} {_source}: {(path.Length == 0 ? "" : path + ": ")}{what}");
 
     public string Source => _source;
 

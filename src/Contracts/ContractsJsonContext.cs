@@ -30,6 +30,9 @@ namespace CyAgents.Contracts;
 [JsonSerializable(typeof(LlmCompletionRequest))]
 [JsonSerializable(typeof(LlmCompletionResponse))]
 [JsonSerializable(typeof(LlmCallList))]
+[JsonSerializable(typeof(ChatCompletionRequest))]
+[JsonSerializable(typeof(ChatCompletionResponse))]
+[JsonSerializable(typeof(OpenAiErrorBody))]
 [JsonSerializable(typeof(ApiProblem))]
 [JsonSerializable(typeof(JsonElement))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext;

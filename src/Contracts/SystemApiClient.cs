@@ -122,6 +122,40 @@ public sealed class SystemApiClient : IDisposable
     public Task<LlmCompletionResponse> CompleteAsync(LlmCompletionRequest request, CancellationToken ct = default) =>
         PostAsync(ApiRoutes.LlmComplete, request, Json.LlmCompletionRequest, Json.LlmCompletionResponse, null, ct);
 
+    /// <summary>
+    /// A chat completion through the gateway's OpenAI-compatible route, metered against the execution's won tokens.
+    /// Refusals (budget, rate limit, provider failure) raise <see cref="SystemApiException"/> with the stable code.
+    /// </summary>
+    public async Task<ChatCompletionResponse> ChatAsync(ChatCompletionRequest request, CancellationToken ct = default)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, ApiRoutes.ChatCompletions)
+        {
+            Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(request, Json.ChatCompletionRequest))
+            {
+                Headers = { ContentType = new MediaTypeHeaderValue("application/json") },
+            },
+        };
+        using var response = await _http.SendAsync(message, ct).ConfigureAwait(false);
+        var bytes = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            OpenAiError? error = null;
+            try
+            {
+                error = JsonSerializer.Deserialize(bytes, Json.OpenAiErrorBody)?.Error;
+            }
+            catch (JsonException)
+            {
+                // not the gateway's shape: reported by status alone
+            }
+            throw new SystemApiException(response.StatusCode, new ApiProblem(null, error?.Type, (int)response.StatusCode,
+                error?.Message ?? $"status {(int)response.StatusCode}", error?.Code ?? ErrorCodes.Internal, null));
+        }
+        return JsonSerializer.Deserialize(bytes, Json.ChatCompletionResponse)
+               ?? throw new SystemApiException(response.StatusCode,
+                   new ApiProblem(null, "Empty response", (int)response.StatusCode, "the gateway answered with an empty body", ErrorCodes.Internal, null));
+    }
+
     /// <summary>Operator: the LLM gateway's calls, newest first (optionally of one execution).</summary>
     public Task<LlmCallList> GetLlmCallsAsync(string? executionId = null, int take = 50, CancellationToken ct = default) =>
         GetAsync($"{ApiRoutes.OperatorLlmCalls}?take={take}" + (executionId is null ? "" : $"&executionId={Uri.EscapeDataString(executionId)}"),

@@ -52,10 +52,31 @@ public sealed class AgentTurn(IAgentApi api, AgentEnvironment env, Strategy stra
             notes.Add($"asked the human ({promptId})");
         }
 
+        if (!string.IsNullOrWhiteSpace(strategy.LlmQuestion) && env.Bundle.Tokens > 0)
+            notes.Add(await ConsultLlmAsync(strategy.LlmQuestion, ct));
+
         WriteMemory(memory with { Runs = memory.Runs + 1, Children = children });
         File.AppendAllText(Path.Combine(workspace, "journal"),
             $"{DateTimeOffset.UtcNow:O} cycle={env.Cycle} execution={env.ExecutionId} {string.Join("; ", notes)}\n");
         return 0;
+    }
+
+    /// <summary>One question to the gateway; a refusal (budget, provider down) is noted, not fatal: the turn's work is done.</summary>
+    private async Task<string> ConsultLlmAsync(string question, CancellationToken ct)
+    {
+        try
+        {
+            var (answer, tokens) = await api.AskLlmAsync(strategy.LlmModel, question, strategy.LlmMaxTokens, ct);
+            var line = answer.ReplaceLineEndings(" ");
+            if (line.Length > 200) line = line[..200];
+            log.WriteLine($"llm ({strategy.LlmModel}, {tokens} tokens): {line}");
+            return $"asked the llm ({tokens} tokens): {line}";
+        }
+        catch (AgentApiException e)
+        {
+            log.WriteLine($"llm refused: {e.Message}");
+            return "llm refused";
+        }
     }
 
     /// <summary>The bid: a share of the available balance, at least <see cref="Strategy.MinBid"/>, never more than available.</summary>

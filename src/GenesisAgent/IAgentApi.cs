@@ -15,6 +15,8 @@ public interface IAgentApi
     Task<string> SpawnAsync(string name, long endowment, JsonElement? strategy, string idempotencyKey, CancellationToken ct);
     /// <summary>Posts a question for the human; returns the prompt id.</summary>
     Task<string> PostPromptAsync(string question, string idempotencyKey, CancellationToken ct);
+    /// <summary>Asks the LLM gateway (<c>/v1/chat/completions</c>); returns the answer's text and the tokens it was charged.</summary>
+    Task<(string Answer, long Tokens)> AskLlmAsync(string model, string question, int maxTokens, CancellationToken ct);
 }
 
 /// <summary>The API could not be reached at all (socket missing, refused, permission denied).</summary>

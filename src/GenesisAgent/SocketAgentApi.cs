@@ -36,6 +36,13 @@ public sealed class SocketAgentApi(string socketPath, string token) : IAgentApi,
     public Task<string> PostPromptAsync(string question, string idempotencyKey, CancellationToken ct) =>
         CallAsync(async () => (await _client.AskAsync(new AskPromptRequest(question), idempotencyKey, ct)).Id);
 
+    public Task<(string Answer, long Tokens)> AskLlmAsync(string model, string question, int maxTokens, CancellationToken ct) =>
+        CallAsync(async () =>
+        {
+            var answer = await _client.ChatAsync(new ChatCompletionRequest(model, [new ChatMessage("user", question)], maxTokens), ct);
+            return (answer.Choices.FirstOrDefault()?.Message.Content ?? "", answer.Usage?.TotalTokens ?? 0);
+        });
+
     private async Task<T> CallAsync<T>(Func<Task<T>> call)
     {
         try

@@ -28,6 +28,16 @@ public sealed record Strategy
     public JsonElement? ChildStrategy { get; init; }
     /// <summary>A question for the human, posted once per execution; null asks nothing.</summary>
     public string? Prompt { get; init; }
+    /// <summary>
+    /// A question for the LLM gateway, asked once per execution when the won bundle has tokens; the answer goes to the
+    /// journal and the log. It informs, it does not decide: the bid stays a function of balance and strategy, so the
+    /// agent is deterministic under the echo and scripted providers (and any other).
+    /// </summary>
+    public string? LlmQuestion { get; init; }
+    /// <summary>The model asked (one of <c>GET /v1/models</c>).</summary>
+    public string LlmModel { get; init; } = "echo";
+    /// <summary>Most completion tokens per question.</summary>
+    public int LlmMaxTokens { get; init; } = 64;
     /// <summary>TEST ONLY: misbehaviours used by the sandbox's end-to-end tests. Never set in real strategies.</summary>
     public Misbehaviour? Test { get; init; }
 }

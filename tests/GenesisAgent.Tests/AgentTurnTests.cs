@@ -17,7 +17,29 @@ public sealed class AgentTurnTests : IDisposable
         Prices = new PricesView(0.01, 0.005, 0, 0), ApiSocket = "/nowhere/api.sock", Deadline = DateTimeOffset.UtcNow.AddMinutes(1),
     };
 
-    private Task<int> RunAsync(Strategy strategy) => new AgentTurn(_api, Env(), strategy, _workspace, TextWriter.Null).RunAsync(default);
+    private Task<int> RunAsync(Strategy strategy, AgentEnvironment? env = null) =>
+        new AgentTurn(_api, env ?? Env(), strategy, _workspace, TextWriter.Null).RunAsync(default);
+
+    [Fact]
+    public async Task With_tokens_won_it_asks_the_llm_once_and_journals_the_answer_while_the_bid_stays_the_same()
+    {
+        _api.Available = 10_000;
+        var strategy = new Strategy { BidFraction = 0.05, LlmQuestion = "Is the market calm?", LlmMaxTokens = 20 };
+
+        (await RunAsync(strategy, Env() with { Bundle = new ResourceBundleDto(250, 96, 500, 0) })).ShouldBe(0);
+
+        _api.LlmQuestions.ShouldHaveSingleItem().ShouldBe(("echo", "Is the market calm?", 20));
+        _api.Bids.ShouldHaveSingleItem().Amount.ShouldBe(500L);
+        File.ReadAllText(Path.Combine(_workspace, "journal")).ShouldContain("asked the llm (9 tokens): echo: Is the market calm?");
+    }
+
+    [Fact]
+    public async Task Without_tokens_won_it_does_not_ask_the_llm()
+    {
+        (await RunAsync(new Strategy { LlmQuestion = "Is the market calm?" })).ShouldBe(0);
+
+        _api.LlmQuestions.ShouldBeEmpty();
+    }
 
     [Fact]
     public async Task It_bids_its_share_of_the_balance_for_the_next_cycle_and_writes_a_journal_line()
@@ -151,6 +173,14 @@ public sealed class AgentTurnTests : IDisposable
         {
             Prompts.Add(question);
             return Task.FromResult("p1");
+        }
+
+        public List<(string Model, string Question, int MaxTokens)> LlmQuestions { get; } = [];
+
+        public Task<(string Answer, long Tokens)> AskLlmAsync(string model, string question, int maxTokens, CancellationToken ct)
+        {
+            LlmQuestions.Add((model, question, maxTokens));
+            return Task.FromResult(("echo: " + question, 9L));
         }
     }
 }

@@ -66,13 +66,18 @@ public static class SimulateCommand
         {
             Description = "Benchmark: write no files; print wall time, agent-cycles per second and peak working set.",
         };
+        var agentOutput = new Option<bool>("--agent-output")
+        {
+            Description = "Also write agents-<run>.csv.gz per run: one row per agent and cycle (cycle, agent, balance, bid, won, "
+                          + "payment), gzip CSV for pandas.read_csv; about 5.4 bytes per row (54 MB for 100,000 agents x 100 cycles).",
+        };
         var repeat = CountOption("--repeat", "R", "With --bench: run the experiment R times and report the median wall time.", 100);
 
         var command = new Command("simulate", Description())
         {
-            scenario, scenarioFile, printScenario, agents, cycles, mechanism, seed, output, bench, repeat,
+            scenario, scenarioFile, printScenario, agents, cycles, mechanism, seed, output, bench, repeat, agentOutput,
         };
-        command.Action = new SimulateAction(parse => RunAsync(parse, new ScenarioOptions(scenario, scenarioFile, printScenario),
+        command.Action = new SimulateAction(parse => RunAsync(parse, new ScenarioOptions(scenario, scenarioFile, printScenario, agentOutput),
             agents, cycles, mechanism, seed, output, bench, repeat));
         return command;
     }
@@ -123,7 +128,7 @@ public static class SimulateCommand
     }
 
     /// <summary>The three ways of naming a scenario.</summary>
-    private sealed record ScenarioOptions(Option<string> Name, Option<string?> File, Option<string?> Print);
+    private sealed record ScenarioOptions(Option<string> Name, Option<string?> File, Option<string?> Print, Option<bool> AgentOutput);
 
     private static async Task<int> RunAsync(ParseResult parse, ScenarioOptions scenarioOptions, Option<int?> agentsOption,
         Option<int?> cyclesOption, Option<string?> mechanismOption, Option<int> seedOption, Option<string?> outputOption,
@@ -186,7 +191,15 @@ public static class SimulateCommand
         if (!toStdout && !bench && File.Exists(output))
             return Fail(stderr, $"--out '{output}' is a file; give a folder");
 
-        var options = new ExperimentOptions(scenario, agents, cycles, mechanisms, parse.GetValue(seedOption));
+        var withAgents = parse.GetValue(scenarioOptions.AgentOutput);
+        if (withAgents && (toStdout || bench))
+            return Fail(stderr, "--agent-output writes files; it does not combine with --out - or --bench");
+        var options = new ExperimentOptions(scenario, agents, cycles, mechanisms, parse.GetValue(seedOption))
+        {
+            AgentOutputFolder = withAgents ? output : null,
+        };
+        if (withAgents)
+            Directory.CreateDirectory(output);
         // The table goes where it cannot mix with data: stderr when the CSV is on stdout.
         var tableConsole = Terminal(toStdout ? stderr : stdout, toStdout ? Console.IsErrorRedirected : Console.IsOutputRedirected);
         var showProgress = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;

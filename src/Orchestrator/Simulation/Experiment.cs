@@ -1,10 +1,15 @@
+using CyAgents.Orchestrator.Simulation.Report;
 using CyAgents.Orchestrator.Simulation.Running;
 using CyAgents.Orchestrator.Simulation.Scenarios;
 
 namespace CyAgents.Orchestrator.Simulation;
 
 /// <summary>What to simulate: a scenario's variants under several mechanisms, all from one seed.</summary>
-public sealed record ExperimentOptions(Scenario Scenario, int Agents, int Cycles, IReadOnlyList<string> Mechanisms, int Seed);
+public sealed record ExperimentOptions(Scenario Scenario, int Agents, int Cycles, IReadOnlyList<string> Mechanisms, int Seed)
+{
+    /// <summary>When set, every run also writes agents-&lt;label&gt;.csv.gz (agent x cycle) into this folder.</summary>
+    public string? AgentOutputFolder { get; init; }
+}
 
 /// <summary>Every run of an experiment, in plan order (variant, then mechanism), and what the scenario reads from them.</summary>
 public sealed record ExperimentResult(ExperimentOptions Options, IReadOnlyList<RunResult> Runs, IReadOnlyList<Finding> Findings)
@@ -40,8 +45,11 @@ public static class Experiment
                 var number = runs.Count + 1;
                 var label = many ? $"{variant.Name}/{mechanism}" : mechanism;
                 progress?.Invoke(new ExperimentProgress(number, total, label, 0, options.Cycles));
+                using var agentOutput = options.AgentOutputFolder is { } folder
+                    ? new AgentCycleCsv(Path.Combine(folder, AgentCycleCsv.FileName(label)))
+                    : null;
                 runs.Add(await runner.RunAsync(options.Scenario.Name, variant, mechanism, options.Cycles, options.Seed,
-                    cycle => progress?.Invoke(new ExperimentProgress(number, total, label, cycle, options.Cycles)), ct));
+                    cycle => progress?.Invoke(new ExperimentProgress(number, total, label, cycle, options.Cycles)), ct, agentOutput));
             }
         }
         return new ExperimentResult(options, runs, options.Scenario.Evaluate(runs));

@@ -17,7 +17,7 @@ public sealed record GatewayAnswer(JsonNode? Body, LlmRefusal? Refusal, string? 
 /// <summary>
 /// One call through the gateway: find the model's providers, admit it under the agent's per-minute limits, reserve its
 /// upper bound from the execution's won tokens, forward it (failover and retries in <see cref="LlmRouter"/>), then charge
-/// what the provider reported — never less — and record the call. What cannot be known is charged safely: an answer
+/// what the provider reported — never less — and record the call (see <see cref="TokenMeter"/>). What cannot be known is charged safely: an answer
 /// without usage, or a stream that broke before its usage chunk, is charged its whole reservation; a call no provider
 /// answered is charged nothing (nothing was delivered).
 /// </summary>

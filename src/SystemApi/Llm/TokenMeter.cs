@@ -1,6 +1,7 @@
+using System.Collections.Concurrent;
 using CyAgents.Contracts;
+using CyAgents.Persistence;
 using CyAgents.Persistence.Records;
-using CyAgents.SystemApi.Errors;
 using CyAgents.SystemApi.Idempotency;
 using CyAgents.SystemApi.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -23,12 +24,25 @@ public sealed record TokenMeterReading(long Used, long Granted)
 }
 
 /// <summary>
-/// Reserves and settles bundle tokens on the execution record, through the API's one writer, so concurrent calls are
-/// serialized and together never reserve more than the execution won. Settlement writes the call's record in the
-/// same transaction as the charge.
+/// Reserves and settles bundle tokens of an execution. Reservations are held in this process, under one lock per
+/// execution: an execution's calls all arrive at one API host — the one whose unix socket is mounted into its
+/// network-less container — so the host that holds them sees every call in flight, and a reservation costs no database
+/// write on the way to the provider. Settlement is one write through the API's writer: the charge added to
+/// <see cref="ExecutionRecord.TokensUsed"/> and the call's record, in one transaction. Together the calls in flight never
+/// hold more than the execution has left.
 /// </summary>
-internal sealed class TokenMeter(IdempotentWrites writes, LlmGatewayOptions options)
+internal sealed class TokenMeter(IdempotentWrites writes, IDbContextFactory<CyAgentsDbContext> databases, LlmGatewayOptions options)
 {
+    private readonly ConcurrentDictionary<string, Lazy<Task<ExecutionMeter?>>> _meters = new(StringComparer.Ordinal);
+
+    /// <summary>One execution's meter: what it won, what is charged (as committed) and what calls in flight hold.</summary>
+    private sealed class ExecutionMeter(long granted, long used)
+    {
+        public long Granted { get; } = granted;
+        public long Used { get; set; } = used;
+        public long Held { get; set; }
+    }
+
     /// <summary>Bundle tokens for a count of model tokens: rounded up, so a fraction is never free.</summary>
     public static long Charge(long modelTokens, decimal multiplier) => (long)Math.Ceiling(modelTokens * multiplier);
 
@@ -42,49 +56,68 @@ internal sealed class TokenMeter(IdempotentWrites writes, LlmGatewayOptions opti
     /// </summary>
     public async Task<(TokenReservation? Reservation, LlmRefusal? Refusal)> ReserveAsync(Caller caller, LlmRequest request, CancellationToken ct)
     {
+        var meter = await MeterOfAsync(caller.ExecutionId!, ct);
+        if (meter is null)
+            return (null, new LlmRefusal(404, ErrorCodes.NotFound, $"no execution record '{caller.ExecutionId}' to meter tokens against"));
         var multiplier = options.MultiplierOf(request.Model);
-        var outcome = await writes.RunAsync<TokenReservation>(caller, async w =>
+        lock (meter)
         {
-            var execution = await w.Db.Set<ExecutionRecord>().FirstOrDefaultAsync(e => e.Id == caller.ExecutionId, w.Ct);
-            if (execution is null) return Refusal.NotFound($"no execution record '{caller.ExecutionId}' to meter tokens against");
-            var left = execution.Granted.Tokens - execution.TokensUsed;
+            var left = meter.Granted - meter.Used - meter.Held;
             int limit;
             if (request.Route == LlmRoute.Embeddings) limit = 0;
             else if (request.MaxTokens is { } asked) limit = asked;
             else
             {
                 var fits = (long)Math.Floor(left / multiplier) - request.PromptBound;
-                limit = (int)Math.Min(options.DefaultMaxCompletionTokens, fits / request.Choices);
-                if (limit < 1) limit = 1; // refused just below with the bound it needs
+                limit = (int)Math.Clamp(fits / request.Choices, 1, options.DefaultMaxCompletionTokens); // refused below when even 1 does not fit
             }
             var reserved = Charge(request.PromptBound + (long)request.Choices * limit, multiplier);
             if (reserved > left)
-                return new Refusal(ErrorCodes.TokenBudgetExceeded,
+                return (null, new LlmRefusal(422, ErrorCodes.TokenBudgetExceeded,
                     $"this call may use {reserved} tokens (prompt bound {request.PromptBound} + {request.Choices} × completion limit {limit}" +
                     (multiplier == 1 ? "" : $", × {multiplier} for {request.Model}") +
-                    $"); the execution won {execution.Granted.Tokens} and has {Math.Max(0, left)} left");
-            execution.TokensUsed += reserved;
-            return new TokenReservation(reserved, limit, multiplier);
-        });
-        if (outcome.Problem is not null)
-        {
-            var code = outcome.Problem.ProblemDetails.Extensions.TryGetValue("code", out var c) ? c as string ?? ErrorCodes.Internal : ErrorCodes.Internal;
-            return (null, new LlmRefusal(outcome.Problem.StatusCode, code, outcome.Problem.ProblemDetails.Detail ?? code,
-                code == ErrorCodes.TokenBudgetExceeded ? request.LimitField : null));
+                    $"); the execution won {meter.Granted} and has {Math.Max(0, left)} left" + (meter.Held > 0 ? $" ({meter.Held} held by calls in flight)" : ""),
+                    request.LimitField));
+            meter.Held += reserved;
+            return (new TokenReservation(reserved, limit, multiplier), null);
         }
-        return (outcome.Value, null);
     }
 
-    /// <summary>Replaces the reservation with the charge and records the call, in one transaction.</summary>
+    /// <summary>Charges the call and records it in one transaction, then releases its reservation.</summary>
     public async Task<TokenMeterReading> SettleAsync(Caller caller, TokenReservation reservation, LlmCallRecord call)
     {
-        var outcome = await writes.RunAsync<TokenMeterReading>(caller, async w =>
+        var meter = (await MeterOfAsync(caller.ExecutionId!, CancellationToken.None))!;
+        try
         {
-            var execution = await w.Db.Set<ExecutionRecord>().FirstAsync(e => e.Id == caller.ExecutionId, w.Ct);
-            execution.TokensUsed += call.ChargedTokens - reservation.Reserved;
-            w.Db.Add(call);
-            return new TokenMeterReading(execution.TokensUsed, execution.Granted.Tokens);
-        });
-        return outcome.Value!;
+            var outcome = await writes.RunAsync<TokenMeterReading>(caller, async w =>
+            {
+                var execution = await w.Db.Set<ExecutionRecord>().FirstAsync(e => e.Id == caller.ExecutionId, w.Ct);
+                execution.TokensUsed += call.ChargedTokens;
+                w.Db.Add(call);
+                return new TokenMeterReading(execution.TokensUsed, execution.Granted.Tokens);
+            });
+            lock (meter) meter.Used = outcome.Value!.Used;
+            return outcome.Value;
+        }
+        finally
+        {
+            lock (meter) meter.Held -= reservation.Reserved;
+        }
+    }
+
+    private Task<ExecutionMeter?> MeterOfAsync(string executionId, CancellationToken ct)
+    {
+        var lazy = _meters.GetOrAdd(executionId, id => new Lazy<Task<ExecutionMeter?>>(() => LoadAsync(id)));
+        var task = lazy.Value;
+        // A missing execution (or a failed read) is not remembered: the record may be created after the token is issued.
+        if (task.IsCompleted && (!task.IsCompletedSuccessfully || task.Result is null)) _meters.TryRemove(new KeyValuePair<string, Lazy<Task<ExecutionMeter?>>>(executionId, lazy));
+        return task.WaitAsync(ct);
+    }
+
+    private async Task<ExecutionMeter?> LoadAsync(string executionId)
+    {
+        await using var db = await databases.CreateDbContextAsync();
+        var execution = await db.Set<ExecutionRecord>().AsNoTracking().FirstOrDefaultAsync(e => e.Id == executionId);
+        return execution is null ? null : new ExecutionMeter(execution.Granted.Tokens, execution.TokensUsed);
     }
 }

@@ -8,6 +8,7 @@ using CyAgents.Economy.Metrics;
 using CyAgents.Economy.Resources;
 using CyAgents.Economy.Settlement;
 using CyAgents.Orchestrator.Simulation.Population;
+using CyAgents.Orchestrator.Simulation.Report;
 using CyAgents.Orchestrator.Simulation.Scenarios;
 using CyAgents.Orchestrator.Simulation.Strategies;
 using MathNet.Numerics.Distributions;
@@ -36,7 +37,7 @@ public sealed class SimulationRunner
     public const double HistoryLimit = 1e7;
 
     public async Task<RunResult> RunAsync(string scenario, SimulationVariant variant, string mechanismName, int cycles, int seed,
-        Action<int>? onCycle = null, CancellationToken ct = default)
+        Action<int>? onCycle = null, CancellationToken ct = default, AgentCycleCsv? agentOutput = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(cycles, 1);
         var stopwatch = Stopwatch.StartNew();
@@ -48,6 +49,8 @@ public sealed class SimulationRunner
             ct.ThrowIfCancellationRequested();
             var row = await run.CycleAsync(mechanism, cycle, ct);
             rows.Add(row);
+            if (agentOutput is not null)
+                run.WriteAgents(agentOutput, cycle);
             if (!row.Conserved)
                 throw new SimulationInvariantException(
                     $"the ledger's conservation check failed after cycle {cycle} of {variant.Name}/{mechanism.Name}");
@@ -159,6 +162,26 @@ public sealed class SimulationRunner
             _prices = step.Market.NextPrices;
 
             return await MeasureAsync(cycle, result, step.Market, welfare, efficiency, gifts, ct);
+        }
+
+        /// <summary>Each agent's posted balance after the last cycle's settlement, in agent order.</summary>
+        private long[] _lastWealth = [];
+
+        /// <summary>The last cycle, agent by agent (balance, bid, win, payment), to the per-agent output.</summary>
+        public void WriteAgents(AgentCycleCsv output, int cycle)
+        {
+            var n = _agents.Count;
+            var bid = new long[n];
+            var won = new bool[n];
+            var payment = new long[n];
+            for (var b = 0; b < _bids.Count; b++)
+                bid[_bidders[b]] = _bids[b].Amount;
+            for (var i = 0; i < n; i++)
+            {
+                won[i] = _agents[i].LastWinCycle == cycle;
+                payment[i] = won[i] ? _agents[i].PaidThisCycle : 0;
+            }
+            output.Write(cycle, _agents.Select(a => a.Id).ToArray(), _lastWealth, bid, won, payment);
         }
 
         /// <summary>Every agent's posted balance, in agent order.</summary>
@@ -421,6 +444,7 @@ public sealed class SimulationRunner
                     starving++;
             }
             var report = await _ledger.CheckConservationAsync(ct);
+            _lastWealth = wealth;
             return new CycleMetrics
             {
                 Cycle = cycle,

@@ -14,7 +14,7 @@ namespace CyAgents.EndToEnd.Tests;
 /// <summary>
 /// The hostile agent inside live cycles, beside Genesis, on the real engine: it plants links to host files, to Genesis's
 /// workspace and to the template, a FIFO where env.json used to be, link loops and many files, then runs again (so the host
-/// prepares its poisoned workspace and delivers a context), then floods its output. The host files stay as they were,
+/// prepares its poisoned workspace and delivers a context), then floods its output, then fills its workspace. The host files stay as they were,
 /// Genesis runs every cycle, and every cycle completes with the ledger intact.
 /// </summary>
 [Collection(DockerCollection.Name)]
@@ -63,11 +63,12 @@ public sealed class HostileCycleTests(DockerFixture docker)
             grep -o '"executionId": "[^"]*"' "$CYAGENTS_ENV"
             echo again
             """;
+        const string fill = "dd if=/dev/zero of=/workspace/fill bs=1M count=400; echo dd=$?; sleep 60";
         const string flood = "echo flooding; head -c 209715200 /dev/zero | tr '\\0' A; echo; echo flooded";
         var outcomes = new ConcurrentDictionary<string, ExecutionOutcome>();
         settings = settings with
         {
-            SandboxDecorator = HostileAgent.As(Hostile, image, cycle => cycle switch { 1 => plant, 2 => again, _ => flood }, outcomes),
+            SandboxDecorator = HostileAgent.As(Hostile, image, cycle => cycle switch { 1 => plant, 2 => again, 3 => flood, _ => fill }, outcomes),
         };
 
         IReadOnlyList<CycleReport> reports;
@@ -84,16 +85,19 @@ public sealed class HostileCycleTests(DockerFixture docker)
             list.AddRange(await economy.RunCyclesAsync(1, TimeSpan.Zero)); // entry bids: Genesis and the hostile agent both run
             genesisStrategyBefore = Take(Path.Combine(genesisWorkspace, "strategy.json"));
             genesisOwner = WorkspaceFiles.OwnerOf(genesisWorkspace);
-            for (var cycle = 2; cycle <= 3; cycle++)
+            for (var cycle = 2; cycle <= 4; cycle++)
             {
                 await HostileAgent.BidAsync(economy, Hostile, cycle, ResourceBundle.Create(250, 64), 50);
                 list.AddRange(await economy.RunCyclesAsync(1, TimeSpan.Zero));
             }
             reports = list;
+            // While the host runs, the workspaces are mounted (ADR 0073): check the neighbour now.
+            Take(Path.Combine(genesisWorkspace, "strategy.json")).ShouldBe(genesisStrategyBefore);
+            WorkspaceFiles.OwnerOf(genesisWorkspace).ShouldBe(genesisOwner);
         }
 
         // Every cycle completed with the ledger intact, and Genesis ran (and succeeded) in each.
-        reports.Count.ShouldBe(3);
+        reports.Count.ShouldBe(4);
         reports.ShouldAllBe(r => r.Conservation.Holds);
         foreach (var report in reports)
         {
@@ -104,8 +108,6 @@ public sealed class HostileCycleTests(DockerFixture docker)
         // The host's files, the template and the neighbour are untouched: nothing followed the links.
         Take(secret).ShouldBe(secretBefore);
         Take(templateStrategy).ShouldBe(templateBefore);
-        Take(Path.Combine(genesisWorkspace, "strategy.json")).ShouldBe(genesisStrategyBefore);
-        WorkspaceFiles.OwnerOf(genesisWorkspace).ShouldBe(genesisOwner);
 
         ExecutionOutcome Of(long cycle) => outcomes.Single(o => o.Key.StartsWith($"c{cycle}-", StringComparison.Ordinal)).Value;
         string Output(long cycle) => string.Join("\n", Of(cycle).Logs.Select(l => l.Text));
@@ -135,10 +137,15 @@ public sealed class HostileCycleTests(DockerFixture docker)
         var log = await File.ReadAllLinesAsync(settings.Log);
         log.Count(l => l.Contains("truncated") && l.Contains(reports[2].Executions.Single(e => e.AgentId == Hostile).Id)).ShouldBe(1);
         new FileInfo(settings.Log).Length.ShouldBeLessThan(16L * 1024 * 1024);
-        (DateTimeOffset.UtcNow - started).ShouldBeLessThan(TimeSpan.FromMinutes(3));
+        (DateTimeOffset.UtcNow - started).ShouldBeLessThan(TimeSpan.FromMinutes(4));
 
         await using var db = new CyAgentsDbContext(Live.Database(settings).BuildOptions());
-        (await db.Set<CycleRecord>().CountAsync(c => c.Status == CycleStatus.Completed)).ShouldBe(3);
+        (await db.Set<CycleRecord>().CountAsync(c => c.Status == CycleStatus.Completed)).ShouldBe(4);
+        // Filling the 256 MiB workspace ended that execution on its own status, well before its window.
+        var filled = await db.Set<ExecutionRecord>().SingleAsync(e => e.AgentId == Hostile && e.Cycle == 4);
+        filled.Status.ShouldBe(ExecutionStatus.QuotaExceeded);
+        filled.Error.ShouldNotBeNull().ShouldContain("quota of 256 MiB");
+        (filled.EndedAt!.Value - filled.StartedAt!.Value).ShouldBeLessThan(settings.Live.ExecutionWindow);
         (await docker.Engine.ListContainersAsync(DockerSandbox.ManagedBy(SandboxOptions.InstanceOf(settings.Database)))).ShouldBeEmpty();
     }
 }

@@ -16,10 +16,10 @@ public sealed class HostileSandboxTests(DockerFixture docker)
     private readonly string _root = Directory.CreateDirectory(Path.Combine(docker.Root, "hostile-" + Guid.NewGuid().ToString("N")[..8])).FullName;
 
     private async Task<(ExecutionOutcome Outcome, ContainerInspect? Inspect, RecordingLogger Log)> RunAsync(string script, TimeSpan window,
-        Func<SandboxOptions, SandboxOptions>? configure = null, string agentId = "hostile")
+        Func<SandboxOptions, SandboxOptions>? configure = null, string agentId = "hostile", WorkspaceQuota? quota = null)
     {
         var image = await HostileAgent.ImageAsync(docker.Engine);
-        var workspaces = new AgentWorkspaces(Path.Combine(_root, "workspaces"), Path.Combine(_root, "no-template"));
+        using var workspaces = new AgentWorkspaces(Path.Combine(_root, "workspaces"), Path.Combine(_root, "no-template"), quota: quota);
         var workspace = workspaces.Prepare(agentId, null, AgentImage.SandboxUid);
         var executionId = "h" + Guid.NewGuid().ToString("N")[..10];
         var env = new AgentEnvironment
@@ -36,7 +36,7 @@ public sealed class HostileSandboxTests(DockerFixture docker)
         sandbox.OnExited = i => { inspect = i; return Task.CompletedTask; };
         var outcome = await sandbox.RunAsync(new ExecutionRequest(executionId, agentId, 1, ResourceBundle.Create(250, 64), workspace, env, window)
         {
-            ContextFolder = context, Program = new AgentProgram(image, ["/bin/sh", "-c", script]),
+            ContextFolder = context, Program = new AgentProgram(image, ["/bin/sh", "-c", script]), WorkspaceQuotaBytes = workspaces.Quota?.Bytes,
         }, CancellationToken.None);
         workspaces.RemoveEnvironment(executionId);
         return (outcome, inspect, log);
@@ -109,6 +109,30 @@ public sealed class HostileSandboxTests(DockerFixture docker)
         (outcome.EndedAt - outcome.StartedAt!.Value).ShouldBeLessThan(TimeSpan.FromSeconds(7));
         inspect.ShouldNotBeNull().HostConfig.ShmSize.ShouldBe(16L * 1024 * 1024);
         inspect.HostConfig.Ulimits.ShouldNotBeNull().Select(u => u.Name).Order().ShouldBe(["nofile", "nproc"]);
+    }
+
+    [Fact]
+    public async Task Filling_the_workspace_past_its_quota_ends_the_execution_as_quota_exceeded_and_the_host_disk_keeps_its_space()
+    {
+        var hostFreeBefore = WorkspaceQuota.Free(_root)!.Value.FreeBytes;
+
+        var (outcome, _, _) = await RunAsync("dd if=/dev/zero of=/workspace/fill bs=1M count=500; echo dd=$?; df -k /workspace; sleep 30",
+            TimeSpan.FromSeconds(25), quota: new WorkspaceQuota(16, 1024));
+
+        outcome.Status.ShouldBe(ExecutionStatus.QuotaExceeded);
+        outcome.Error.ShouldNotBeNull().ShouldContain("quota of 16 MiB");
+        (outcome.EndedAt - outcome.StartedAt!.Value).ShouldBeLessThan(TimeSpan.FromSeconds(20)); // stopped when full, not at the window
+        (hostFreeBefore - WorkspaceQuota.Free(_root)!.Value.FreeBytes).ShouldBeLessThan(100L * 1024 * 1024);
+    }
+
+    [Fact]
+    public async Task Creating_more_files_than_the_quota_allows_ends_the_execution_as_quota_exceeded()
+    {
+        var (outcome, _, _) = await RunAsync("seq 1 100000 | xargs touch 2>/dev/null; echo touched; sleep 30", TimeSpan.FromSeconds(25),
+            quota: new WorkspaceQuota(16, 1024));
+
+        outcome.Status.ShouldBe(ExecutionStatus.QuotaExceeded);
+        outcome.Error.ShouldNotBeNull().ShouldContain("every file");
     }
 
     [Fact]

@@ -275,7 +275,7 @@ public sealed class AllocationCycle(
             outcome = await sandbox.RunAsync(
                 new ExecutionRequest(execution.Id, execution.AgentId, execution.Cycle, bundle, workspace, environment, options.ExecutionWindow)
                 {
-                    ContextFolder = context, Uid = uid,
+                    ContextFolder = context, Uid = uid, WorkspaceQuotaBytes = workspaces.Quota?.Bytes,
                 }, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)

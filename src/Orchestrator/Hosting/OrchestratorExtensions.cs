@@ -40,7 +40,11 @@ public static class OrchestratorExtensions
         services.AddSingleton(sp => new CycleSupply(sp.GetRequiredService<LiveOptions>().Capacity.SupplyFrom(
             sp.GetRequiredService<EngineAtStart>().Info.NCPU, sp.GetRequiredService<EngineAtStart>().Info.MemTotal)));
         services.AddSingleton<IExecutionTokens>(sp => new ApiExecutionTokens(sp.GetRequiredService<AgentTokenService>()));
-        services.AddSingleton(_ => new AgentWorkspaces(settings.WorkspacesRoot, settings.WorkspaceTemplate));
+        services.AddSingleton(sp =>
+        {
+            var ws = sp.GetRequiredService<IOptions<CyAgents.SystemApi.Workspaces.WorkspaceOptions>>().Value;
+            return new AgentWorkspaces(settings.WorkspacesRoot, settings.WorkspaceTemplate, quota: new WorkspaceQuota(ws.QuotaMiB, ws.QuotaInodes));
+        });
         services.AddSingleton(SandboxOptionsFor(settings));
         services.AddSingleton<DockerSandbox>(sp => new DockerSandbox(sp.GetRequiredService<DockerEngine>(), sp.GetRequiredService<SandboxOptions>(),
             sp.GetRequiredService<ILogger<DockerSandbox>>(), sp.GetRequiredService<TimeProvider>()));

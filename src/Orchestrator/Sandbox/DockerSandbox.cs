@@ -217,10 +217,13 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
                 request.ExecutionId, request.AgentId, containerId[..Math.Min(12, containerId.Length)], request.Bundle, request.Window);
 
             sampler = usage.SampleAsync(options.SampleEvery, sampling.Token);
+            var quota = request.WorkspaceQuotaBytes is { } bytes ? WatchQuotaAsync(containerId, request.Workspace, bytes, sampling.Token) : Task.FromResult<string?>(null);
 
             var (timedOut, stopped) = await WaitWithinWindowAsync(containerId, request, debug, ct);
             var endedAt = _clock.GetUtcNow();
             await StopSamplingAsync(sampling, sampler);
+            // Filled to the brim at the exit counts too: the agent may have given up on ENOSPC before the next sample.
+            var quotaReason = await quota ?? (request.WorkspaceQuotaBytes is { } q ? Exhausted(request.Workspace, q) : null);
             // The output stream ends when the container stops; a stuck engine stream is cut after a short wait.
             reading.CancelAfter(TimeSpan.FromSeconds(5));
             await reader;
@@ -242,6 +245,7 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             var (status, error) = (timedOut, stopped, state) switch
             {
                 _ when engineLost is not null => (ExecutionStatus.HostFault, $"the Docker engine went away while it ran: {engineLost}"),
+                _ when quotaReason is not null => (ExecutionStatus.QuotaExceeded, quotaReason),
                 (true, _, _) => (ExecutionStatus.TimedOut, $"stopped at the end of its {request.Window.TotalSeconds:0.#} s window"),
                 (_, true, _) => (ExecutionStatus.Abandoned, "stopped because the orchestrator shut down"),
                 (_, _, { OOMKilled: true }) => (ExecutionStatus.OOMKilled, $"killed by the kernel at its memory cap of {request.Bundle.MemoryMiB} MiB"),
@@ -315,6 +319,37 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         }
         return (!stopped, stopped);
     }
+
+    /// <summary>Samples the workspace's file system (statvfs: constant work); when it is full, stops the container and says why.</summary>
+    private async Task<string?> WatchQuotaAsync(string containerId, string workspace, long quotaBytes, CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                if (Exhausted(workspace, quotaBytes) is { } reason)
+                {
+                    await engine.KillContainerAsync(containerId, "SIGKILL", CancellationToken.None);
+                    return reason;
+                }
+                await Task.Delay(options.SampleEvery, ct);
+            }
+        }
+        catch (OperationCanceledException) { }
+        return null;
+    }
+
+    /// <summary>
+    /// Why the workspace counts as full, or null: no inode left, or less free than max(512 KiB, 1/32 of the quota) — ext4
+    /// keeps a few percent for its own allocations, so an unprivileged writer meets ENOSPC with that much still shown free.
+    /// </summary>
+    private static string? Exhausted(string workspace, long quotaBytes) =>
+        Workspaces.WorkspaceQuota.Free(workspace) switch
+        {
+            { } f when f.FreeBytes < Math.Max(512 * 1024, quotaBytes / 32) => $"filled its workspace quota of {quotaBytes / 1048576} MiB ({f.FreeBytes} bytes left) and was stopped",
+            { FreeInodes: < 1 } => $"used every file its workspace quota allows (quota {quotaBytes / 1048576} MiB) and was stopped",
+            _ => null,
+        };
 
     private async Task ReadOutputAsync(string containerId, Stream attached, AgentOutput output, CancellationToken ct)
     {

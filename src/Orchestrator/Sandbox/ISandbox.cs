@@ -25,6 +25,8 @@ public sealed record ExecutionRequest(
     public string? ContextFolder { get; init; }
     /// <summary>The agent's own host uid (ADR 0071): the container's user and the owner of its workspace.</summary>
     public int Uid { get; init; } = AgentImage.SandboxUid;
+    /// <summary>The workspace's quota when it is a file system of its own (ADR 0073): watched while it runs; null for none.</summary>
+    public long? WorkspaceQuotaBytes { get; init; }
     /// <summary>Another image and command than the configured agent image's; null runs the configured one.</summary>
     public AgentProgram? Program { get; init; }
 }

@@ -10,8 +10,12 @@ namespace CyAgents.Orchestrator.Workspaces;
 /// read-only). Agents are hostile (ADR 0070): nothing here follows a link or walks a tree an agent has written; ownership
 /// is given once, when the host creates the folder.
 /// </summary>
-public sealed class AgentWorkspaces(string root, string template, string? contextRoot = null, TreeLimits? limits = null)
+public sealed class AgentWorkspaces(string root, string template, string? contextRoot = null, TreeLimits? limits = null,
+    WorkspaceQuota? quota = null) : IDisposable
 {
+    private readonly HashSet<string> _mounted = [];
+    private readonly Lock _mounting = new();
+
     private static readonly JsonSerializerOptions EnvJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
@@ -21,6 +25,10 @@ public sealed class AgentWorkspaces(string root, string template, string? contex
     public string ContextRoot { get; } = Path.GetFullPath(contextRoot ?? Path.GetFullPath(root).TrimEnd('/') + ".context");
     /// <summary>How much copying a template may do.</summary>
     public TreeLimits Limits { get; } = limits ?? TreeLimits.Default;
+    /// <summary>Where the workspaces' file-system images live (never inside a workspace).</summary>
+    public string ImagesRoot => Root.TrimEnd('/') + ".images";
+    /// <summary>The quota each workspace gets, when it is enforced: only root may mount, so a developer's run goes without.</summary>
+    public WorkspaceQuota? Quota { get; } = quota is { MiB: > 0 } && WorkspaceFiles.CanChangeOwner ? quota : null;
 
     /// <summary>The folder of one agent (not created).</summary>
     public string PathOf(string agentId)
@@ -59,8 +67,65 @@ public sealed class AgentWorkspaces(string root, string template, string? contex
             default:
                 throw new UnsafeWorkspaceEntryException($"workspace {path} is not a folder");
         }
+        if (Quota is { } q) EnsureMounted(agentId, path, uid, q);
         HandOver(path, uid);
         return path;
+    }
+
+    /// <summary>
+    /// Makes the workspace its own file system of the quota's size: formats the agent's image on first use and mounts it at
+    /// the workspace's path; what the folder held (the host's fresh copy, or an older workspace without a quota) is copied
+    /// in with the same no-follow, bounded copy as a template. A workspace that is mounted already is left as it is.
+    /// </summary>
+    private void EnsureMounted(string agentId, string path, int uid, WorkspaceQuota q)
+    {
+        lock (_mounting)
+        {
+            if (WorkspaceQuota.IsMountPoint(path))
+            {
+                _mounted.Add(path);
+                return;
+            }
+            EnsureHostFolder(ImagesRoot);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(ImagesRoot, OwnerOnly);
+            var image = Path.Combine(ImagesRoot, agentId + ".ext4");
+            if (!File.Exists(image)) q.Format(image, uid);
+            var aside = Path.Combine(Root, $".{agentId}.{Guid.NewGuid():N}.old");
+            Directory.Move(path, aside);
+            Directory.CreateDirectory(path);
+            var mounted = false;
+            try
+            {
+                WorkspaceQuota.Mount(image, path);
+                mounted = true;
+                var lostFound = Path.Combine(path, "lost+found");
+                if (Directory.Exists(lostFound) && !Directory.EnumerateFileSystemEntries(lostFound).Any()) Directory.Delete(lostFound);
+                WorkspaceFiles.CopyTree(aside, path, Limits, uid);
+                Directory.Delete(aside, recursive: true);
+                _mounted.Add(path);
+            }
+            catch
+            {
+                if (mounted) WorkspaceQuota.Unmount(path);
+                Directory.Delete(path);
+                Directory.Move(aside, path);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Unmounts the workspaces this instance mounted (they are mounted again at their next execution).</summary>
+    public void Dispose()
+    {
+        lock (_mounting)
+        {
+            foreach (var path in _mounted)
+            {
+                try { WorkspaceQuota.Unmount(path); }
+                catch (IOException) { /* already gone */ }
+            }
+            _mounted.Clear();
+        }
     }
 
     private void Create(string path, string? strategyJson, int uid)

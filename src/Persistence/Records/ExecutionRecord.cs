@@ -70,6 +70,8 @@ public enum ExecutionStatus
     Abandoned = 7,
     /// <summary>Ended by the host, not the agent: the engine went away or restarted while it ran (ADR 0085).</summary>
     HostFault = 8,
+    /// <summary>Filled its workspace quota (bytes or files) and was stopped (ADR 0073).</summary>
+    QuotaExceeded = 9,
 }
 
 /// <summary>Which execution outcomes are the host's fault rather than the agent's (ADR 0085).</summary>

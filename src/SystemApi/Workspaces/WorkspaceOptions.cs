@@ -11,4 +11,13 @@ public sealed class WorkspaceOptions
 
     /// <summary>Template copied into every new agent's workspace.</summary>
     public string Template { get; set; } = "workspaces/genesis";
+
+    /// <summary>
+    /// Size of each agent's workspace in MiB: a file system of its own (an ext4 image on a loop device, mounted as the
+    /// workspace), so no agent can fill the host's disk. 0 turns the quota off (not for hostile agents).
+    /// </summary>
+    public int QuotaMiB { get; set; } = 256;
+
+    /// <summary>Files and folders each agent's workspace may hold (the image's inode count).</summary>
+    public int QuotaInodes { get; set; } = 16_384;
 }

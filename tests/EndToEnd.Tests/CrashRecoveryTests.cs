@@ -29,16 +29,16 @@ public sealed class CrashRecoveryTests(DockerFixture docker)
             "--interval", "0s", "--window", "120s", "--quiet",
         ];
 
-        using (var first = Start(Args(3)))
+        using (var first = OrchestratorProcess.Start(Args(3)))
         {
-            var running = await WaitForAsync(async () =>
+            var running = await OrchestratorProcess.WaitForAsync(async () =>
             {
                 if (!File.Exists(settings.Database)) return null;
                 await using var db = Db(settings);
                 try { return await db.Set<ExecutionRecord>().FirstOrDefaultAsync(e => e.Status == ExecutionStatus.Running); }
                 catch (Microsoft.Data.Sqlite.SqliteException) { return null; } // schema not created yet
             }, first);
-            await WaitForAsync(async () => (await docker.Engine.ListContainersAsync($"{DockerSandbox.ExecutionLabel}={running.Id}"))
+            await OrchestratorProcess.WaitForAsync(async () => (await docker.Engine.ListContainersAsync($"{DockerSandbox.ExecutionLabel}={running.Id}"))
                 .FirstOrDefault(c => c.State == "running"), first);
             first.Kill(); // SIGKILL: no cleanup of any kind runs
             await first.WaitForExitAsync();
@@ -47,7 +47,7 @@ public sealed class CrashRecoveryTests(DockerFixture docker)
         orphans.ShouldNotBeEmpty(); // the dead orchestrator left its agent running
 
         await File.WriteAllTextAsync(Path.Combine(settings.WorkspacesRoot, "genesis-0", "strategy.json"), normal);
-        using (var second = Start(Args(1)))
+        using (var second = OrchestratorProcess.Start(Args(1)))
         {
             var exited = second.WaitForExitAsync();
             (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromMinutes(3)))).ShouldBe(exited, "the restarted orchestrator did not finish");
@@ -123,9 +123,9 @@ public sealed class CrashRecoveryTests(DockerFixture docker)
         await File.WriteAllTextAsync(Path.Combine(settings.WorkspaceTemplate, "strategy.json"),
             JsonSerializer.Serialize(new { bidFraction = 0.05, test = new { busyLoopSeconds = 120 } }));
 
-        using var run = Start(["run", "--data", settings.DataDirectory, "--workspaces", settings.WorkspacesRoot, "--api-urls", "",
+        using var run = OrchestratorProcess.Start(["run", "--data", settings.DataDirectory, "--workspaces", settings.WorkspacesRoot, "--api-urls", "",
             "--interval", "0s", "--window", "120s", "--quiet"]);
-        await WaitForAsync(async () => (await docker.Engine.ListContainersAsync(DockerSandbox.ManagedBy(SandboxOptions.InstanceOf(settings.Database))))
+        await OrchestratorProcess.WaitForAsync(async () => (await docker.Engine.ListContainersAsync(DockerSandbox.ManagedBy(SandboxOptions.InstanceOf(settings.Database))))
             .FirstOrDefault(c => c.State == "running"), run);
         using (var interrupt = Process.Start("kill", ["-INT", run.Id.ToString()])) await interrupt.WaitForExitAsync();
         var exited = run.WaitForExitAsync();
@@ -143,27 +143,4 @@ public sealed class CrashRecoveryTests(DockerFixture docker)
     }
 
     private static CyAgentsDbContext Db(Orchestrator.Hosting.LiveSettings settings) => new(Live.Database(settings).BuildOptions());
-
-    private static Process Start(string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = AppContext.BaseDirectory };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "cyagents.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        return process;
-    }
-
-    private static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, Process process) where T : class
-    {
-        var until = DateTime.UtcNow.AddMinutes(3);
-        while (DateTime.UtcNow < until)
-        {
-            if (process.HasExited) throw new InvalidOperationException($"the orchestrator exited early ({process.ExitCode}): {await process.StandardError.ReadToEndAsync()}");
-            if (await probe() is { } found) return found;
-            await Task.Delay(200);
-        }
-        throw new TimeoutException("the orchestrator never reached the state the test waits for");
-    }
 }

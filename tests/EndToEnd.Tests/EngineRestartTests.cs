@@ -26,9 +26,9 @@ public sealed class EngineRestartTests(DockerFixture docker)
         await File.WriteAllTextAsync(template, JsonSerializer.Serialize(new { bidFraction = 0.05, test = new { busyLoopSeconds = 120 } }));
         var instance = DockerSandbox.ManagedBy(SandboxOptions.InstanceOf(settings.Database));
 
-        using var run = Start(["run", "--data", settings.DataDirectory, "--workspaces", settings.WorkspacesRoot, "--api-urls", "",
+        using var run = OrchestratorProcess.Start(["run", "--data", settings.DataDirectory, "--workspaces", settings.WorkspacesRoot, "--api-urls", "",
             "--cycles", "4", "--interval", "0s", "--window", "120s", "--quiet"]);
-        await WaitForAsync(async () => (await docker.Engine.ListContainersAsync(instance)).FirstOrDefault(c => c.State == "running"), run);
+        await OrchestratorProcess.WaitForAsync(async () => (await docker.Engine.ListContainersAsync(instance)).FirstOrDefault(c => c.State == "running"), run);
         // Its next turns behave normally, so the resumed cycles finish quickly.
         await File.WriteAllTextAsync(Path.Combine(settings.WorkspacesRoot, "genesis-0", "strategy.json"), normal);
 
@@ -66,28 +66,5 @@ public sealed class EngineRestartTests(DockerFixture docker)
         var error = await start.StandardError.ReadToEndAsync();
         await start.WaitForExitAsync();
         start.ExitCode.ShouldBe(0, error);
-    }
-
-    private static Process Start(string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = AppContext.BaseDirectory };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "cyagents.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        return process;
-    }
-
-    private static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, Process process) where T : class
-    {
-        var until = DateTime.UtcNow.AddMinutes(3);
-        while (DateTime.UtcNow < until)
-        {
-            if (process.HasExited) throw new InvalidOperationException($"the orchestrator exited early ({process.ExitCode}): {await process.StandardError.ReadToEndAsync()}");
-            if (await probe() is { } found) return found;
-            await Task.Delay(200);
-        }
-        throw new TimeoutException("the orchestrator never reached the state the test waits for");
     }
 }

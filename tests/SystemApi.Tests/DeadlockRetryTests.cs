@@ -10,35 +10,9 @@ namespace CyAgents.SystemApi.Tests;
 /// failing the request. The deadlock is real: two connections lock two rows in opposite order on CYAGENTS_TEST_POSTGRES
 /// (fails without it).
 /// </summary>
-public sealed class DeadlockRetryTests : IAsyncLifetime
+public sealed class DeadlockRetryTests() : ThrowawayPostgresDatabase("cyagents_deadlock_")
 {
-    private string _admin = "";
-    private string _database = "";
-
-    public async Task InitializeAsync()
-    {
-        _admin = Environment.GetEnvironmentVariable("CYAGENTS_TEST_POSTGRES") ?? "";
-        if (string.IsNullOrWhiteSpace(_admin))
-            throw new InvalidOperationException("CYAGENTS_TEST_POSTGRES is not set: start a server with " +
-                                                "`export CYAGENTS_TEST_POSTGRES=$(scripts/ensure-postgres)` (scripts/test does this).");
-        _database = "cyagents_deadlock_" + Guid.NewGuid().ToString("N");
-        await using var conn = new NpgsqlConnection(_admin);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{_database}\"", conn);
-        await cmd.ExecuteNonQueryAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_database.Length == 0) return;
-        NpgsqlConnection.ClearAllPools();
-        await using var conn = new NpgsqlConnection(_admin);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{_database}\" WITH (FORCE)", conn);
-        await cmd.ExecuteNonQueryAsync();
-    }
-
-    private string Connection => new NpgsqlConnectionStringBuilder(_admin) { Database = _database }.ConnectionString;
+    private string Connection => new NpgsqlConnectionStringBuilder(Admin) { Database = Database }.ConnectionString;
 
     private static async Task ExecAsync(NpgsqlConnection conn, string sql)
     {

@@ -12,38 +12,12 @@ namespace CyAgents.SystemApi.Tests;
 /// Two API hosts on one PostgreSQL database (the "outgrown SQLite" set-up): env CYAGENTS_TEST_POSTGRES
 /// (`export CYAGENTS_TEST_POSTGRES=$(scripts/ensure-postgres)`; scripts/test does this). Fails without it.
 /// </summary>
-public sealed class PostgresHostsTests : IAsyncLifetime
+public sealed class PostgresHostsTests() : ThrowawayPostgresDatabase("cyagents_api_")
 {
-    private string _admin = "";
-    private string _database = "";
-
-    public async Task InitializeAsync()
-    {
-        _admin = Environment.GetEnvironmentVariable("CYAGENTS_TEST_POSTGRES") ?? "";
-        if (string.IsNullOrWhiteSpace(_admin))
-            throw new InvalidOperationException("CYAGENTS_TEST_POSTGRES is not set: start a server with " +
-                                                "`export CYAGENTS_TEST_POSTGRES=$(scripts/ensure-postgres)` (scripts/test does this).");
-        _database = "cyagents_api_" + Guid.NewGuid().ToString("N");
-        await using var conn = new NpgsqlConnection(_admin);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{_database}\"", conn);
-        await cmd.ExecuteNonQueryAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_database.Length == 0) return;
-        NpgsqlConnection.ClearAllPools();
-        await using var conn = new NpgsqlConnection(_admin);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{_database}\" WITH (FORCE)", conn);
-        await cmd.ExecuteNonQueryAsync();
-    }
-
     private ApiFactory Host() => new(new Dictionary<string, string?>
     {
         ["Database:Provider"] = "postgres",
-        ["Database:ConnectionString"] = new NpgsqlConnectionStringBuilder(_admin) { Database = _database }.ConnectionString,
+        ["Database:ConnectionString"] = new NpgsqlConnectionStringBuilder(Admin) { Database = Database }.ConnectionString,
     });
 
     [Fact]

@@ -56,7 +56,8 @@ public static class OrchestratorExtensions
             return new AllocationCycle(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(), db => binding(db), sp.GetRequiredService<ISandbox>(),
                 sp.GetRequiredService<IExecutionTokens>(), sp.GetRequiredService<AgentWorkspaces>(), sp.GetRequiredService<LiveOptions>(),
                 sp.GetRequiredService<CycleSupply>().PerCycle, $"{sandbox.ContainerApiFolder}/{Path.GetFileName(settings.ApiSocket)}",
-                sp.GetRequiredService<ILogger<AllocationCycle>>(), sp.GetRequiredService<TimeProvider>());
+                sp.GetRequiredService<ILogger<AllocationCycle>>(), sp.GetRequiredService<TimeProvider>(),
+                metrics: sp.GetRequiredService<CyAgents.SystemApi.Metrics.SystemMetrics>());
         });
         services.AddSingleton(sp =>
         {

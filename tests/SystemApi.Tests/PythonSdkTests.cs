@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using CyAgents.Contracts;
 using CyAgents.Contracts.Sandbox;
+using CyAgents.Economy.Bids;
 using CyAgents.Economy.Ledger;
 using CyAgents.Economy.Resources;
 using CyAgents.Persistence;
@@ -74,7 +75,8 @@ public sealed class PythonSdkTests : IAsyncLifetime
         File.Exists(Python).ShouldBeTrue($"{Python} (Debian's python3) is missing: scripts/ensure-python installs it");
         var envFile = await StartExecutionAsync();
 
-        var (exit, output) = await RunPythonAsync(envFile);
+        var sdk = Path.Combine(RepositoryRoot(), "sdk", "python");
+        var (exit, output) = await RunPythonAsync(envFile, sdk, "-m", "unittest", "-v", "tests/test_cyagents.py");
 
         exit.ShouldBe(0, output);
         var ran = Regex.Match(output, @"^Ran (\d+) tests? in", RegexOptions.Multiline);
@@ -107,6 +109,35 @@ public sealed class PythonSdkTests : IAsyncLifetime
         execution.TokensUsed.ShouldBeInRange(1, GrantedTokens);
     }
 
+    [Fact]
+    public async Task The_python_template_bids_spawns_asks_and_consults_the_llm_through_the_sdk()
+    {
+        File.Exists(Python).ShouldBeTrue($"{Python} (Debian's python3) is missing: scripts/ensure-python installs it");
+        var envFile = await StartExecutionAsync();
+        // The template's folder as a workspace of its own: agent.py runs in it as it would in /workspace.
+        var workspace = Directory.CreateDirectory(Path.Combine(_root, "agent-workspace")).FullName;
+        foreach (var file in Directory.GetFiles(Path.Combine(RepositoryRoot(), "workspaces", "python-agent")))
+            File.Copy(file, Path.Combine(workspace, Path.GetFileName(file)));
+
+        var (exit, output) = await RunPythonAsync(envFile, workspace, "agent.py");
+
+        exit.ShouldBe(0, output);
+        await using var db = await _app.Services.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>().CreateDbContextAsync();
+        var bid = await db.Set<BidRecord>().AsNoTracking().SingleAsync(b => b.AgentId == AgentId);
+        bid.Status.ShouldBe(BidStatus.Open);
+        bid.Amount.ShouldBe(500, "5% of 20,000 credits, capped at 500");
+        (await db.Set<AgentRecord>().SingleAsync(a => a.ParentId == AgentId)).Name.ShouldBe($"{AgentId}-child");
+        (await db.Set<PromptRecord>().SingleAsync(p => p.AgentId == AgentId)).Question.ShouldContain("python agent");
+        (await db.Set<LlmCallRecord>().CountAsync(c => c.ExecutionId == ExecutionId)).ShouldBe(1);
+        var journal = await File.ReadAllTextAsync(Path.Combine(workspace, "journal.txt"));
+        journal.ShouldContain($"bid 500 for cycle {bid.Cycle}");
+        journal.ShouldContain("spawned agt-");
+        journal.ShouldContain("asked the human");
+        journal.ShouldContain("llm: ");
+        JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(workspace, "state.json"))).RootElement
+            .GetProperty("prompt").GetString().ShouldStartWith("prm-");
+    }
+
     /// <summary>Seeds the agent and a running execution, issues its token and writes its env.json as the orchestrator does.</summary>
     private async Task<string> StartExecutionAsync()
     {
@@ -137,16 +168,16 @@ public sealed class PythonSdkTests : IAsyncLifetime
         return file;
     }
 
-    private static async Task<(int Exit, string Output)> RunPythonAsync(string envFile)
+    /// <summary>Runs Debian's python3 with the SDK on PYTHONPATH (as the python runtime image has it) and the context's path in CYAGENTS_ENV.</summary>
+    private static async Task<(int Exit, string Output)> RunPythonAsync(string envFile, string workingDirectory, params string[] args)
     {
-        var sdk = Path.Combine(RepositoryRoot(), "sdk", "python");
         var start = new ProcessStartInfo(Python)
         {
-            WorkingDirectory = sdk, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
-        foreach (var arg in new[] { "-m", "unittest", "-v", "tests/test_cyagents.py" }) start.ArgumentList.Add(arg);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment[AgentEnvironment.Variable] = envFile;
-        start.Environment["PYTHONPATH"] = sdk;
+        start.Environment["PYTHONPATH"] = Path.Combine(RepositoryRoot(), "sdk", "python");
         start.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -156,7 +187,7 @@ public sealed class PythonSdkTests : IAsyncLifetime
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException("the python SDK tests ran for more than 3 minutes:\n" + await stderr);
+            throw new TimeoutException("python ran for more than 3 minutes:\n" + await stderr);
         }
         // unittest reports on stderr: one "name (module.Class.name) ... ok" line per test, then "Ran N tests" and OK.
         return (process.ExitCode, await stdout + await stderr);

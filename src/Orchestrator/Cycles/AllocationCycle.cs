@@ -6,6 +6,7 @@ using CyAgents.Economy.Ledger;
 using CyAgents.Economy.Market;
 using CyAgents.Persistence;
 using CyAgents.Persistence.Bids;
+using CyAgents.Persistence.Events;
 using CyAgents.Persistence.Records;
 using CyAgents.Economy.Resources;
 using CyAgents.Economy.Settlement;
@@ -120,6 +121,8 @@ public sealed class AllocationCycle(
             cycle.InvariantHeld = conservation.Holds;
             cycle.Status = CycleStatus.Completed;
             cycle.EndedAt = _clock.GetUtcNow();
+            db.AddEvent(EventTypes.CycleCompleted, null, number, cycle.EndedAt.Value,
+                new { cycle = number, executions = finished.Length, invariantHeld = conservation.Holds });
             await db.SaveChangesAsync(CancellationToken.None);
         }
         if (!conservation.Holds)
@@ -145,6 +148,7 @@ public sealed class AllocationCycle(
         // Freeze: from here on the API files new bids under the next cycle, and these can no longer be cancelled.
         var book = new BidBook(db, ledgerFor(db));
         var bids = await book.FreezeAsync(number, ct);
+        db.AddEvent(EventTypes.CycleStarted, null, number, _clock.GetUtcNow(), new { cycle = number, bids = bids.Count, mechanism = _mechanism.Name });
         await db.SaveChangesAsync(ct);
         _faults.Reached(FaultPoint.AfterFreeze);
 
@@ -170,6 +174,7 @@ public sealed class AllocationCycle(
         cycle.WinnerCount = result.Winners.Count;
         cycle.Welfare = result.Welfare;
         cycle.Revenue = result.Revenue;
+        AddSettlementEvents(db, number, bids, step);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         metrics?.CycleSettled(clearing.Elapsed, bids.Count, result.Winners.Count, result.Revenue,
@@ -177,6 +182,24 @@ public sealed class AllocationCycle(
         LogSettlement(bids, step);
         _faults.Reached(FaultPoint.AfterSettlement);
         return (bids.Count, result, executions, market.NextPrices);
+    }
+
+    /// <summary>The stream's settlement events, saved in the settlement's own transaction: one per bid, then the cycle's.</summary>
+    private void AddSettlementEvents(CyAgentsDbContext db, long number, IReadOnlyList<BidRecord> bids, CycleClearingOutcome step)
+    {
+        var now = _clock.GetUtcNow();
+        var won = step.Result.Winners.ToDictionary(w => w.BidId);
+        foreach (var bid in bids)
+        {
+            var payment = won.TryGetValue(bid.Id, out var w) ? w.Payment : 0;
+            db.AddEvent(EventTypes.BidSettled, bid.AgentId, number, now,
+                new { bidId = bid.Id, outcome = won.ContainsKey(bid.Id) ? "won" : "lost", amount = bid.Amount, payment });
+        }
+        db.AddEvent(EventTypes.CycleSettled, null, number, now, new
+        {
+            cycle = number, mechanism = step.Result.Mechanism, bids = bids.Count, winners = step.Result.Winners.Count,
+            welfare = step.Result.Welfare, revenue = step.Result.Revenue,
+        });
     }
 
     /// <summary>One audit event per settled bid: won or lost, what it paid, and why (a rejected bid with its reason).</summary>
@@ -347,7 +370,15 @@ public sealed class AllocationCycle(
     {
         await using var db = await databases.CreateDbContextAsync(CancellationToken.None);
         var record = await db.Set<ExecutionRecord>().SingleAsync(e => e.Id == id);
+        var before = record.Status;
         change(record);
+        // The execution's event is saved with the status change it reports.
+        if (record.Status != before && record.Status == ExecutionStatus.Running)
+            db.AddEvent(EventTypes.ExecutionStarted, record.AgentId, record.Cycle, _clock.GetUtcNow(),
+                new { executionId = record.Id, bundle = record.Granted.ToString() });
+        else if (record.Status != before)
+            db.AddEvent(EventTypes.ExecutionEnded, record.AgentId, record.Cycle, _clock.GetUtcNow(),
+                new { executionId = record.Id, status = record.Status.ToString(), exitCode = record.ExitCode, error = record.Error });
         await db.SaveChangesAsync(CancellationToken.None);
         return record;
     }

@@ -46,8 +46,15 @@ public static class OrchestratorExtensions
             return new AgentWorkspaces(settings.WorkspacesRoot, settings.WorkspaceTemplate, quota: new WorkspaceQuota(ws.QuotaMiB, ws.QuotaInodes));
         });
         services.AddSingleton(SandboxOptionsFor(settings));
-        services.AddSingleton<DockerSandbox>(sp => new DockerSandbox(sp.GetRequiredService<DockerEngine>(), sp.GetRequiredService<SandboxOptions>(),
-            sp.GetRequiredService<ILogger<DockerSandbox>>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<DockerSandbox>(sp =>
+        {
+            var output = sp.GetRequiredService<CyAgents.SystemApi.Events.OutputEvents>();
+            return new DockerSandbox(sp.GetRequiredService<DockerEngine>(), sp.GetRequiredService<SandboxOptions>(),
+                sp.GetRequiredService<ILogger<DockerSandbox>>(), sp.GetRequiredService<TimeProvider>())
+            {
+                OnOutput = (request, line) => output.Line(request.AgentId, request.ExecutionId, request.Cycle, line.Stream, line.Text),
+            };
+        });
         services.AddSingleton<ISandbox>(sp => settings.SandboxDecorator?.Invoke(sp.GetRequiredService<DockerSandbox>()) ?? sp.GetRequiredService<DockerSandbox>());
         // The runtimes an agent's manifest may name: one line to swap when the offline runtime builds land (issue 10, part B).
         services.AddSingleton<IRuntimeImages>(sp => new GenesisRuntimeImages(_ => Task.FromResult(sp.GetRequiredService<EngineAtStart>().Image)));

@@ -93,6 +93,9 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
     /// <summary>Called after the container exited and before it is removed (tests inspect it here).</summary>
     public Func<ContainerInspect, Task>? OnExited { get; set; }
 
+    /// <summary>Called with each line of agent output as it is read, while the container runs (the event stream's hook; must not block).</summary>
+    public Action<ExecutionRequest, LogLine>? OnOutput { get; set; }
+
     /// <summary>The create body for an execution; public so its caps can be checked without an engine.</summary>
     public ContainerSpec Specify(ExecutionRequest request)
     {
@@ -200,6 +203,7 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             {
                 if (line.Stream == "stderr") logger.LogWarning("{Stream}: {Line}", line.Stream, line.Text);
                 else logger.LogInformation("{Stream}: {Line}", line.Stream, line.Text);
+                OnOutput?.Invoke(request, line);
             });
         var keep = false;
         try

@@ -6,6 +6,8 @@ using CyAgents.Economy.Settlement;
 using CyAgents.Persistence.Records;
 using Microsoft.EntityFrameworkCore;
 
+using CyAgents.Persistence.Events;
+
 namespace CyAgents.Persistence.Bids;
 
 /// <summary>What placing a bid needs: who asks, for which cycle, for what bundle, at what amount.</summary>
@@ -47,6 +49,8 @@ public sealed class BidBook(CyAgentsDbContext db, ILedger ledger)
             EscrowTransferId = escrow, CreatedAt = placement.PlacedAt,
         };
         db.Add(bid);
+        db.AddEvent(EventTypes.BidPlaced, bid.AgentId, bid.Cycle, placement.PlacedAt,
+            new { bidId = bid.Id, amount = bid.Amount, bundle = bid.Bundle.ToString() });
         return bid;
     }
 

@@ -13,6 +13,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
+using CyAgents.Persistence.Events;
+
 namespace CyAgents.SystemApi.Endpoints;
 
 /// <summary>
@@ -81,6 +83,10 @@ internal static class SpawnEndpoints
                         TransferKind.SpawnFee, cycle, $"spawn fee for {childId}"));
                 await w.Ledger.ApplyBatchAsync(operations, ct);
                 w.Db.Add(child);
+                w.Db.AddEvent(EventTypes.AgentSpawned, parent.Id, cycle, w.Now, new
+                {
+                    agentId = childId, parentId = parent.Id, name = child.Name, generation = child.Generation, endowment = request.Endowment,
+                });
                 staged = workspaces.Stage(childId, child.StrategyJson);
                 return new SpawnResponse(child.ToWire(), request.Endowment, rules.Fee, childId);
             });

@@ -5,6 +5,7 @@ using CyAgents.Persistence;
 using CyAgents.SystemApi.Dashboard;
 using CyAgents.SystemApi.Endpoints;
 using CyAgents.SystemApi.Errors;
+using CyAgents.SystemApi.Events;
 using CyAgents.SystemApi.Idempotency;
 using CyAgents.SystemApi.Identity;
 using CyAgents.SystemApi.Llm;
@@ -45,7 +46,16 @@ public static class SystemApiExtensions
         services.BindValidated<PricingOptions>(configuration, PricingOptions.Section, p => p.Validate());
 
         services.TryAddSingleton(TimeProvider.System);
-        services.AddPooledDbContextFactory<CyAgentsDbContext>((sp, o) => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Apply(o));
+        services.Configure<EventStreamOptions>(configuration.GetSection(EventStreamOptions.Section));
+        services.TryAddSingleton<EventPulse>();
+        // Every commit of this process wakes the event stream's readers (GET /v1/events).
+        services.AddPooledDbContextFactory<CyAgentsDbContext>((sp, o) =>
+        {
+            sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Apply(o);
+            o.AddInterceptors(sp.GetRequiredService<EventPulse>().Interceptors);
+        });
+        services.TryAddSingleton<OutputEvents>();
+        services.AddHostedService(sp => sp.GetRequiredService<OutputEvents>());
         services.TryAddSingleton<LedgerBinding>(DefaultLedger.Binding);
         services.TryAddSingleton<AgentTokenService>();
         services.TryAddSingleton<OperatorToken>();
@@ -140,6 +150,7 @@ public static class SystemApiExtensions
         OpenAiEndpoints.Map(app);
         DashboardEndpoints.Map(app);
         MetricsEndpoints.Map(app);
+        EventEndpoints.Map(app);
         app.MapOpenApi().AllowAnonymous();
         return app;
     }

@@ -54,9 +54,10 @@ public static class SystemLog
             .MinimumLevel.Override("System", LogEventLevel.Warning)
             .Enrich.FromLogContext()
             .Enrich.With(new ComponentEnricher(defaultComponent))
+            // Each line carries the hash of the one before it (ADR 0112), continued from the log's last line after a restart.
             // Rolling by size instead of the sink's default 1 GiB cap, after which every event was silently discarded;
             // blockWhenFull: a burst larger than the queue slows the writer down rather than losing audit events.
-            .WriteTo.Async(a => a.File(new JsonFormatter(renderMessage: true), path, shared: true,
+            .WriteTo.Async(a => a.File(new AuditChain.Formatter(AuditChain.LastHash(path)), path, shared: true,
                     fileSizeLimitBytes: options.FileSizeLimitBytes, rollOnFileSizeLimit: true,
                     retainedFileCountLimit: options.RetainedFileCount),
                 monitor: new AuditLogQueue(), bufferSize: options.BufferSize, blockWhenFull: true);

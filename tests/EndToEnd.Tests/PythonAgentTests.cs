@@ -1,6 +1,7 @@
 using CyAgents.Persistence;
 using CyAgents.Persistence.Ledger;
 using CyAgents.Persistence.Records;
+using CyAgents.Orchestrator.Hosting;
 using CyAgents.Orchestrator.Sandbox;
 using Microsoft.EntityFrameworkCore;
 

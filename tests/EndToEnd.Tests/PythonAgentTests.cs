@@ -45,7 +45,9 @@ public sealed class PythonAgentTests(DockerFixture docker)
         (await db.Set<AgentRecord>().SingleAsync(a => a.Id == first)).ManifestJson.ShouldNotBeNull().ShouldContain("\"python\"");
         var runs = await db.Set<ExecutionRecord>().Where(e => e.AgentId == first).OrderBy(e => e.Cycle).ToListAsync();
         runs.Count.ShouldBeGreaterThanOrEqualTo(3, "it wins every cycle: its bid is a share of a large balance");
-        runs.ShouldAllBe(e => e.Status == ExecutionStatus.Succeeded && e.ExitCode == 0);
+        var agentLines = string.Join("\n", (await File.ReadAllLinesAsync(settings.Log)).Where(l => l.Contains("\"Component\":\"Agent:")).Take(40));
+        runs.ShouldAllBe(e => e.Status == ExecutionStatus.Succeeded && e.ExitCode == 0,
+            string.Join("; ", runs.Select(e => $"cycle {e.Cycle}: {e.Status} exit {e.ExitCode} {e.Error}")) + "\n" + agentLines);
 
         // Bids through the SDK (entry bids are the orchestrator's), one per execution thanks to the derived key.
         var sdkBids = await db.Set<BidRecord>().Where(b => b.AgentId == first && !b.Id.StartsWith("entry-")).ToListAsync();
@@ -59,7 +61,8 @@ public sealed class PythonAgentTests(DockerFixture docker)
         (await db.Set<BidRecord>().CountAsync(b => b.AgentId == child.Id && !b.Id.StartsWith("entry-"))).ShouldBeGreaterThan(0);
         var childRuns = await db.Set<ExecutionRecord>().Where(e => e.AgentId == child.Id).ToListAsync();
         childRuns.ShouldNotBeEmpty();
-        childRuns.ShouldAllBe(e => e.Status == ExecutionStatus.Succeeded && e.Cycle > runs[0].Cycle);
+        childRuns.ShouldAllBe(e => e.Status == ExecutionStatus.Succeeded && e.Cycle > runs[0].Cycle,
+            string.Join("; ", childRuns.Select(e => $"cycle {e.Cycle}: {e.Status} exit {e.ExitCode} {e.Error}")) + "\n" + agentLines);
         (await db.Set<AgentRecord>().CountAsync(a => a.ParentId == child.Id)).ShouldBe(0, "a child only bids");
 
         // The journals in the workspaces: the child runs its parent's code and knows it is a child.

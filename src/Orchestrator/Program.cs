@@ -15,6 +15,7 @@ var root = new RootCommand($"""
     SweepCommand.Create(),
     ClearCommand.Create(),
     BenchCommand.Create(),
+    ImagesCommand.Create(),
 };
 // Ctrl+C cancels the running verb; `run` then finishes its cycle's bookkeeping, which may take several seconds.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) });

@@ -2,6 +2,7 @@ using CyAgents.Economy.Market;
 using CyAgents.Persistence;
 using CyAgents.Orchestrator.Cycles;
 using CyAgents.Orchestrator.Sandbox;
+using CyAgents.Orchestrator.Sandbox.Runtimes;
 using CyAgents.Orchestrator.Workspaces;
 using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Identity;
@@ -46,6 +47,9 @@ public static class OrchestratorExtensions
             return new AgentWorkspaces(settings.WorkspacesRoot, settings.WorkspaceTemplate, quota: new WorkspaceQuota(ws.QuotaMiB, ws.QuotaInodes));
         });
         services.AddSingleton(SandboxOptionsFor(settings));
+        // The built-in runtimes, built offline on first use and cached by content (ADR 0104).
+        services.AddSingleton<IRuntimeImages>(sp => new RuntimeImages(sp.GetRequiredService<DockerEngine>(), new RuntimeImagesOptions(),
+            sp.GetRequiredService<ILogger<RuntimeImages>>()));
         services.AddSingleton<DockerSandbox>(sp => new DockerSandbox(sp.GetRequiredService<DockerEngine>(), sp.GetRequiredService<SandboxOptions>(),
             sp.GetRequiredService<ILogger<DockerSandbox>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ISandbox>(sp => settings.SandboxDecorator?.Invoke(sp.GetRequiredService<DockerSandbox>()) ?? sp.GetRequiredService<DockerSandbox>());

@@ -104,6 +104,15 @@ public sealed record ImageInspect
     public long Size { get; init; }
 }
 
+/// <summary>One entry of <c>GET /images/json</c>.</summary>
+public sealed record ImageSummary
+{
+    public string Id { get; init; } = "";
+    public IReadOnlyList<string>? RepoTags { get; init; }
+    public long Size { get; init; }
+    public long Created { get; init; }
+}
+
 /// <summary>One line of a container's output.</summary>
 /// <param name="Stream">stdout or stderr.</param>
 /// <param name="Text">The line, without its newline.</param>

@@ -11,6 +11,9 @@ namespace CyAgents.Orchestrator.Sandbox.Runtimes;
 /// </summary>
 internal sealed class RootFileSystem : IDisposable
 {
+    /// <summary>How entries are written (modes, owners, times); part of every runtime's tag, so a change here rebuilds them all.</summary>
+    public const string Version = "rootfs-v2";
+
     private const UnixFileMode Readable = (UnixFileMode)0b110_100_100;
     private const UnixFileMode Executable = (UnixFileMode)0b111_101_101;
     private readonly TarWriter _tar;
@@ -39,14 +42,17 @@ internal sealed class RootFileSystem : IDisposable
         });
     }
 
-    /// <summary>A copy of a host file; executable when the host's is, never writable by anyone but root.</summary>
+    /// <summary>
+    /// A copy of a host file, never writable by anyone but root; executable only when the host's is and it is an ELF file:
+    /// a script's <c>#!</c> names an interpreter the image may lack (the standard library has a dozen such files).
+    /// </summary>
     public void File(string hostPath, string imagePath)
     {
         var name = Name(imagePath);
         Parents(name);
         if (!_entries.Add(name)) return;
-        var executable = !OperatingSystem.IsWindows() && (System.IO.File.GetUnixFileMode(hostPath) & UnixFileMode.UserExecute) != 0;
         using var data = System.IO.File.OpenRead(hostPath);
+        var executable = !OperatingSystem.IsWindows() && (System.IO.File.GetUnixFileMode(hostPath) & UnixFileMode.UserExecute) != 0 && IsElf(data);
         _tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name)
         {
             Mode = executable ? Executable : Readable,
@@ -62,6 +68,14 @@ internal sealed class RootFileSystem : IDisposable
         Parents(name);
         if (!_entries.Add(name)) return;
         _tar.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, name) { LinkName = target, Mode = Executable });
+    }
+
+    private static bool IsElf(FileStream data)
+    {
+        Span<byte> magic = stackalloc byte[4];
+        var elf = data.Read(magic) == 4 && magic.SequenceEqual((ReadOnlySpan<byte>)[0x7F, (byte)'E', (byte)'L', (byte)'F']);
+        data.Position = 0;
+        return elf;
     }
 
     private void Parents(string name)

@@ -39,6 +39,9 @@ public sealed class RuntimeImages : IRuntimeImages
     /// <summary>Image repository of a runtime: <c>cyagents/runtime-NAME</c>.</summary>
     public static string RepositoryOf(string runtime) => $"cyagents/runtime-{runtime}";
 
+    /// <summary>Where the python runtime holds the repository's sdk/python/*.py; on its PYTHONPATH.</summary>
+    public const string PythonSdkFolder = PythonRuntime.SdkFolder;
+
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private readonly DockerEngine _engine;
     private readonly RuntimeImagesOptions _options;
@@ -114,6 +117,7 @@ public sealed class RuntimeImages : IRuntimeImages
         var content = recipe.List(Root, _options.Uid);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void Add(string text) => sha.AppendData(Encoding.UTF8.GetBytes(text + "\n"));
+        Add(RootFileSystem.Version);
         Add(content.Dockerfile);
         content.Facts.ForEach(Add);
         foreach (var (host, image) in content.Files)

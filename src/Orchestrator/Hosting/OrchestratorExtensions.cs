@@ -47,12 +47,14 @@ public static class OrchestratorExtensions
             return new AgentWorkspaces(settings.WorkspacesRoot, settings.WorkspaceTemplate, quota: new WorkspaceQuota(ws.QuotaMiB, ws.QuotaInodes));
         });
         services.AddSingleton(SandboxOptionsFor(settings));
-        // The built-in runtimes, built offline on first use and cached by content (ADR 0104).
-        services.AddSingleton<IRuntimeImages>(sp => new RuntimeImages(sp.GetRequiredService<DockerEngine>(), new RuntimeImagesOptions(),
-            sp.GetRequiredService<ILogger<RuntimeImages>>()));
         services.AddSingleton<DockerSandbox>(sp => new DockerSandbox(sp.GetRequiredService<DockerEngine>(), sp.GetRequiredService<SandboxOptions>(),
             sp.GetRequiredService<ILogger<DockerSandbox>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ISandbox>(sp => settings.SandboxDecorator?.Invoke(sp.GetRequiredService<DockerSandbox>()) ?? sp.GetRequiredService<DockerSandbox>());
+        // The runtimes an agent's manifest may name, built offline on first use and cached by content (ADR 0104).
+        services.AddSingleton<IRuntimeImages>(sp => new RuntimeImages(sp.GetRequiredService<DockerEngine>(), new RuntimeImagesOptions(),
+            sp.GetRequiredService<ILogger<RuntimeImages>>()));
+        services.AddSingleton(sp => new AgentPrograms(sp.GetRequiredService<IRuntimeImages>(),
+            async (image, ct) => await sp.GetRequiredService<DockerEngine>().InspectImageAsync(image, ct) is not null));
         services.AddSingleton(sp =>
         {
             var binding = sp.GetRequiredService<LedgerBinding>();
@@ -60,7 +62,8 @@ public static class OrchestratorExtensions
             return new AllocationCycle(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(), db => binding(db), sp.GetRequiredService<ISandbox>(),
                 sp.GetRequiredService<IExecutionTokens>(), sp.GetRequiredService<AgentWorkspaces>(), sp.GetRequiredService<LiveOptions>(),
                 sp.GetRequiredService<CycleSupply>().PerCycle, $"{sandbox.ContainerApiFolder}/{Path.GetFileName(settings.ApiSocket)}",
-                sp.GetRequiredService<ILogger<AllocationCycle>>(), sp.GetRequiredService<TimeProvider>());
+                sp.GetRequiredService<ILogger<AllocationCycle>>(), sp.GetRequiredService<TimeProvider>(), programs: sp.GetRequiredService<AgentPrograms>(),
+                metrics: sp.GetRequiredService<CyAgents.SystemApi.Metrics.SystemMetrics>());
         });
         services.AddSingleton(sp =>
         {

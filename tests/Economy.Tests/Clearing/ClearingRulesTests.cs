@@ -208,4 +208,22 @@ public sealed class ClearingRulesTests
         }
         checkedWinners.ShouldBeGreaterThan(100);
     }
+
+    [Fact]
+    public void Lottery_draws_do_not_depend_on_the_order_bids_arrive_in_whatever_their_ids_share()
+    {
+        // Ids with long shared prefixes, prefixes of each other, and a NUL char: the fast id order must be ordinal.
+        string[] ids = ["x-000", "x-0000", "x-00", "x-0\u00000", "x-0\u0000", "x-1", "x-10", "x-0001", "x-00010", "x-000100"];
+        var bids = ids.Select((id, i) => Bid(id, 10 + i, cpu: 1)).ToArray();
+        var lottery = new LotteryMechanism();
+        for (ulong seed = 0; seed < 50; seed++)
+        {
+            var forward = lottery.Clear(Input(bids, cpu: 3, seed: seed));
+            var backward = lottery.Clear(Input(bids.Reverse().ToArray(), cpu: 3, seed: seed));
+            var sorted = lottery.Clear(Input(bids.OrderBy(b => b.Id, StringComparer.Ordinal).ToArray(), cpu: 3, seed: seed));
+            backward.Winners.ShouldBe(forward.Winners);
+            sorted.Winners.ShouldBe(forward.Winners);
+            backward.Losers.ShouldBe(forward.Losers);
+        }
+    }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using CyAgents.Economy.Clearing;
 using CyAgents.Orchestrator.Commands;
 
 namespace CyAgents.Orchestrator.Tests.Clear;
@@ -180,7 +181,7 @@ public sealed class ClearCommandTests : IDisposable
     {
         var example = Path.Combine(RepositoryRoot(), "docs", "examples", "bids.json");
         System.IO.File.Exists(example).ShouldBeTrue(example);
-        foreach (var mechanism in new[] { "first-price", "critical-value", "posted-price", "lottery", "optimal" })
+        foreach (var mechanism in ClearingMechanisms.Names)
             Run("--bids", example, "--mechanism", mechanism).ExitCode.ShouldBe(0, mechanism);
     }
 

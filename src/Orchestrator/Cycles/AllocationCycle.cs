@@ -45,7 +45,8 @@ public sealed class AllocationCycle(
     string containerApiSocket,
     ILogger<AllocationCycle> logger,
     TimeProvider? clock = null,
-    IFaultPoints? faults = null)
+    IFaultPoints? faults = null,
+    ExecutionHistory? history = null)
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly IFaultPoints _faults = faults ?? FaultPoints.None;
@@ -289,7 +290,7 @@ public sealed class AllocationCycle(
             if (tokenIssued) await tokens.RevokeAsync(execution.Id, CancellationToken.None);
             if (contextDelivered) RemoveContext(execution.Id);
         }
-        return await UpdateExecutionAsync(execution.Id, e =>
+        var finished = await UpdateExecutionAsync(execution.Id, e =>
         {
             e.Status = outcome.Status;
             e.ExitCode = outcome.ExitCode;
@@ -300,6 +301,9 @@ public sealed class AllocationCycle(
             e.PeakMemoryBytes = outcome.PeakMemoryBytes;
             e.CpuTimeNanos = outcome.CpuTimeNanos;
         });
+        // Workspace history (ADR 0108): the workspace as this execution left it, still mounted; a failure is only logged.
+        if (history is not null) await history.RecordAsync(finished, CancellationToken.None);
+        return finished;
     }
 
     private void RemoveContext(string executionId)

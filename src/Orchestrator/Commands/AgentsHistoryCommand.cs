@@ -109,13 +109,15 @@ public static class AgentsHistoryCommand
         var text = new System.Text.StringBuilder();
         var shown = page.Items.Count == 0 ? "none shown" : $"{page.Skip + 1}..{page.Skip + page.Items.Count} shown";
         text.Append(CultureInfo.InvariantCulture, $"{page.AgentId}: {page.Total} executions recorded ({shown}), newest first\n");
-        text.Append(CultureInfo.InvariantCulture, $"{"EXECUTION",-34} {"CYCLE",6} {"STATUS",-14} {"EXIT",5} {"FILES +/~/-",13} {"BYTES +/-",21}  COMMIT\n");
+        // Execution ids run up to 64 characters: the column is as wide as the longest shown.
+        var width = Math.Max("EXECUTION".Length, page.Items.Select(c => c.ExecutionId.Length).DefaultIfEmpty(0).Max());
+        text.Append(CultureInfo.InvariantCulture, $"{"EXECUTION".PadRight(width)} {"CYCLE",6} {"STATUS",-14} {"EXIT",4} {"FILES +/~/-",12} {"BYTES +/-",16}  COMMIT\n");
         foreach (var c in page.Items)
         {
             var files = $"+{c.Diff.Added} ~{c.Diff.Modified} -{c.Diff.Deleted}";
             var bytes = $"+{c.Diff.BytesAdded} -{c.Diff.BytesRemoved}";
             var exit = c.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "-";
-            text.Append(CultureInfo.InvariantCulture, $"{c.ExecutionId,-34} {c.Cycle,6} {c.Status,-14} {exit,5} {files,13} {bytes,21}  {c.Commit[..12]}");
+            text.Append(CultureInfo.InvariantCulture, $"{c.ExecutionId.PadRight(width)} {c.Cycle,6} {c.Status,-14} {exit,4} {files,12} {bytes,16}  {c.Commit[..12]}");
             if (c.Note is not null) text.Append("  (").Append(c.Note).Append(')');
             text.Append('\n');
         }

@@ -11,7 +11,9 @@ using CyAgents.Economy.Resources;
 using CyAgents.Economy.Settlement;
 using CyAgents.Orchestrator.Sandbox;
 using CyAgents.Orchestrator.Workspaces;
+using CyAgents.SystemApi.Agents;
 using CyAgents.SystemApi.Endpoints;
+using CyAgents.SystemApi.Metrics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 
@@ -46,6 +48,8 @@ public sealed class AllocationCycle(
     ILogger<AllocationCycle> logger,
     TimeProvider? clock = null,
     IFaultPoints? faults = null,
+    AgentPrograms? programs = null,
+    SystemMetrics? metrics = null,
     ExecutionHistory? history = null)
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
@@ -64,6 +68,10 @@ public sealed class AllocationCycle(
         var genesis = options.Genesis;
         await using var db = await databases.CreateDbContextAsync(ct);
         if (await db.Set<AgentRecord>().AnyAsync(a => a.Id == genesis.AgentId, ct)) return;
+        // Fixed at creation (ADR 0100): the template's agent.json, or none (the Genesis default) for a template without one.
+        var manifest = File.Exists(Path.Combine(workspaces.Template, AgentManifestReader.FileName))
+            ? AgentManifestReader.Write(AgentManifestReader.ReadFolder(workspaces.Template))
+            : null;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var ledger = ledgerFor(db);
         await ledger.OpenAccountAsync(AccountIds.Treasury, AccountKind.Treasury, ct);
@@ -75,6 +83,7 @@ public sealed class AllocationCycle(
         db.Add(new AgentRecord
         {
             Id = genesis.AgentId, Name = "Genesis", RootId = genesis.AgentId, Generation = 0, CreatedCycle = 0, CreatedAt = _clock.GetUtcNow(),
+            ManifestJson = manifest,
         });
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
@@ -131,6 +140,7 @@ public sealed class AllocationCycle(
         var ct = CancellationToken.None;
         await PlaceEntryBidsAsync(number, ct);
         _faults.Reached(FaultPoint.BeforeFreeze);
+        var clearing = Stopwatch.StartNew();
         await using var db = await databases.CreateDbContextAsync(ct);
         db.Add(new CycleRecord { Number = number, Status = CycleStatus.Clearing, Mechanism = _mechanism.Name, StartedAt = _clock.GetUtcNow() });
         // Freeze: from here on the API files new bids under the next cycle, and these can no longer be cancelled.
@@ -163,6 +173,8 @@ public sealed class AllocationCycle(
         cycle.Revenue = result.Revenue;
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        metrics?.CycleSettled(clearing.Elapsed, bids.Count, result.Winners.Count, result.Revenue,
+            market.Kinds.Select(k => (k.Kind, k.Utilization, k.NextPrice)));
         LogSettlement(bids, step);
         _faults.Reached(FaultPoint.AfterSettlement);
         return (bids.Count, result, executions, market.NextPrices);
@@ -187,25 +199,26 @@ public sealed class AllocationCycle(
     }
 
     /// <summary>
-    /// An agent bids only while it runs, so a newcomer (Genesis, or a freshly spawned child) that has never bid gets one
-    /// entry bid from configuration — the configured amount or its whole balance if smaller — to get its first turn.
+    /// An agent bids only while it runs, so a newcomer (Genesis, a freshly spawned child, an agent an operator created) that
+    /// has never bid gets one entry bid — its manifest's <c>entryBid</c>, else the configured one; the amount capped at its
+    /// balance — to get its first turn.
     /// </summary>
     private async Task PlaceEntryBidsAsync(long number, CancellationToken ct)
     {
-        var entry = options.Genesis;
         await using var db = await databases.CreateDbContextAsync(ct);
         var newcomers = await db.Set<AgentRecord>()
             .Where(a => a.Status == AgentStatus.Active && !db.Set<BidRecord>().Any(b => b.AgentId == a.Id))
-            .OrderBy(a => a.Id).Select(a => a.Id).ToListAsync(ct);
-        foreach (var agentId in newcomers)
+            .OrderBy(a => a.Id).Select(a => new { a.Id, a.ManifestJson }).ToListAsync(ct);
+        foreach (var newcomer in newcomers)
         {
+            var agentId = newcomer.Id;
+            var (wanted, bundle) = EntryBidOf(newcomer.ManifestJson, agentId);
             await using var tx = await db.Database.BeginTransactionAsync(ct);
             var ledger = ledgerFor(db);
             var available = (await ledger.GetBalanceAsync(AccountIds.ForAgent(agentId), ct)).Available;
-            var amount = Math.Min(entry.FirstBidAmount, available);
+            var amount = Math.Min(wanted, available);
             if (amount < 1) continue;
             var bidId = $"entry-{agentId}";
-            var bundle = entry.FirstBundle;
             await new BidBook(db, ledger).PlaceAsync(new BidPlacement(bidId, agentId, number, bundle, amount, _clock.GetUtcNow(),
                 $"entry bid for {agentId}'s first turn"), ct);
             await db.SaveChangesAsync(ct);
@@ -213,6 +226,21 @@ public sealed class AllocationCycle(
             logger.LogInformation("Entry bid {BidId} of {Amount} credits placed for newcomer {AgentId} in cycle {Cycle} ({Bundle})",
                 bidId, amount, agentId, number, bundle);
         }
+    }
+
+    private (long Amount, ResourceBundle Bundle) EntryBidOf(string? manifestJson, string agentId)
+    {
+        var entry = options.Genesis;
+        try
+        {
+            if (AgentManifestReader.FromStored(manifestJson).EntryBid is { } bid) return (bid.Amount, bid.Bundle);
+        }
+        catch (AgentManifestException e)
+        {
+            // Stored manifests were checked at creation; one that no longer reads must not stop the cycle for everyone.
+            logger.LogWarning("The stored manifest of {AgentId} cannot be read ({Error}); its entry bid is the configured one", agentId, e.Message);
+        }
+        return (entry.FirstBidAmount, entry.FirstBundle);
     }
 
     /// <summary>
@@ -241,15 +269,20 @@ public sealed class AllocationCycle(
         ExecutionOutcome outcome;
         var tokenIssued = false;
         var contextDelivered = false;
+        DateTimeOffset? handedOver = null;
         try
         {
-            string? strategy;
+            string? strategy, manifestJson;
             AccountBalance balance;
             await using (var db = await databases.CreateDbContextAsync(CancellationToken.None))
             {
-                strategy = await db.Set<AgentRecord>().Where(a => a.Id == execution.AgentId).Select(a => a.StrategyJson).FirstOrDefaultAsync();
+                var agent = await db.Set<AgentRecord>().Where(a => a.Id == execution.AgentId)
+                    .Select(a => new { a.StrategyJson, a.ManifestJson }).FirstOrDefaultAsync();
+                (strategy, manifestJson) = (agent?.StrategyJson, agent?.ManifestJson);
                 balance = await ledgerFor(db).GetBalanceAsync(AccountIds.ForAgent(execution.AgentId));
             }
+            // The manifest stored at creation says what runs (ADR 0100); the workspace's own agent.json is never re-read.
+            var program = programs is null ? null : await programs.ForAsync(AgentManifestReader.FromStored(manifestJson), CancellationToken.None);
             var uid = AgentImage.SandboxUid;
             var workspace = workspaces.Prepare(execution.AgentId, strategy, uid);
             var token = await tokens.IssueAsync(execution.AgentId, execution.Id, execution.Cycle, CancellationToken.None);
@@ -273,10 +306,11 @@ public sealed class AllocationCycle(
                 e.StartedAt = _clock.GetUtcNow();
                 e.Deadline = deadline;
             });
+            handedOver = _clock.GetUtcNow();
             outcome = await sandbox.RunAsync(
                 new ExecutionRequest(execution.Id, execution.AgentId, execution.Cycle, bundle, workspace, environment, options.ExecutionWindow)
                 {
-                    ContextFolder = context, Uid = uid, WorkspaceQuotaBytes = workspaces.Quota?.Bytes,
+                    ContextFolder = context, Uid = uid, WorkspaceQuotaBytes = workspaces.Quota?.Bytes, Program = program,
                 }, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -290,6 +324,7 @@ public sealed class AllocationCycle(
             if (tokenIssued) await tokens.RevokeAsync(execution.Id, CancellationToken.None);
             if (contextDelivered) RemoveContext(execution.Id);
         }
+        metrics?.ExecutionEnded(outcome.Status.ToString(), outcome.StartedAt - handedOver);
         var finished = await UpdateExecutionAsync(execution.Id, e =>
         {
             e.Status = outcome.Status;

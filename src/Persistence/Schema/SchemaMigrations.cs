@@ -12,7 +12,7 @@ public static class SchemaMigrations
     public const int Baseline = 1;
 
     /// <summary>The steps after the baseline, in order (versions 2, 3, ...).</summary>
-    public static IReadOnlyList<SchemaMigration> All { get; } = [LlmCalls];
+    public static IReadOnlyList<SchemaMigration> All { get; } = [LlmCalls, AgentManifests];
 
     // Version 2 (issue 11): a row per LLM gateway call. IF NOT EXISTS because a database made by EnsureCreated from a
     // model that already had the table (tests build "before versions" databases that way) must upgrade too.
@@ -44,6 +44,11 @@ public static class SchemaMigrations
         """CREATE INDEX IF NOT EXISTS "IX_llm_calls_AgentId" ON "llm_calls" ("AgentId")""",
         """CREATE INDEX IF NOT EXISTS "IX_llm_calls_ExecutionId" ON "llm_calls" ("ExecutionId")""",
     ]);
+
+    // Version 3 (issue 10): each agent's manifest, fixed at creation. Existing agents get null: the Genesis default.
+    private static SchemaMigration AgentManifests => new(3, "agents.ManifestJson: the agent's manifest, fixed at creation",
+        ["""ALTER TABLE "agents" ADD COLUMN "ManifestJson" TEXT NULL"""],
+        ["""ALTER TABLE "agents" ADD COLUMN IF NOT EXISTS "ManifestJson" text NULL"""]);
 
     /// <summary>The version this build creates and upgrades to.</summary>
     public static int Current => CurrentOf(All);

@@ -10,6 +10,7 @@ using CyAgents.SystemApi.Identity;
 using CyAgents.SystemApi.Llm;
 using CyAgents.SystemApi.Logging;
 using CyAgents.SystemApi.Market;
+using CyAgents.SystemApi.Metrics;
 using CyAgents.SystemApi.OpenApi;
 using CyAgents.SystemApi.Workspaces;
 using CyAgents.SystemApi.Workspaces.History;
@@ -56,6 +57,8 @@ public static class SystemApiExtensions
         services.TryAddSingleton<WorkspaceHistory>();
         services.TryAddSingleton<GroupCommitWriter>();
         services.TryAddSingleton<IdempotentWrites>();
+        services.AddMetrics();
+        services.TryAddSingleton<SystemMetrics>();
         services.AddLlmGateway(configuration);
         services.AddHostedService<SystemApiStartup>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, Listeners>();
@@ -119,6 +122,8 @@ public static class SystemApiExtensions
     /// <summary>Adds the API's middleware (problem details, auth, rate limits, log scope) and maps every endpoint.</summary>
     public static WebApplication MapSystemApi(this WebApplication app)
     {
+        // First, so the durations include refusals written by the middleware below.
+        app.Use(MetricsEndpoints.TimeRequest);
         app.UseMiddleware<ProblemMiddleware>();
         app.UseStatusCodePages();
         app.UseAuthentication();
@@ -138,6 +143,7 @@ public static class SystemApiExtensions
         LlmEndpoints.Map(app);
         OpenAiEndpoints.Map(app);
         DashboardEndpoints.Map(app);
+        MetricsEndpoints.Map(app);
         app.MapOpenApi().AllowAnonymous();
         return app;
     }

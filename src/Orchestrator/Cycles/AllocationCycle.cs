@@ -152,7 +152,7 @@ public sealed class AllocationCycle(
         var prices = await CurrentPricesAsync(db, ct);
         var escrows = bids.ToDictionary(b => b.Id, b => b.EscrowTransferId);
         var step = CycleClearing.Run(new CycleClearingInput(number, bids.Select(b => new Bid(b.Id, b.AgentId, b.Bundle, b.Amount)).ToList(),
-            supply, prices, _mechanism, options.Pricing, (ulong)number, id => escrows[id]));
+            supply, prices, _mechanism, options.Pricing, (ulong)number, id => escrows[id], options.Reserve.Rule.For(prices)));
         var result = step.Result;
         var market = step.Market;
 

@@ -94,7 +94,11 @@ public sealed record BidList(IReadOnlyList<BidResponse> Items);
 /// <param name="Endowment">Credits moved from the parent to the child.</param>
 /// <param name="Strategy">Optional strategy settings (a JSON object), copied into the child's workspace.</param>
 /// <param name="ParentId">Optional; when given it must be the caller (an agent spawns only with its own credits).</param>
-public sealed record SpawnRequest(string? Name, long Endowment, JsonElement? Strategy = null, string? ParentId = null);
+/// <param name="Template">
+/// Optional: a template name from the host's templates folder (e.g. <c>genesis</c>); the child gets that folder and its
+/// manifest. Without it the child gets a copy of the parent's workspace and the parent's manifest.
+/// </param>
+public sealed record SpawnRequest(string? Name, long Endowment, JsonElement? Strategy = null, string? ParentId = null, string? Template = null);
 
 /// <summary>An agent's identity and lineage.</summary>
 /// <param name="Id">Agent id.</param>

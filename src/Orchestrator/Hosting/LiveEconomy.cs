@@ -17,6 +17,7 @@ public sealed class LiveEconomy : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly DockerEngine _engine;
+    private RunLock? _lock;
 
     private LiveEconomy(WebApplication app, DockerEngine engine, AllocationCycle cycle, DockerSandbox sandbox, CrashRecovery recovery,
         LiveOptions options, string image)
@@ -52,6 +53,9 @@ public sealed class LiveEconomy : IAsyncDisposable
         var builder = CreateBuilder(settings);
         // A bad setting stops here, before the engine is contacted or anything (the log included) is created.
         OrchestratorExtensions.ValidateConfiguration(builder.Configuration);
+        // One process per data folder (ADR 0102): `agents create` finds a running run by this lock and goes through its API.
+        var runLock = RunLock.Acquire(settings.DataDirectory, new RunInfo(Environment.ProcessId,
+            settings.ApiUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
         var engine = new DockerEngine(settings.EngineSocket);
         WebApplication? app = null;
         try
@@ -70,7 +74,7 @@ public sealed class LiveEconomy : IAsyncDisposable
             var services = app.Services;
             var supply = services.GetRequiredService<CycleSupply>();
             var economy = new LiveEconomy(app, engine, services.GetRequiredService<AllocationCycle>(), services.GetRequiredService<DockerSandbox>(),
-                services.GetRequiredService<CrashRecovery>(), live, image);
+                services.GetRequiredService<CrashRecovery>(), live, image) { _lock = runLock };
             using (economy.Logger.BeginScope(new Dictionary<string, object> { ["Component"] = "Orchestrator" }))
                 economy.Logger.LogInformation(
                     "Live run on {Engine} ({Cpus} CPUs, {MemoryMiB} MiB): supply per cycle {Supply}, mechanism {Mechanism}, image {Image}, API on {Socket}",
@@ -83,6 +87,7 @@ public sealed class LiveEconomy : IAsyncDisposable
         {
             if (app is not null) await app.DisposeAsync();
             engine.Dispose();
+            runLock.Dispose();
             if (StorageFailedException.From(e) is { } storage) throw storage;
             throw;
         }
@@ -101,6 +106,7 @@ public sealed class LiveEconomy : IAsyncDisposable
             ["SystemApi:OperatorTokenFile"] = Path.GetFullPath(Path.Combine(settings.DataDirectory, "operator.token")),
             ["Workspaces:Root"] = Path.GetFullPath(settings.WorkspacesRoot),
             ["Workspaces:Template"] = Path.GetFullPath(settings.WorkspaceTemplate),
+            ["Workspaces:Templates"] = Path.GetFullPath(settings.TemplatesFolder ?? Path.GetDirectoryName(Path.GetFullPath(settings.WorkspaceTemplate))!),
         };
         foreach (var (key, value) in settings.Configuration) keys[key] = value;
         builder.Configuration.AddInMemoryCollection(keys);
@@ -209,6 +215,7 @@ public sealed class LiveEconomy : IAsyncDisposable
         {
             await _app.DisposeAsync();
             _engine.Dispose();
+            _lock?.Dispose();
         }
     }
 }

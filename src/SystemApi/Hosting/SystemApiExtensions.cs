@@ -128,6 +128,7 @@ public static class SystemApiExtensions
         EconomyEndpoints.Map(app);
         BidEndpoints.Map(app);
         SpawnEndpoints.Map(app);
+        OperatorAgentEndpoints.Map(app);
         AgentEndpoints.Map(app);
         PromptEndpoints.Map(app);
         CycleEndpoints.Map(app);

@@ -53,15 +53,16 @@ public sealed class LiveEconomy : IAsyncDisposable
         var builder = CreateBuilder(settings);
         // A bad setting stops here, before the engine is contacted or anything (the log included) is created.
         OrchestratorExtensions.ValidateConfiguration(builder.Configuration);
-        // One process per data folder (ADR 0102): `agents create` finds a running run by this lock and goes through its API.
-        var runLock = RunLock.Acquire(settings.DataDirectory, new RunInfo(Environment.ProcessId,
-            settings.ApiUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
         var engine = new DockerEngine(settings.EngineSocket);
         WebApplication? app = null;
+        RunLock? runLock = null;
         try
         {
             await engine.PingAsync(ct);
             var info = await engine.GetInfoAsync(ct);
+            // One process per data folder (ADR 0102): `agents create` finds a running run by this lock and goes through its API.
+            runLock = RunLock.Acquire(settings.DataDirectory, new RunInfo(Environment.ProcessId,
+                settings.ApiUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
             Directory.CreateDirectory(settings.DataDirectory);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.ApiSocket))!);
             app = Compose(builder, settings);
@@ -87,7 +88,7 @@ public sealed class LiveEconomy : IAsyncDisposable
         {
             if (app is not null) await app.DisposeAsync();
             engine.Dispose();
-            runLock.Dispose();
+            runLock?.Dispose();
             if (StorageFailedException.From(e) is { } storage) throw storage;
             throw;
         }

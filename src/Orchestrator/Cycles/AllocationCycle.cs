@@ -13,6 +13,7 @@ using CyAgents.Orchestrator.Sandbox;
 using CyAgents.Orchestrator.Workspaces;
 using CyAgents.SystemApi.Agents;
 using CyAgents.SystemApi.Endpoints;
+using CyAgents.SystemApi.Metrics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 
@@ -47,7 +48,8 @@ public sealed class AllocationCycle(
     ILogger<AllocationCycle> logger,
     TimeProvider? clock = null,
     IFaultPoints? faults = null,
-    AgentPrograms? programs = null)
+    AgentPrograms? programs = null,
+    SystemMetrics? metrics = null)
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly IFaultPoints _faults = faults ?? FaultPoints.None;
@@ -138,6 +140,7 @@ public sealed class AllocationCycle(
         var ct = CancellationToken.None;
         await PlaceEntryBidsAsync(number, ct);
         _faults.Reached(FaultPoint.BeforeFreeze);
+        var clearing = Stopwatch.StartNew();
         await using var db = await databases.CreateDbContextAsync(ct);
         db.Add(new CycleRecord { Number = number, Status = CycleStatus.Clearing, Mechanism = _mechanism.Name, StartedAt = _clock.GetUtcNow() });
         // Freeze: from here on the API files new bids under the next cycle, and these can no longer be cancelled.
@@ -170,6 +173,8 @@ public sealed class AllocationCycle(
         cycle.Revenue = result.Revenue;
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        metrics?.CycleSettled(clearing.Elapsed, bids.Count, result.Winners.Count, result.Revenue,
+            market.Kinds.Select(k => (k.Kind, k.Utilization, k.NextPrice)));
         LogSettlement(bids, step);
         _faults.Reached(FaultPoint.AfterSettlement);
         return (bids.Count, result, executions, market.NextPrices);
@@ -264,6 +269,7 @@ public sealed class AllocationCycle(
         ExecutionOutcome outcome;
         var tokenIssued = false;
         var contextDelivered = false;
+        DateTimeOffset? handedOver = null;
         try
         {
             string? strategy, manifestJson;
@@ -300,6 +306,7 @@ public sealed class AllocationCycle(
                 e.StartedAt = _clock.GetUtcNow();
                 e.Deadline = deadline;
             });
+            handedOver = _clock.GetUtcNow();
             outcome = await sandbox.RunAsync(
                 new ExecutionRequest(execution.Id, execution.AgentId, execution.Cycle, bundle, workspace, environment, options.ExecutionWindow)
                 {
@@ -317,6 +324,7 @@ public sealed class AllocationCycle(
             if (tokenIssued) await tokens.RevokeAsync(execution.Id, CancellationToken.None);
             if (contextDelivered) RemoveContext(execution.Id);
         }
+        metrics?.ExecutionEnded(outcome.Status.ToString(), outcome.StartedAt - handedOver);
         return await UpdateExecutionAsync(execution.Id, e =>
         {
             e.Status = outcome.Status;

@@ -62,6 +62,17 @@ public sealed class AgentManifestReaderTests
     }
 
     [Fact]
+    public void The_shipped_python_template_has_a_valid_manifest_that_runs_agent_py()
+    {
+        var manifest = AgentManifestReader.ReadFolder(Path.Combine(RepositoryRoot(), "workspaces", "python-agent"));
+
+        manifest.Runtime.ShouldBe(RuntimeNames.Python);
+        manifest.Command.ShouldBe(["python3", "agent.py"]);
+        manifest.EntryBid!.Amount.ShouldBe(100);
+        File.Exists(Path.Combine(RepositoryRoot(), "workspaces", "python-agent", "agent.py")).ShouldBeTrue();
+    }
+
+    [Fact]
     public void An_unknown_runtime_is_refused_naming_the_known_ones() =>
         Refused("""{"runtime":"ruby","command":["ruby","a.rb"]}""", "runtime").Message.ShouldContain("dotnet, python");
 

@@ -25,12 +25,24 @@ public sealed record LiveOptions
     /// <summary>What the host keeps back and what it offers beyond CPU and memory.</summary>
     public CapacityOptions Capacity { get; init; } = new();
 
+    /// <summary>
+    /// Reference mechanisms that research tools may use but live cycles must not, and why: a live cycle has any number of
+    /// bids, and every grant becomes a container's caps.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> NotForLiveCycles { get; } = new Dictionary<string, string>
+    {
+        ["vcg"] = "it solves the exact optimum once per winner and refuses more than 40 bids, and a live cycle may have more",
+        ["proportional"] = "it grants scaled bundles, which can fall below the smallest caps a sandbox accepts",
+    };
+
     /// <summary>What is wrong, one message per setting, each starting with its key below <c>Live</c>; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
         if (!ClearingMechanisms.TryCreate(Mechanism, out _))
             errors.Add($"Mechanism '{Mechanism}' is not one of {string.Join(", ", ClearingMechanisms.Names)}");
+        else if (NotForLiveCycles.TryGetValue(Mechanism.Trim().ToLowerInvariant(), out var why))
+            errors.Add($"Mechanism '{Mechanism}' cannot clear live cycles: {why}; use it with simulate, sweep or clear");
         if (ExecutionWindow <= TimeSpan.Zero) errors.Add($"ExecutionWindow must be positive (got {ExecutionWindow})");
         if (Interval < TimeSpan.Zero) errors.Add($"Interval must not be negative (got {Interval})");
         if (string.IsNullOrWhiteSpace(Genesis.AgentId)) errors.Add("Genesis:AgentId must not be empty");

@@ -31,6 +31,8 @@ public static class ApiRoutes
     public static string Agent(string id) => $"/v1/agents/{Uri.EscapeDataString(id)}";
     /// <summary>The lineage tree an agent belongs to.</summary>
     public static string Lineage(string id) => $"/v1/agents/{Uri.EscapeDataString(id)}/lineage";
+    /// <summary>An agent's workspace history (one commit per execution), newest first.</summary>
+    public static string History(string id) => $"/v1/agents/{Uri.EscapeDataString(id)}/history";
     /// <summary>Ask (POST) or list own (GET) prompts.</summary>
     public const string Prompts = "/v1/prompts";
     /// <summary>One own prompt (poll for its answer).</summary>

@@ -36,5 +36,6 @@ namespace CyAgents.Contracts;
 [JsonSerializable(typeof(ChatCompletionResponse))]
 [JsonSerializable(typeof(OpenAiErrorBody))]
 [JsonSerializable(typeof(ApiProblem))]
+[JsonSerializable(typeof(WorkspaceHistoryPage))]
 [JsonSerializable(typeof(JsonElement))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext;

@@ -101,6 +101,10 @@ public sealed class SystemApiClient : IDisposable
     public Task<LineageNode> GetLineageAsync(string agentId, CancellationToken ct = default) =>
         GetAsync(ApiRoutes.Lineage(agentId), Json.LineageNode, ct);
 
+    /// <summary>An agent's workspace history, newest execution first: its own (an agent) or any agent's (the operator).</summary>
+    public Task<WorkspaceHistoryPage> GetHistoryAsync(string agentId, int skip = 0, int take = 20, CancellationToken ct = default) =>
+        GetAsync($"{ApiRoutes.History(agentId)}?skip={skip}&take={take}", Json.WorkspaceHistoryPage, ct);
+
     /// <summary>Asks the human a question.</summary>
     public Task<PromptResponse> AskAsync(AskPromptRequest request, string? idempotencyKey = null, CancellationToken ct = default) =>
         PostAsync(ApiRoutes.Prompts, request, Json.AskPromptRequest, Json.PromptResponse, idempotencyKey, ct);

@@ -13,7 +13,7 @@ using CyAgents.SystemApi.Workspaces;
 
 namespace CyAgents.Orchestrator.Commands;
 
-/// <summary>The `agents` group: agents of a live economy (`agents create`; the history helper adds `agents history`).</summary>
+/// <summary>The `agents` group: agents of a live economy (`agents create`, `agents history`).</summary>
 public static class AgentsCommand
 {
     public static Command Create()
@@ -24,6 +24,7 @@ public static class AgentsCommand
             """)
         {
             CreateVerb(),
+            AgentsHistoryCommand.Create(),
         };
         return command;
     }

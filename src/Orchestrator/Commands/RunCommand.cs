@@ -244,7 +244,7 @@ public static class RunCommand
     };
 
     /// <summary>Relative paths mean the repository root (where workspaces/genesis lives), whatever folder dotnet run starts in.</summary>
-    private static string FromRepository(string path)
+    internal static string FromRepository(string path)
     {
         if (Path.IsPathRooted(path)) return path;
         try { return Path.Combine(AgentImage.FindSourceRoot(), path); }

@@ -49,7 +49,8 @@ public sealed class AllocationCycle(
     TimeProvider? clock = null,
     IFaultPoints? faults = null,
     AgentPrograms? programs = null,
-    SystemMetrics? metrics = null)
+    SystemMetrics? metrics = null,
+    ExecutionHistory? history = null)
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly IFaultPoints _faults = faults ?? FaultPoints.None;
@@ -152,7 +153,7 @@ public sealed class AllocationCycle(
         var prices = await CurrentPricesAsync(db, ct);
         var escrows = bids.ToDictionary(b => b.Id, b => b.EscrowTransferId);
         var step = CycleClearing.Run(new CycleClearingInput(number, bids.Select(b => new Bid(b.Id, b.AgentId, b.Bundle, b.Amount)).ToList(),
-            supply, prices, _mechanism, options.Pricing, (ulong)number, id => escrows[id]));
+            supply, prices, _mechanism, options.Pricing, (ulong)number, id => escrows[id], options.Reserve.Rule.For(prices)));
         var result = step.Result;
         var market = step.Market;
 
@@ -325,7 +326,7 @@ public sealed class AllocationCycle(
             if (contextDelivered) RemoveContext(execution.Id);
         }
         metrics?.ExecutionEnded(outcome.Status.ToString(), outcome.StartedAt - handedOver);
-        return await UpdateExecutionAsync(execution.Id, e =>
+        var finished = await UpdateExecutionAsync(execution.Id, e =>
         {
             e.Status = outcome.Status;
             e.ExitCode = outcome.ExitCode;
@@ -336,6 +337,9 @@ public sealed class AllocationCycle(
             e.PeakMemoryBytes = outcome.PeakMemoryBytes;
             e.CpuTimeNanos = outcome.CpuTimeNanos;
         });
+        // Workspace history (ADR 0108): the workspace as this execution left it, still mounted; a failure is only logged.
+        if (history is not null) await history.RecordAsync(finished, CancellationToken.None);
+        return finished;
     }
 
     private void RemoveContext(string executionId)

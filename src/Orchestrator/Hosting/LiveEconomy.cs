@@ -1,6 +1,7 @@
 using CyAgents.Persistence.Ledger;
 using CyAgents.Orchestrator.Cycles;
 using CyAgents.Orchestrator.Sandbox;
+using CyAgents.Orchestrator.Workspaces;
 using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Identity;
 using CyAgents.SystemApi.Logging;
@@ -80,6 +81,7 @@ public sealed class LiveEconomy : IAsyncDisposable
                 economy.Logger.LogInformation(
                     "Live run on {Engine} ({Cpus} CPUs, {MemoryMiB} MiB): supply per cycle {Supply}, mechanism {Mechanism}, image {Image}, API on {Socket}",
                     settings.EngineSocket, info.NCPU, info.MemTotal / 1048576, supply, live.Mechanism, image, settings.ApiSocket);
+            if (await services.GetRequiredService<ExecutionHistory>().StartAsync(ct) is { } noHistory) Console.Error.WriteLine($"cyagents run: {noHistory}");
             await economy.Recovery.RepairAsync(ct);
             await economy.Cycle.BootstrapAsync(ct);
             return economy;
@@ -108,6 +110,8 @@ public sealed class LiveEconomy : IAsyncDisposable
             ["Workspaces:Root"] = Path.GetFullPath(settings.WorkspacesRoot),
             ["Workspaces:Template"] = Path.GetFullPath(settings.WorkspaceTemplate),
             ["Workspaces:Templates"] = Path.GetFullPath(settings.TemplatesFolder ?? Path.GetDirectoryName(Path.GetFullPath(settings.WorkspaceTemplate))!),
+            // Workspace history lives in the data folder, which no sandbox mounts (ADR 0108).
+            ["History:Root"] = Path.GetFullPath(Path.Combine(settings.DataDirectory, "history")),
         };
         foreach (var (key, value) in settings.Configuration) keys[key] = value;
         builder.Configuration.AddInMemoryCollection(keys);

@@ -47,6 +47,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
             ["Workspaces:Root"] = Path.Combine(Root, "workspaces"),
             ["Workspaces:Template"] = template.FullName,
             ["Workspaces:Templates"] = Path.Combine(Root, "workspaces"),
+            ["History:Root"] = Path.Combine(Root, "history"),
             ["SystemLog:Path"] = LogPath,
             ["SystemLog:Console"] = "false",
             ["Spawn:Fee"] = "10",

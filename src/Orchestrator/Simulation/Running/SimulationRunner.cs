@@ -152,7 +152,8 @@ public sealed class SimulationRunner
 
             // The live economy's own cycle step (CycleClearing), so a simulated cycle clears, prices and settles as a live one does.
             LastInput = new CycleClearingInput(cycle, _bids, Supply, _prices, mechanism,
-                _settings.PricingEnabled ? _settings.Pricing : null, SeedStreams.Derive(_seed, "clearing", cycle));
+                _settings.PricingEnabled ? _settings.Pricing : null, SeedStreams.Derive(_seed, "clearing", cycle),
+                Reserve: _settings.Reserve.For(_prices));
             var step = LastStep = CycleClearing.Run(LastInput);
             var result = step.Result;
             if (step.Settlement.Count > 0)

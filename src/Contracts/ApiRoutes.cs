@@ -39,6 +39,8 @@ public static class ApiRoutes
     public static string Prompt(string id) => $"/v1/prompts/{Uri.EscapeDataString(id)}";
     /// <summary>Operator: prompts (<c>?status=pending</c>).</summary>
     public const string OperatorPrompts = "/v1/operator/prompts";
+    /// <summary>Operator: create an agent from a template folder (what <c>cyagents agents create</c> calls while <c>run</c> runs).</summary>
+    public const string OperatorAgents = "/v1/operator/agents";
     /// <summary>Operator: answer a prompt.</summary>
     public static string AnswerPrompt(string id) => $"/v1/operator/prompts/{Uri.EscapeDataString(id)}/answer";
     /// <summary>LLM proxy: a completion metered against the execution's token bundle.</summary>

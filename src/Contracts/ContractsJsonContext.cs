@@ -18,6 +18,8 @@ namespace CyAgents.Contracts;
 [JsonSerializable(typeof(BidList))]
 [JsonSerializable(typeof(SpawnRequest))]
 [JsonSerializable(typeof(SpawnResponse))]
+[JsonSerializable(typeof(CreateAgentRequest))]
+[JsonSerializable(typeof(CreateAgentResponse))]
 [JsonSerializable(typeof(AgentResponse))]
 [JsonSerializable(typeof(LineageNode))]
 [JsonSerializable(typeof(AskPromptRequest))]

@@ -113,6 +113,10 @@ public sealed class SystemApiClient : IDisposable
     public Task<PromptResponse> GetPromptAsync(string promptId, CancellationToken ct = default) =>
         GetAsync(ApiRoutes.Prompt(promptId), Json.PromptResponse, ct);
 
+    /// <summary>Operator: creates a root agent from a template folder on the host, endowed from the treasury.</summary>
+    public Task<CreateAgentResponse> CreateAgentAsync(CreateAgentRequest request, string? idempotencyKey = null, CancellationToken ct = default) =>
+        PostAsync(ApiRoutes.OperatorAgents, request, Json.CreateAgentRequest, Json.CreateAgentResponse, idempotencyKey, ct);
+
     /// <summary>Operator: prompts waiting for an answer.</summary>
     public Task<PromptList> GetPendingPromptsAsync(CancellationToken ct = default) =>
         GetAsync($"{ApiRoutes.OperatorPrompts}?status=pending", Json.PromptList, ct);

@@ -11,12 +11,11 @@ var root = new RootCommand($"""
     """)
 {
     RunCommand.Create(),
+    AgentsCommand.Create(),
     SimulateCommand.Create(),
     SweepCommand.Create(),
     ClearCommand.Create(),
     BenchCommand.Create(),
-    // Until the agents command group lands, `agents` holds only `history`.
-    new Command("agents", "Look at the agents of a run (their workspace history).") { AgentsHistoryCommand.Create() },
 };
 // Ctrl+C cancels the running verb; `run` then finishes its cycle's bookkeeping, which may take several seconds.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) });

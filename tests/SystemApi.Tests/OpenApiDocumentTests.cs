@@ -26,6 +26,7 @@ public class OpenApiDocumentTests
         ("/v1/prompts", "GET", true),
         ("/v1/prompts/{promptId}", "GET", true),
         ("/v1/operator/prompts", "GET", true),
+        ("/v1/operator/agents", "POST", true),
         ("/v1/operator/prompts/{promptId}/answer", "POST", true),
         ("/v1/cycles", "GET", true),
         ("/v1/executions", "GET", true),

@@ -61,13 +61,14 @@ public sealed class AllocationCycle(
 
     /// <summary>
     /// First start: the treasury and escrow accounts and the Genesis agent with its endowment, in one transaction;
-    /// does nothing when Genesis exists. Its first bid is an entry bid placed when cycle 1 starts.
+    /// does nothing when the database has any agent. Its first bid is an entry bid placed when cycle 1 starts.
     /// </summary>
     public async Task BootstrapAsync(CancellationToken ct)
     {
         var genesis = options.Genesis;
         await using var db = await databases.CreateDbContextAsync(ct);
-        if (await db.Set<AgentRecord>().AnyAsync(a => a.Id == genesis.AgentId, ct)) return;
+        // Any agent at all (Genesis, or one an operator created with `agents create` before the first run): no Genesis.
+        if (await db.Set<AgentRecord>().AnyAsync(ct)) return;
         // Fixed at creation (ADR 0100): the template's agent.json, or none (the Genesis default) for a template without one.
         var manifest = File.Exists(Path.Combine(workspaces.Template, AgentManifestReader.FileName))
             ? AgentManifestReader.Write(AgentManifestReader.ReadFolder(workspaces.Template))

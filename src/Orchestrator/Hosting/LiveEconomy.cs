@@ -18,6 +18,7 @@ public sealed class LiveEconomy : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly DockerEngine _engine;
+    private RunLock? _lock;
 
     private LiveEconomy(WebApplication app, DockerEngine engine, AllocationCycle cycle, DockerSandbox sandbox, CrashRecovery recovery,
         LiveOptions options, string image)
@@ -55,10 +56,14 @@ public sealed class LiveEconomy : IAsyncDisposable
         OrchestratorExtensions.ValidateConfiguration(builder.Configuration);
         var engine = new DockerEngine(settings.EngineSocket);
         WebApplication? app = null;
+        RunLock? runLock = null;
         try
         {
             await engine.PingAsync(ct);
             var info = await engine.GetInfoAsync(ct);
+            // One process per data folder (ADR 0102): `agents create` finds a running run by this lock and goes through its API.
+            runLock = RunLock.Acquire(settings.DataDirectory, new RunInfo(Environment.ProcessId,
+                settings.ApiUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
             Directory.CreateDirectory(settings.DataDirectory);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.ApiSocket))!);
             app = Compose(builder, settings);
@@ -71,7 +76,7 @@ public sealed class LiveEconomy : IAsyncDisposable
             var services = app.Services;
             var supply = services.GetRequiredService<CycleSupply>();
             var economy = new LiveEconomy(app, engine, services.GetRequiredService<AllocationCycle>(), services.GetRequiredService<DockerSandbox>(),
-                services.GetRequiredService<CrashRecovery>(), live, image);
+                services.GetRequiredService<CrashRecovery>(), live, image) { _lock = runLock };
             using (economy.Logger.BeginScope(new Dictionary<string, object> { ["Component"] = "Orchestrator" }))
                 economy.Logger.LogInformation(
                     "Live run on {Engine} ({Cpus} CPUs, {MemoryMiB} MiB): supply per cycle {Supply}, mechanism {Mechanism}, image {Image}, API on {Socket}",
@@ -85,6 +90,7 @@ public sealed class LiveEconomy : IAsyncDisposable
         {
             if (app is not null) await app.DisposeAsync();
             engine.Dispose();
+            runLock?.Dispose();
             if (StorageFailedException.From(e) is { } storage) throw storage;
             throw;
         }
@@ -103,6 +109,7 @@ public sealed class LiveEconomy : IAsyncDisposable
             ["SystemApi:OperatorTokenFile"] = Path.GetFullPath(Path.Combine(settings.DataDirectory, "operator.token")),
             ["Workspaces:Root"] = Path.GetFullPath(settings.WorkspacesRoot),
             ["Workspaces:Template"] = Path.GetFullPath(settings.WorkspaceTemplate),
+            ["Workspaces:Templates"] = Path.GetFullPath(settings.TemplatesFolder ?? Path.GetDirectoryName(Path.GetFullPath(settings.WorkspaceTemplate))!),
             // Workspace history lives in the data folder, which no sandbox mounts (ADR 0108).
             ["History:Root"] = Path.GetFullPath(Path.Combine(settings.DataDirectory, "history")),
         };
@@ -213,6 +220,7 @@ public sealed class LiveEconomy : IAsyncDisposable
         {
             await _app.DisposeAsync();
             _engine.Dispose();
+            _lock?.Dispose();
         }
     }
 }

@@ -136,6 +136,7 @@ public static class SystemApiExtensions
         EconomyEndpoints.Map(app);
         BidEndpoints.Map(app);
         SpawnEndpoints.Map(app);
+        OperatorAgentEndpoints.Map(app);
         AgentEndpoints.Map(app);
         HistoryEndpoints.Map(app);
         PromptEndpoints.Map(app);

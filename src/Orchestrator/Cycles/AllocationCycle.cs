@@ -46,8 +46,10 @@ public sealed class AllocationCycle(
     ILogger<AllocationCycle> logger,
     TimeProvider? clock = null,
     IFaultPoints? faults = null,
-    IClearingMechanism? mechanism = null)
+    IClearingMechanism? mechanism = null,
+    UidRange? uids = null)
 {
+    private readonly AgentUids _uids = new(databases, uids ?? new UidRange(), clock);
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly IFaultPoints _faults = faults ?? FaultPoints.None;
     // Given in code only by tests that need a clearing no configured mechanism gives (several wins of one agent).
@@ -284,7 +286,7 @@ public sealed class AllocationCycle(
                 strategy = await db.Set<AgentRecord>().Where(a => a.Id == execution.AgentId).Select(a => a.StrategyJson).FirstOrDefaultAsync();
                 balance = await ledgerFor(db).GetBalanceAsync(AccountIds.ForAgent(execution.AgentId));
             }
-            var uid = AgentImage.SandboxUid;
+            var uid = await _uids.ForAsync(execution.AgentId, CancellationToken.None);
             var workspace = workspaces.Prepare(execution.AgentId, strategy, uid);
             var token = await tokens.IssueAsync(execution.AgentId, execution.Id, execution.Cycle, CancellationToken.None);
             tokenIssued = true;

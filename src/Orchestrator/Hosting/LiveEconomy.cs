@@ -58,7 +58,8 @@ public sealed class LiveEconomy : IAsyncDisposable
         {
             await engine.PingAsync(ct);
             var info = await engine.GetInfoAsync(ct);
-            Directory.CreateDirectory(settings.DataDirectory);
+            HostFileModes.Restrict(settings.DataDirectory, settings.PostgresConnectionString is null ? Path.GetFullPath(settings.Database) : null,
+                settings.Log);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.ApiSocket))!);
             app = Compose(builder, settings);
             var live = app.Services.GetRequiredService<LiveOptions>();

@@ -56,7 +56,7 @@ public static class OrchestratorExtensions
             return new AllocationCycle(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(), db => binding(db), sp.GetRequiredService<ISandbox>(),
                 sp.GetRequiredService<IExecutionTokens>(), sp.GetRequiredService<AgentWorkspaces>(), sp.GetRequiredService<LiveOptions>(),
                 sp.GetRequiredService<CycleSupply>().PerCycle, $"{sandbox.ContainerApiFolder}/{Path.GetFileName(settings.ApiSocket)}",
-                sp.GetRequiredService<ILogger<AllocationCycle>>(), sp.GetRequiredService<TimeProvider>());
+                sp.GetRequiredService<ILogger<AllocationCycle>>(), sp.GetRequiredService<TimeProvider>(), uids: sandbox.UidRange);
         });
         services.AddSingleton(sp =>
         {
@@ -69,7 +69,7 @@ public static class OrchestratorExtensions
     }
 
     /// <summary>
-    /// Checks the settings the live host validates at start (<c>Live</c>, <c>Market:Pricing</c>) with the same bindings and
+    /// Checks the settings the live host validates at start (<c>Live</c>, <c>Sandbox</c>, <c>Market:Pricing</c>, <c>SystemApi</c>, <c>Workspaces</c>) with the same bindings and
     /// checks the composed host runs on start, but alone: so a bad setting stops the host before it contacts the engine or
     /// creates its log. Throws <see cref="OptionsValidationException"/> (or an <see cref="AggregateException"/> of them)
     /// whose failures name the keys.
@@ -80,6 +80,8 @@ public static class OrchestratorExtensions
         services.BindValidated<LiveOptions>(configuration, LiveOptions.Section, o => o.Validate());
         services.BindValidated<SandboxOptions>(configuration, SandboxOptions.Section, o => o.Validate());
         services.BindValidated<PricingOptions>(configuration, PricingOptions.Section, p => p.Validate());
+        services.BindValidated<CyAgents.SystemApi.Hosting.SystemApiOptions>(configuration, CyAgents.SystemApi.Hosting.SystemApiOptions.Section, o => o.Validate());
+        services.BindValidated<CyAgents.SystemApi.Workspaces.WorkspaceOptions>(configuration, CyAgents.SystemApi.Workspaces.WorkspaceOptions.Section, o => o.Validate());
         using var provider = services.BuildServiceProvider();
         provider.GetRequiredService<IStartupValidator>().Validate();
     }

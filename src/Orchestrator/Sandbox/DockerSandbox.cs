@@ -56,6 +56,8 @@ public sealed record SandboxOptions
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(3);
     /// <summary>How often the container's usage (and its workspace's fill) is sampled.</summary>
     public TimeSpan SampleEvery { get; init; } = TimeSpan.FromMilliseconds(100);
+    /// <summary>The host uids agents run as, one per agent (ADR 0071).</summary>
+    public UidRange UidRange { get; init; } = new();
 
     /// <summary>What is wrong, one message per setting; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
@@ -68,13 +70,14 @@ public sealed record SandboxOptions
         if (NoFile < 16) errors.Add($"NoFile must be at least 16 (got {NoFile})");
         if (NProc < 1) errors.Add($"NProc must be at least 1 (got {NProc})");
         if (StopGrace < TimeSpan.Zero) errors.Add($"StopGrace must not be negative (got {StopGrace})");
+        errors.AddRange(UidRange.Validate());
         return errors;
     }
 }
 
 /// <summary>
 /// Runs executions as hardened, network-less containers through the Engine API (ADRs 0001-0003):
-/// caps from the won bundle, read-only root, tmpfs /tmp, no capabilities, no new privileges, uid 10001,
+/// caps from the won bundle, read-only root, tmpfs /tmp, no capabilities, no new privileges, the agent's own uid (ADR 0071),
 /// the workspace read-write and the API socket's folder read-only — nothing else of the host.
 /// </summary>
 public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, ILogger<DockerSandbox> logger, TimeProvider? clock = null) : ISandbox

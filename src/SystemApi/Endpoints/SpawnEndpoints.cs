@@ -81,6 +81,10 @@ internal static class SpawnEndpoints
                         TransferKind.SpawnFee, cycle, $"spawn fee for {childId}"));
                 await w.Ledger.ApplyBatchAsync(operations, ct);
                 w.Db.Add(child);
+                // The writer runs this again after a deadlock or serialization failure (with a new child id): the copy staged by
+                // the rolled-back attempt goes first, so no hidden staging folder is left behind.
+                staged?.Dispose();
+                staged = null;
                 staged = workspaces.Stage(childId, child.StrategyJson);
                 return new SpawnResponse(child.ToWire(), request.Endowment, rules.Fee, childId);
             });

@@ -27,7 +27,7 @@ public sealed class LlmCallsMigrationTests : IDisposable
 
         await DatabaseSetup.EnsureCreatedAsync(options);
 
-        (await DatabaseSetup.ReadVersionAsync(options)).ShouldBe(2);
+        (await DatabaseSetup.ReadVersionAsync(options)).ShouldBe(SchemaMigrations.Current);
         await using (var db = new CyAgentsDbContext(options.BuildOptions()))
         {
             db.Add(Call("llm-1"));
@@ -62,7 +62,7 @@ public sealed class LlmCallsMigrationTests : IDisposable
             await DatabaseSetup.EnsureCreatedAsync(Of(old));
             await DatabaseSetup.EnsureCreatedAsync(Of(fresh));
 
-            (await DatabaseSetup.ReadVersionAsync(Of(old))).ShouldBe(2);
+            (await DatabaseSetup.ReadVersionAsync(Of(old))).ShouldBe(SchemaMigrations.Current);
             (await ColumnsAsync(Of(old).ConnectionString)).ShouldBe(await ColumnsAsync(Of(fresh).ConnectionString));
             await using var write = new CyAgentsDbContext(Of(old).BuildOptions());
             write.Add(Call("llm-2"));

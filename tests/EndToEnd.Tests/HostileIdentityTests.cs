@@ -98,8 +98,9 @@ public sealed class HostileIdentityTests(DockerFixture docker)
         try
         {
             var settings = Live.Settings(root, new LiveOptions { ExecutionWindow = TimeSpan.FromSeconds(30) });
-            await using (var economy = await LiveEconomy.StartAsync(settings))
-                await economy.RunCyclesAsync(1, TimeSpan.Zero);
+            // Checked while the host runs: its workspaces are mounted quota file systems then (unmounted when it stops).
+            await using var economy = await LiveEconomy.StartAsync(settings);
+            await economy.RunCyclesAsync(1, TimeSpan.Zero);
             var genesis = Path.Combine(settings.WorkspacesRoot, settings.Live!.Genesis.AgentId);
             var control = Path.Combine(root, "world-readable");
             await File.WriteAllTextAsync(control, "anyone");

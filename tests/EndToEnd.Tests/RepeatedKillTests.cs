@@ -49,10 +49,10 @@ public sealed class RepeatedKillTests(DockerFixture docker, ITestOutputHelper ou
                 await run.WaitForExitAsync();
             }
             var cyclesBefore = await CycleCountAsync(settings);
-            await using (var db = new CyAgents.Persistence.CyAgentsDbContext(Live.Database(settings).BuildOptions()))
+            await using (var probe = new CyAgents.Persistence.CyAgentsDbContext(Live.Database(settings).BuildOptions()))
             {
-                var cut = await db.Set<CycleRecord>().OrderByDescending(c => c.Number).FirstAsync();
-                var running = await db.Set<ExecutionRecord>().Where(e => e.Cycle == cut.Number).Select(e => e.Status).ToListAsync();
+                var cut = await probe.Set<CycleRecord>().OrderByDescending(c => c.Number).FirstAsync();
+                var running = await probe.Set<ExecutionRecord>().Where(e => e.Cycle == cut.Number).Select(e => e.Status).ToListAsync();
                 output.WriteLine($"round {round}: killed {delay.TotalMilliseconds:0} ms into cycle {cut.Number}, left {cut.Status}, executions [{string.Join(", ", running)}]");
             }
 

@@ -12,13 +12,16 @@ namespace CyAgents.GenesisAgent;
 [JsonSerializable(typeof(AgentMemory))]
 public sealed partial class AgentJson : JsonSerializerContext;
 
-/// <summary>What the agent remembers between executions (kept in <c>/workspace/memory.json</c>).</summary>
+/// <summary>
+/// What the agent remembers between executions (kept in <c>/workspace/memory.json</c>). Setters, not <c>init</c>, so an
+/// absent property keeps its default under the source generator (see <see cref="Strategy"/>).
+/// </summary>
 public sealed record AgentMemory
 {
     public const string FileName = "memory.json";
 
     /// <summary>Executions so far.</summary>
-    public int Runs { get; init; }
+    public int Runs { get; set; }
     /// <summary>Ids of the children spawned.</summary>
-    public IReadOnlyList<string> Children { get; init; } = [];
+    public IReadOnlyList<string> Children { get; set; } = [];
 }

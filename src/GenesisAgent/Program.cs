@@ -36,7 +36,7 @@ Strategy strategy;
 try
 {
     strategy = File.Exists(strategyPath)
-        ? JsonSerializer.Deserialize(File.ReadAllText(strategyPath), AgentJson.Default.Strategy) ?? new Strategy()
+        ? Strategy.Parse(File.ReadAllText(strategyPath))
         : new Strategy();
 }
 catch (JsonException e)

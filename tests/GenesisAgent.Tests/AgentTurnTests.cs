@@ -110,6 +110,33 @@ public sealed class AgentTurnTests : IDisposable
         child.SpawnThreshold.ShouldBeNull();
     }
 
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("""{ "bundle": null, "llmModel": null }""")]
+    public async Task A_strategy_file_without_a_setting_keeps_its_default_and_bids_for_the_default_bundle(string json)
+    {
+        var strategy = Strategy.Parse(json);
+
+        strategy.Bundle.ShouldBe(Strategy.DefaultBundle);
+        strategy.LlmModel.ShouldBe("echo");
+        strategy.BidFraction.ShouldBe(new Strategy().BidFraction);
+        strategy.MinBid.ShouldBe(new Strategy().MinBid);
+        var log = new StringWriter();
+        (await new AgentTurn(_api, Env(), strategy, _workspace, log).RunAsync(default)).ShouldBe(0, log.ToString());
+        _api.Bids.ShouldHaveSingleItem(log.ToString()).Bundle.ShouldBe(Strategy.DefaultBundle);
+    }
+
+    [Fact]
+    public async Task A_memory_file_without_children_is_read_as_no_children()
+    {
+        File.WriteAllText(Path.Combine(_workspace, AgentMemory.FileName), """{ "runs": 3 }""");
+
+        (await RunAsync(new Strategy { SpawnThreshold = 500, ChildEndowment = 100 })).ShouldBe(0);
+
+        _api.Spawns.ShouldHaveSingleItem();
+        File.ReadAllText(Path.Combine(_workspace, AgentMemory.FileName)).ShouldContain("\"runs\": 4");
+    }
+
     [Fact]
     public async Task An_unreachable_api_is_a_clear_message_and_a_non_zero_exit()
     {

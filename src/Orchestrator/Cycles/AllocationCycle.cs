@@ -11,6 +11,7 @@ using CyAgents.Economy.Resources;
 using CyAgents.Economy.Settlement;
 using CyAgents.Orchestrator.Sandbox;
 using CyAgents.Orchestrator.Workspaces;
+using CyAgents.SystemApi.Agents;
 using CyAgents.SystemApi.Endpoints;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -46,6 +47,7 @@ public sealed class AllocationCycle(
     ILogger<AllocationCycle> logger,
     TimeProvider? clock = null,
     IFaultPoints? faults = null,
+    AgentPrograms? programs = null,
     IClearingMechanism? mechanism = null,
     UidRange? uids = null)
 {
@@ -67,6 +69,10 @@ public sealed class AllocationCycle(
         var genesis = options.Genesis;
         await using var db = await databases.CreateDbContextAsync(ct);
         if (await db.Set<AgentRecord>().AnyAsync(a => a.Id == genesis.AgentId, ct)) return;
+        // Fixed at creation (ADR 0100): the template's agent.json, or none (the Genesis default) for a template without one.
+        var manifest = File.Exists(Path.Combine(workspaces.Template, AgentManifestReader.FileName))
+            ? AgentManifestReader.Write(AgentManifestReader.ReadFolder(workspaces.Template))
+            : null;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var ledger = ledgerFor(db);
         await ledger.OpenAccountAsync(AccountIds.Treasury, AccountKind.Treasury, ct);
@@ -78,6 +84,7 @@ public sealed class AllocationCycle(
         db.Add(new AgentRecord
         {
             Id = genesis.AgentId, Name = "Genesis", RootId = genesis.AgentId, Generation = 0, CreatedCycle = 0, CreatedAt = _clock.GetUtcNow(),
+            ManifestJson = manifest,
         });
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
@@ -223,25 +230,26 @@ public sealed class AllocationCycle(
     }
 
     /// <summary>
-    /// An agent bids only while it runs, so a newcomer (Genesis, or a freshly spawned child) that has never bid gets one
-    /// entry bid from configuration — the configured amount or its whole balance if smaller — to get its first turn.
+    /// An agent bids only while it runs, so a newcomer (Genesis, a freshly spawned child, an agent an operator created) that
+    /// has never bid gets one entry bid — its manifest's <c>entryBid</c>, else the configured one; the amount capped at its
+    /// balance — to get its first turn.
     /// </summary>
     private async Task PlaceEntryBidsAsync(long number, CancellationToken ct)
     {
-        var entry = options.Genesis;
         await using var db = await databases.CreateDbContextAsync(ct);
         var newcomers = await db.Set<AgentRecord>()
             .Where(a => a.Status == AgentStatus.Active && !db.Set<BidRecord>().Any(b => b.AgentId == a.Id))
-            .OrderBy(a => a.Id).Select(a => a.Id).ToListAsync(ct);
-        foreach (var agentId in newcomers)
+            .OrderBy(a => a.Id).Select(a => new { a.Id, a.ManifestJson }).ToListAsync(ct);
+        foreach (var newcomer in newcomers)
         {
+            var agentId = newcomer.Id;
+            var (wanted, bundle) = EntryBidOf(newcomer.ManifestJson, agentId);
             await using var tx = await db.Database.BeginTransactionAsync(ct);
             var ledger = ledgerFor(db);
             var available = (await ledger.GetBalanceAsync(AccountIds.ForAgent(agentId), ct)).Available;
-            var amount = Math.Min(entry.FirstBidAmount, available);
+            var amount = Math.Min(wanted, available);
             if (amount < 1) continue;
             var bidId = $"entry-{agentId}";
-            var bundle = entry.FirstBundle;
             await new BidBook(db, ledger).PlaceAsync(new BidPlacement(bidId, agentId, number, bundle, amount, _clock.GetUtcNow(),
                 $"entry bid for {agentId}'s first turn"), ct);
             await db.SaveChangesAsync(ct);
@@ -249,6 +257,21 @@ public sealed class AllocationCycle(
             logger.LogInformation("Entry bid {BidId} of {Amount} credits placed for newcomer {AgentId} in cycle {Cycle} ({Bundle})",
                 bidId, amount, agentId, number, bundle);
         }
+    }
+
+    private (long Amount, ResourceBundle Bundle) EntryBidOf(string? manifestJson, string agentId)
+    {
+        var entry = options.Genesis;
+        try
+        {
+            if (AgentManifestReader.FromStored(manifestJson).EntryBid is { } bid) return (bid.Amount, bid.Bundle);
+        }
+        catch (AgentManifestException e)
+        {
+            // Stored manifests were checked at creation; one that no longer reads must not stop the cycle for everyone.
+            logger.LogWarning("The stored manifest of {AgentId} cannot be read ({Error}); its entry bid is the configured one", agentId, e.Message);
+        }
+        return (entry.FirstBidAmount, entry.FirstBundle);
     }
 
     /// <summary>
@@ -279,13 +302,17 @@ public sealed class AllocationCycle(
         var contextDelivered = false;
         try
         {
-            string? strategy;
+            string? strategy, manifestJson;
             AccountBalance balance;
             await using (var db = await databases.CreateDbContextAsync(CancellationToken.None))
             {
-                strategy = await db.Set<AgentRecord>().Where(a => a.Id == execution.AgentId).Select(a => a.StrategyJson).FirstOrDefaultAsync();
+                var agent = await db.Set<AgentRecord>().Where(a => a.Id == execution.AgentId)
+                    .Select(a => new { a.StrategyJson, a.ManifestJson }).FirstOrDefaultAsync();
+                (strategy, manifestJson) = (agent?.StrategyJson, agent?.ManifestJson);
                 balance = await ledgerFor(db).GetBalanceAsync(AccountIds.ForAgent(execution.AgentId));
             }
+            // The manifest stored at creation says what runs (ADR 0100); the workspace's own agent.json is never re-read.
+            var program = programs is null ? null : await programs.ForAsync(AgentManifestReader.FromStored(manifestJson), CancellationToken.None);
             var uid = await _uids.ForAsync(execution.AgentId, CancellationToken.None);
             var workspace = workspaces.Prepare(execution.AgentId, strategy, uid);
             var token = await tokens.IssueAsync(execution.AgentId, execution.Id, execution.Cycle, CancellationToken.None);
@@ -312,7 +339,7 @@ public sealed class AllocationCycle(
             outcome = await sandbox.RunAsync(
                 new ExecutionRequest(execution.Id, execution.AgentId, execution.Cycle, bundle, workspace, environment, options.ExecutionWindow)
                 {
-                    ContextFolder = context, Uid = uid, WorkspaceQuotaBytes = workspaces.Quota?.Bytes,
+                    ContextFolder = context, Uid = uid, WorkspaceQuotaBytes = workspaces.Quota?.Bytes, Program = program,
                 }, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)

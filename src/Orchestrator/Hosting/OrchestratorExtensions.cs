@@ -49,6 +49,10 @@ public static class OrchestratorExtensions
         services.AddSingleton<DockerSandbox>(sp => new DockerSandbox(sp.GetRequiredService<DockerEngine>(), sp.GetRequiredService<SandboxOptions>(),
             sp.GetRequiredService<ILogger<DockerSandbox>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ISandbox>(sp => settings.SandboxDecorator?.Invoke(sp.GetRequiredService<DockerSandbox>()) ?? sp.GetRequiredService<DockerSandbox>());
+        // The runtimes an agent's manifest may name: one line to swap when the offline runtime builds land (issue 10, part B).
+        services.AddSingleton<IRuntimeImages>(sp => new GenesisRuntimeImages(_ => Task.FromResult(sp.GetRequiredService<EngineAtStart>().Image)));
+        services.AddSingleton(sp => new AgentPrograms(sp.GetRequiredService<IRuntimeImages>(),
+            async (image, ct) => await sp.GetRequiredService<DockerEngine>().InspectImageAsync(image, ct) is not null));
         services.AddSingleton(sp =>
         {
             var binding = sp.GetRequiredService<LedgerBinding>();
@@ -56,7 +60,8 @@ public static class OrchestratorExtensions
             return new AllocationCycle(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(), db => binding(db), sp.GetRequiredService<ISandbox>(),
                 sp.GetRequiredService<IExecutionTokens>(), sp.GetRequiredService<AgentWorkspaces>(), sp.GetRequiredService<LiveOptions>(),
                 sp.GetRequiredService<CycleSupply>().PerCycle, $"{sandbox.ContainerApiFolder}/{Path.GetFileName(settings.ApiSocket)}",
-                sp.GetRequiredService<ILogger<AllocationCycle>>(), sp.GetRequiredService<TimeProvider>(), uids: sandbox.UidRange);
+                sp.GetRequiredService<ILogger<AllocationCycle>>(), sp.GetRequiredService<TimeProvider>(), programs: sp.GetRequiredService<AgentPrograms>(),
+                uids: sandbox.UidRange);
         });
         services.AddSingleton(sp =>
         {

@@ -12,6 +12,8 @@ public sealed record EngineInfo(int NCPU, long MemTotal, string? ServerVersion, 
 public sealed record ContainerSpec
 {
     public required string Image { get; init; }
+    /// <summary>Replaces the image's entrypoint; the engine then ignores the image's Cmd too (the command is exactly this argv).</summary>
+    public IReadOnlyList<string>? Entrypoint { get; init; }
     public IReadOnlyList<string>? Cmd { get; init; }
     public IReadOnlyList<string>? Env { get; init; }
     public string? User { get; init; }

@@ -106,7 +106,11 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             $"{Path.GetFullPath(request.Workspace)}:/workspace:rw",
             $"{Path.GetFullPath(options.ApiSocketFolder)}:{options.ContainerApiFolder}:ro",
         };
-        var env = new List<string>();
+        // The manifest's variables first, never one of the system's names (the manifest reader refuses them already); the
+        // system's own follow, so CYAGENTS_* always carry the host's values.
+        var env = (request.Program?.Env ?? new Dictionary<string, string>())
+            .Where(v => !v.Key.StartsWith("CYAGENTS_", StringComparison.Ordinal) && !v.Key.Contains('='))
+            .OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"{v.Key}={v.Value}").ToList();
         if (request.ContextFolder is { } context)
         {
             // The execution's own context, read-only and outside the workspace: the agent can neither redirect nor replace it.
@@ -122,7 +126,8 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         return new ContainerSpec
         {
             Image = request.Program?.Image ?? options.Image,
-            Cmd = request.Program is { Command.Count: > 0 } program ? program.Command : null,
+            // Entrypoint, not Cmd: the manifest's argv is the whole command, whatever entrypoint the image declares.
+            Entrypoint = request.Program is { Command.Count: > 0 } program ? program.Command : null,
             User = $"{request.Uid}:{request.Uid}",
             WorkingDir = "/workspace",
             Env = env,

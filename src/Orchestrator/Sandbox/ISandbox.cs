@@ -31,10 +31,14 @@ public sealed record ExecutionRequest(
     public AgentProgram? Program { get; init; }
 }
 
-/// <summary>An image the engine has and the command to run in it (the start of agents that bring their own runtime).</summary>
+/// <summary>An image the engine has and the command to run in it: what an agent's manifest says (<see cref="AgentPrograms"/>).</summary>
 /// <param name="Image">Image name or id.</param>
-/// <param name="Command">The argv; empty keeps the image's own entrypoint and command.</param>
-public sealed record AgentProgram(string Image, IReadOnlyList<string> Command);
+/// <param name="Command">The argv, replacing the image's entrypoint and command; empty keeps the image's own.</param>
+public sealed record AgentProgram(string Image, IReadOnlyList<string> Command)
+{
+    /// <summary>The manifest's variables; the system's own (CYAGENTS_*) are added after them and always win.</summary>
+    public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>How an execution ended, with what the engine reports.</summary>
 public sealed record ExecutionOutcome(

@@ -22,6 +22,11 @@ public sealed class AgentRecord
     public DateTimeOffset CreatedAt { get; set; }
     /// <summary>Strategy settings as JSON (copied into its workspace), optional.</summary>
     public string? StrategyJson { get; set; }
+    /// <summary>
+    /// The agent's manifest (agent.json) in canonical form, fixed at creation (ADR 0100): how it runs and its entry bid.
+    /// Null for agents made before manifests (schema version 3): they run as the Genesis agent does.
+    /// </summary>
+    public string? ManifestJson { get; set; }
     /// <summary>Active agents may bid; retired ones may not.</summary>
     public AgentStatus Status { get; set; } = AgentStatus.Active;
 }

@@ -12,7 +12,7 @@ public static class SchemaMigrations
     public const int Baseline = 1;
 
     /// <summary>The steps after the baseline, in order (versions 2, 3, ...).</summary>
-    public static IReadOnlyList<SchemaMigration> All { get; } = [LlmCalls, AgentUids];
+    public static IReadOnlyList<SchemaMigration> All { get; } = [LlmCalls, AgentManifests, AgentUids];
 
     // Version 2 (issue 11): a row per LLM gateway call. IF NOT EXISTS because a database made by EnsureCreated from a
     // model that already had the table (tests build "before versions" databases that way) must upgrade too.
@@ -45,8 +45,12 @@ public static class SchemaMigrations
         """CREATE INDEX IF NOT EXISTS "IX_llm_calls_ExecutionId" ON "llm_calls" ("ExecutionId")""",
     ]);
 
-    // Version 3 (issue 9): the host uid of each agent, assigned once and never reused (ADR 0071).
-    private static SchemaMigration AgentUids => new(3, "agent_uids: each agent's own host uid",
+    // Version 3 (issue 10): each agent's manifest, fixed at creation. Existing agents get null: the Genesis default.
+    private static SchemaMigration AgentManifests => new(3, "agents.ManifestJson: the agent's manifest, fixed at creation",
+        ["""ALTER TABLE "agents" ADD COLUMN "ManifestJson" TEXT NULL"""],
+        ["""ALTER TABLE "agents" ADD COLUMN IF NOT EXISTS "ManifestJson" text NULL"""]);
+    // Version 4 (issue 9): the host uid of each agent, assigned once and never reused (ADR 0071).
+    private static SchemaMigration AgentUids => new(4, "agent_uids: each agent's own host uid",
     [
         """
         CREATE TABLE IF NOT EXISTS "agent_uids" (

@@ -18,7 +18,8 @@ public sealed class CycleWorld : IAsyncDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("cyagents-cycle-").FullName;
 
-    public CycleWorld(LiveOptions? options = null, ResourceBundle? supply = null, Microsoft.Extensions.Logging.ILogger<AllocationCycle>? logger = null)
+    public CycleWorld(LiveOptions? options = null, ResourceBundle? supply = null, Microsoft.Extensions.Logging.ILogger<AllocationCycle>? logger = null,
+        AgentPrograms? programs = null)
     {
         Options = options ?? new LiveOptions { ExecutionWindow = TimeSpan.FromSeconds(5) };
         var database = DatabaseOptions.ForSqliteFile(Path.Combine(_root, "cyagents.db"));
@@ -28,7 +29,7 @@ public sealed class CycleWorld : IAsyncDisposable
         Directory.CreateDirectory(Workspaces.Template);
         File.WriteAllText(Path.Combine(Workspaces.Template, "strategy.json"), "{}");
         Cycle = new AllocationCycle(Databases, _ => Ledger, Sandbox, Tokens, Workspaces, Options,
-            supply ?? ResourceBundle.Create(1500, 4096, 1000, 10_000), "/run/cyagents/api.sock", logger ?? NullLogger<AllocationCycle>.Instance);
+            supply ?? ResourceBundle.Create(1500, 4096, 1000, 10_000), "/run/cyagents/api.sock", logger ?? NullLogger<AllocationCycle>.Instance, programs: programs);
     }
 
     public InMemoryLedger Ledger { get; } = new();
@@ -41,13 +42,13 @@ public sealed class CycleWorld : IAsyncDisposable
 
     public CrashRecovery Recovery() => new(Databases, _ => Ledger, null, Tokens, NullLogger<CrashRecovery>.Instance);
 
-    /// <summary>Creates an agent with credits, as spawning through the API would.</summary>
-    public async Task AddAgentAsync(string id, long credits)
+    /// <summary>Creates an agent with credits, as spawning through the API would (with a stored manifest when given).</summary>
+    public async Task AddAgentAsync(string id, long credits, string? manifestJson = null)
     {
         await Ledger.OpenAccountAsync(AccountIds.ForAgent(id), AccountKind.Agent);
         await Ledger.TransferAsync(new TransferRequest($"{id}:endowment", AccountIds.Treasury, AccountIds.ForAgent(id), credits, TransferKind.Endowment));
         await using var db = await Databases.CreateDbContextAsync();
-        db.Add(new AgentRecord { Id = id, Name = id, RootId = id, CreatedAt = DateTimeOffset.UtcNow });
+        db.Add(new AgentRecord { Id = id, Name = id, RootId = id, CreatedAt = DateTimeOffset.UtcNow, ManifestJson = manifestJson });
         await db.SaveChangesAsync();
     }
 

@@ -65,8 +65,24 @@ public sealed class DockerSandboxSpecTests
         var spec = Sandbox().Specify(Request("a1") with { Uid = 200_123, Program = new AgentProgram("shell:1", ["/bin/sh", "-c", "true"]) });
 
         spec.Image.ShouldBe("shell:1");
-        spec.Cmd.ShouldBe(["/bin/sh", "-c", "true"]);
+        spec.Entrypoint.ShouldBe(["/bin/sh", "-c", "true"]);
+        spec.Cmd.ShouldBeNull();
         spec.User.ShouldBe("200123:200123");
+    }
+
+    [Fact]
+    public void The_manifests_variables_come_first_and_the_systems_own_always_win()
+    {
+        var program = new AgentProgram("python:1", ["python3", "agent.py"])
+        {
+            Env = new Dictionary<string, string> { ["MODE"] = "fast", ["CYAGENTS_ENV"] = "/workspace/fake.json", ["A"] = "1" },
+        };
+
+        var spec = Sandbox().Specify(Request("a1") with { Program = program });
+
+        spec.Env.ShouldBe(["A=1", "MODE=fast", $"{AgentEnvironment.Variable}={AgentEnvironment.ContainerPath}"]);
+        spec.HostConfig.NetworkMode.ShouldBe("none");
+        spec.HostConfig.ReadonlyRootfs.ShouldBeTrue();
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed class LlmCallsMigrationTests : IDisposable
     };
 
     [Fact]
-    public async Task The_v1_fixture_upgrades_to_version_2_and_stores_a_gateway_call_next_to_its_old_rows()
+    public async Task The_v1_fixture_upgrades_and_stores_a_gateway_call_next_to_its_old_rows()
     {
         var path = SchemaFiles.CopyOfFixture();
         var options = DatabaseOptions.ForSqliteFile(path);

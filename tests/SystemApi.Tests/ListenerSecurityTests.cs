@@ -93,6 +93,21 @@ public sealed class ListenerSecurityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metrics_are_served_without_a_token_on_loopback_tcp_and_do_not_exist_on_the_unix_socket()
+    {
+        using var tcp = OverTcp(null);
+        (await tcp.GetAsync("/v1/market/prices")).EnsureSuccessStatusCode();
+        var answer = await tcp.GetAsync("/metrics");
+        answer.StatusCode.ShouldBe(HttpStatusCode.OK);
+        answer.Content.Headers.ContentType!.ToString().ShouldBe("text/plain; version=0.0.4; charset=utf-8");
+        (await answer.Content.ReadAsStringAsync())
+            .ShouldContain("cyagents_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/market/prices\",status=\"200\"} 1\n");
+
+        using var socket = OverSocket(null);
+        (await socket.GetAsync("/metrics")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task A_request_target_between_the_api_limit_and_kestrels_is_answered_with_problem_details()
     {
         using var tcp = OverTcp(null);

@@ -35,7 +35,7 @@ public static class RunCommand
         var db = new Option<string?>("--db") { Description = "SQLite database file (default: <data>/cyagents.db). Created on first start." };
         var mechanism = new Option<string?>("--mechanism")
         {
-            Description = $"Clearing mechanism: {string.Join(", ", ClearingMechanisms.Names)} (default: Live:Mechanism, critical-value).",
+            Description = $"Clearing mechanism: {string.Join(", ", ClearingMechanisms.Names)} (default: Live:Mechanism, critical-value); vcg and proportional are for simulate, sweep and clear only.",
         };
         var workspaces = new Option<string>("--workspaces")
         {
@@ -92,6 +92,11 @@ public static class RunCommand
             if (parse.GetValue(mechanism) is { } named && !ClearingMechanisms.TryCreate(named, out _))
             {
                 Console.Error.WriteLine($"cyagents run: unknown mechanism '{parse.GetValue(mechanism)}'; use one of {string.Join(", ", ClearingMechanisms.Names)}.");
+                return ExitCodes.Usage;
+            }
+            if (parse.GetValue(mechanism) is { } research && LiveOptions.NotForLiveCycles.TryGetValue(research.Trim().ToLowerInvariant(), out var why))
+            {
+                Console.Error.WriteLine($"cyagents run: mechanism '{research}' cannot clear live cycles: {why}; use it with simulate, sweep or clear.");
                 return ExitCodes.Usage;
             }
             if (parse.GetValue(endowment) is < 1)

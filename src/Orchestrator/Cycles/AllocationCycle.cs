@@ -13,6 +13,7 @@ using CyAgents.Orchestrator.Sandbox;
 using CyAgents.Orchestrator.Workspaces;
 using CyAgents.SystemApi.Agents;
 using CyAgents.SystemApi.Endpoints;
+using CyAgents.SystemApi.Metrics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 
@@ -48,6 +49,7 @@ public sealed class AllocationCycle(
     TimeProvider? clock = null,
     IFaultPoints? faults = null,
     AgentPrograms? programs = null,
+    SystemMetrics? metrics = null,
     IClearingMechanism? mechanism = null,
     UidRange? uids = null)
 {
@@ -141,6 +143,7 @@ public sealed class AllocationCycle(
         var ct = CancellationToken.None;
         await PlaceEntryBidsAsync(number, ct);
         _faults.Reached(FaultPoint.BeforeFreeze);
+        var clearing = Stopwatch.StartNew();
         await using var db = await databases.CreateDbContextAsync(ct);
         db.Add(new CycleRecord { Number = number, Status = CycleStatus.Clearing, Mechanism = _mechanism.Name, StartedAt = _clock.GetUtcNow() });
         // Freeze: from here on the API files new bids under the next cycle, and these can no longer be cancelled.
@@ -152,7 +155,7 @@ public sealed class AllocationCycle(
         var prices = await CurrentPricesAsync(db, ct);
         var escrows = bids.ToDictionary(b => b.Id, b => b.EscrowTransferId);
         var step = CycleClearing.Run(new CycleClearingInput(number, bids.Select(b => new Bid(b.Id, b.AgentId, b.Bundle, b.Amount)).ToList(),
-            supply, prices, _mechanism, options.Pricing, (ulong)number, id => escrows[id]));
+            supply, prices, _mechanism, options.Pricing, (ulong)number, id => escrows[id], options.Reserve.Rule.For(prices)));
         var result = step.Result;
         var market = step.Market;
 
@@ -174,6 +177,8 @@ public sealed class AllocationCycle(
         cycle.Revenue = result.Revenue;
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        metrics?.CycleSettled(clearing.Elapsed, bids.Count, result.Winners.Count, result.Revenue,
+            market.Kinds.Select(k => (k.Kind, k.Utilization, k.NextPrice)));
         LogSettlement(bids, step);
         _faults.Reached(FaultPoint.AfterSettlement);
         return (bids.Count, result, executions.Where(e => e.Status == ExecutionStatus.Pending).ToList(), market.NextPrices);
@@ -300,6 +305,7 @@ public sealed class AllocationCycle(
         ExecutionOutcome outcome;
         var tokenIssued = false;
         var contextDelivered = false;
+        DateTimeOffset? handedOver = null;
         try
         {
             string? strategy, manifestJson;
@@ -336,6 +342,7 @@ public sealed class AllocationCycle(
                 e.StartedAt = _clock.GetUtcNow();
                 e.Deadline = deadline;
             });
+            handedOver = _clock.GetUtcNow();
             outcome = await sandbox.RunAsync(
                 new ExecutionRequest(execution.Id, execution.AgentId, execution.Cycle, bundle, workspace, environment, options.ExecutionWindow)
                 {
@@ -353,6 +360,7 @@ public sealed class AllocationCycle(
             if (tokenIssued) await tokens.RevokeAsync(execution.Id, CancellationToken.None);
             if (contextDelivered) RemoveContext(execution.Id);
         }
+        metrics?.ExecutionEnded(outcome.Status.ToString(), outcome.StartedAt - handedOver);
         return await UpdateExecutionAsync(execution.Id, e =>
         {
             e.Status = outcome.Status;

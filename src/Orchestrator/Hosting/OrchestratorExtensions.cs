@@ -61,7 +61,7 @@ public static class OrchestratorExtensions
                 sp.GetRequiredService<IExecutionTokens>(), sp.GetRequiredService<AgentWorkspaces>(), sp.GetRequiredService<LiveOptions>(),
                 sp.GetRequiredService<CycleSupply>().PerCycle, $"{sandbox.ContainerApiFolder}/{Path.GetFileName(settings.ApiSocket)}",
                 sp.GetRequiredService<ILogger<AllocationCycle>>(), sp.GetRequiredService<TimeProvider>(), programs: sp.GetRequiredService<AgentPrograms>(),
-                uids: sandbox.UidRange);
+                metrics: sp.GetRequiredService<CyAgents.SystemApi.Metrics.SystemMetrics>(), uids: sandbox.UidRange);
         });
         services.AddSingleton(sp =>
         {

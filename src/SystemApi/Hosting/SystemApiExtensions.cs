@@ -10,6 +10,7 @@ using CyAgents.SystemApi.Identity;
 using CyAgents.SystemApi.Llm;
 using CyAgents.SystemApi.Logging;
 using CyAgents.SystemApi.Market;
+using CyAgents.SystemApi.Metrics;
 using CyAgents.SystemApi.OpenApi;
 using CyAgents.SystemApi.Workspaces;
 using Microsoft.AspNetCore.Authentication;
@@ -53,6 +54,8 @@ public static class SystemApiExtensions
         services.TryAddSingleton<WorkspaceTemplate>();
         services.TryAddSingleton<GroupCommitWriter>();
         services.TryAddSingleton<IdempotentWrites>();
+        services.AddMetrics();
+        services.TryAddSingleton<SystemMetrics>();
         services.AddLlmGateway(configuration);
         services.AddHostedService<SystemApiStartup>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, Listeners>();
@@ -116,6 +119,8 @@ public static class SystemApiExtensions
     /// <summary>Adds the API's middleware (problem details, auth, rate limits, log scope) and maps every endpoint.</summary>
     public static WebApplication MapSystemApi(this WebApplication app)
     {
+        // First, so the durations include refusals written by the middleware below.
+        app.Use(MetricsEndpoints.TimeRequest);
         app.UseMiddleware<ProblemMiddleware>();
         app.UseStatusCodePages();
         app.UseAuthentication();
@@ -134,6 +139,7 @@ public static class SystemApiExtensions
         LlmEndpoints.Map(app);
         OpenAiEndpoints.Map(app);
         DashboardEndpoints.Map(app);
+        MetricsEndpoints.Map(app);
         app.MapOpenApi().AllowAnonymous();
         return app;
     }

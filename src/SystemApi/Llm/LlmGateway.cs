@@ -22,7 +22,7 @@ public sealed record GatewayAnswer(JsonNode? Body, LlmRefusal? Refusal, string? 
 /// answered is charged nothing (nothing was delivered).
 /// </summary>
 internal sealed class LlmGateway(LlmRouter router, TokenMeter meter, LlmRateLimits limits, LlmGatewayOptions options,
-    TimeProvider clock, ILogger<LlmGateway> log)
+    TimeProvider clock, ILogger<LlmGateway> log, Metrics.SystemMetrics metrics)
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray(), EventEnd = "\n\n"u8.ToArray(), Done = "data: [DONE]\n\n"u8.ToArray();
 
@@ -223,6 +223,7 @@ internal sealed class LlmGateway(LlmRouter router, TokenMeter meter, LlmRateLimi
         // Settled even when the caller has gone: the reservation must not stay held.
         var reading = await meter.SettleAsync(caller, admitted.Reservation, call);
         limits.Correct(admitted.Entry, charged);
+        metrics.LlmCall(call.PromptTokens, call.CompletionTokens, charged);
         if (usage is { } u && TokenMeter.Charge(u.Prompt + u.Completion, admitted.Reservation.Multiplier) > admitted.Reservation.Reserved)
             log.LogWarning("LLM call {CallId}: {Provider} reported more tokens than the call's bound ({Reported} > {Reserved}); charged what it reported",
                 call.Id, call.Provider, u.Prompt + u.Completion, admitted.Reservation.Reserved);

@@ -59,7 +59,7 @@ public static class SystemLog
             .WriteTo.Async(a => a.File(new JsonFormatter(renderMessage: true), path, shared: true,
                     fileSizeLimitBytes: options.FileSizeLimitBytes, rollOnFileSizeLimit: true,
                     retainedFileCountLimit: options.RetainedFileCount),
-                bufferSize: options.BufferSize, blockWhenFull: true);
+                monitor: new AuditLogQueue(), bufferSize: options.BufferSize, blockWhenFull: true);
         if (alsoConsole)
             config = config.WriteTo.Console(
                 outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} [{Component}] {Message:lj}{NewLine}{Exception}",

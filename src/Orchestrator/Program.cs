@@ -11,6 +11,7 @@ var root = new RootCommand($"""
     """)
 {
     RunCommand.Create(),
+    AgentsCommand.Create(),
     SimulateCommand.Create(),
     SweepCommand.Create(),
     ClearCommand.Create(),

@@ -50,6 +50,7 @@ public sealed class AllocationCycle(
     IFaultPoints? faults = null,
     AgentPrograms? programs = null,
     SystemMetrics? metrics = null,
+    ExecutionHistory? history = null,
     IClearingMechanism? mechanism = null,
     UidRange? uids = null)
 {
@@ -64,13 +65,14 @@ public sealed class AllocationCycle(
 
     /// <summary>
     /// First start: the treasury and escrow accounts and the Genesis agent with its endowment, in one transaction;
-    /// does nothing when Genesis exists. Its first bid is an entry bid placed when cycle 1 starts.
+    /// does nothing when the database has any agent. Its first bid is an entry bid placed when cycle 1 starts.
     /// </summary>
     public async Task BootstrapAsync(CancellationToken ct)
     {
         var genesis = options.Genesis;
         await using var db = await databases.CreateDbContextAsync(ct);
-        if (await db.Set<AgentRecord>().AnyAsync(a => a.Id == genesis.AgentId, ct)) return;
+        // Any agent at all (Genesis, or one an operator created with `agents create` before the first run): no Genesis.
+        if (await db.Set<AgentRecord>().AnyAsync(ct)) return;
         // Fixed at creation (ADR 0100): the template's agent.json, or none (the Genesis default) for a template without one.
         var manifest = File.Exists(Path.Combine(workspaces.Template, AgentManifestReader.FileName))
             ? AgentManifestReader.Write(AgentManifestReader.ReadFolder(workspaces.Template))
@@ -361,7 +363,7 @@ public sealed class AllocationCycle(
             if (contextDelivered) RemoveContext(execution.Id);
         }
         metrics?.ExecutionEnded(outcome.Status.ToString(), outcome.StartedAt - handedOver);
-        return await UpdateExecutionAsync(execution.Id, e =>
+        var finished = await UpdateExecutionAsync(execution.Id, e =>
         {
             e.Status = outcome.Status;
             e.ExitCode = outcome.ExitCode;
@@ -372,6 +374,9 @@ public sealed class AllocationCycle(
             e.PeakMemoryBytes = outcome.PeakMemoryBytes;
             e.CpuTimeNanos = outcome.CpuTimeNanos;
         });
+        // Workspace history (ADR 0108): the workspace as this execution left it, still mounted; a failure is only logged.
+        if (history is not null) await history.RecordAsync(finished, CancellationToken.None);
+        return finished;
     }
 
     private void RemoveContext(string executionId)

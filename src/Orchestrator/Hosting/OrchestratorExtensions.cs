@@ -45,6 +45,7 @@ public static class OrchestratorExtensions
             var ws = sp.GetRequiredService<IOptions<CyAgents.SystemApi.Workspaces.WorkspaceOptions>>().Value;
             return new AgentWorkspaces(settings.WorkspacesRoot, settings.WorkspaceTemplate, quota: new WorkspaceQuota(ws.QuotaMiB, ws.QuotaInodes));
         });
+        services.AddSingleton<ExecutionHistory>();
         services.AddSingleton(SandboxOptionsFor(settings));
         services.AddSingleton<DockerSandbox>(sp => new DockerSandbox(sp.GetRequiredService<DockerEngine>(), sp.GetRequiredService<SandboxOptions>(),
             sp.GetRequiredService<ILogger<DockerSandbox>>(), sp.GetRequiredService<TimeProvider>()));
@@ -61,7 +62,8 @@ public static class OrchestratorExtensions
                 sp.GetRequiredService<IExecutionTokens>(), sp.GetRequiredService<AgentWorkspaces>(), sp.GetRequiredService<LiveOptions>(),
                 sp.GetRequiredService<CycleSupply>().PerCycle, $"{sandbox.ContainerApiFolder}/{Path.GetFileName(settings.ApiSocket)}",
                 sp.GetRequiredService<ILogger<AllocationCycle>>(), sp.GetRequiredService<TimeProvider>(), programs: sp.GetRequiredService<AgentPrograms>(),
-                metrics: sp.GetRequiredService<CyAgents.SystemApi.Metrics.SystemMetrics>(), uids: sandbox.UidRange);
+                metrics: sp.GetRequiredService<CyAgents.SystemApi.Metrics.SystemMetrics>(),
+                history: sp.GetRequiredService<ExecutionHistory>(), uids: sandbox.UidRange);
         });
         services.AddSingleton(sp =>
         {
@@ -87,6 +89,8 @@ public static class OrchestratorExtensions
         services.BindValidated<PricingOptions>(configuration, PricingOptions.Section, p => p.Validate());
         services.BindValidated<CyAgents.SystemApi.Hosting.SystemApiOptions>(configuration, CyAgents.SystemApi.Hosting.SystemApiOptions.Section, o => o.Validate());
         services.BindValidated<CyAgents.SystemApi.Workspaces.WorkspaceOptions>(configuration, CyAgents.SystemApi.Workspaces.WorkspaceOptions.Section, o => o.Validate());
+        services.BindValidated<CyAgents.SystemApi.Workspaces.History.HistoryOptions>(configuration,
+            CyAgents.SystemApi.Workspaces.History.HistoryOptions.Section, h => h.Validate());
         using var provider = services.BuildServiceProvider();
         provider.GetRequiredService<IStartupValidator>().Validate();
     }

@@ -9,8 +9,15 @@ public sealed class WorkspaceOptions
     /// <summary>Folder holding one workspace per agent.</summary>
     public string Root { get; set; } = "workspaces";
 
-    /// <summary>Template copied into every new agent's workspace.</summary>
+    /// <summary>Template copied into a new agent's workspace when nothing else is named (the Genesis template).</summary>
     public string Template { get; set; } = "workspaces/genesis";
+
+    /// <summary>
+    /// Folder of named templates: each subfolder with an <c>agent.json</c> is a template named after the folder, which a
+    /// spawn request may name (<c>"template": "genesis"</c>). An agent's own workspace is never a template, even where this
+    /// folder is also <see cref="Root"/>.
+    /// </summary>
+    public string Templates { get; set; } = "workspaces";
 
     /// <summary>
     /// Size of each agent's workspace in MiB: a file system of its own (an ext4 image on a loop device, mounted as the

@@ -64,7 +64,8 @@ public sealed class LiveEconomy : IAsyncDisposable
             // One process per data folder (ADR 0102): `agents create` finds a running run by this lock and goes through its API.
             runLock = RunLock.Acquire(settings.DataDirectory, new RunInfo(Environment.ProcessId,
                 settings.ApiUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
-            Directory.CreateDirectory(settings.DataDirectory);
+            HostFileModes.Restrict(settings.DataDirectory, settings.PostgresConnectionString is null ? Path.GetFullPath(settings.Database) : null,
+                settings.Log);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.ApiSocket))!);
             app = Compose(builder, settings);
             var live = app.Services.GetRequiredService<LiveOptions>();

@@ -65,7 +65,7 @@ public static class OrchestratorExtensions
                 sp.GetRequiredService<CycleSupply>().PerCycle, $"{sandbox.ContainerApiFolder}/{Path.GetFileName(settings.ApiSocket)}",
                 sp.GetRequiredService<ILogger<AllocationCycle>>(), sp.GetRequiredService<TimeProvider>(), programs: sp.GetRequiredService<AgentPrograms>(),
                 metrics: sp.GetRequiredService<CyAgents.SystemApi.Metrics.SystemMetrics>(),
-                history: sp.GetRequiredService<ExecutionHistory>());
+                history: sp.GetRequiredService<ExecutionHistory>(), uids: sandbox.UidRange);
         });
         services.AddSingleton(sp =>
         {
@@ -78,7 +78,7 @@ public static class OrchestratorExtensions
     }
 
     /// <summary>
-    /// Checks the settings the live host validates at start (<c>Live</c>, <c>Market:Pricing</c>) with the same bindings and
+    /// Checks the settings the live host validates at start (<c>Live</c>, <c>Sandbox</c>, <c>Market:Pricing</c>, <c>SystemApi</c>, <c>Workspaces</c>) with the same bindings and
     /// checks the composed host runs on start, but alone: so a bad setting stops the host before it contacts the engine or
     /// creates its log. Throws <see cref="OptionsValidationException"/> (or an <see cref="AggregateException"/> of them)
     /// whose failures name the keys.
@@ -89,6 +89,8 @@ public static class OrchestratorExtensions
         services.BindValidated<LiveOptions>(configuration, LiveOptions.Section, o => o.Validate());
         services.BindValidated<SandboxOptions>(configuration, SandboxOptions.Section, o => o.Validate());
         services.BindValidated<PricingOptions>(configuration, PricingOptions.Section, p => p.Validate());
+        services.BindValidated<CyAgents.SystemApi.Hosting.SystemApiOptions>(configuration, CyAgents.SystemApi.Hosting.SystemApiOptions.Section, o => o.Validate());
+        services.BindValidated<CyAgents.SystemApi.Workspaces.WorkspaceOptions>(configuration, CyAgents.SystemApi.Workspaces.WorkspaceOptions.Section, o => o.Validate());
         services.BindValidated<CyAgents.SystemApi.Workspaces.History.HistoryOptions>(configuration,
             CyAgents.SystemApi.Workspaces.History.HistoryOptions.Section, h => h.Validate());
         using var provider = services.BuildServiceProvider();

@@ -201,6 +201,25 @@ public sealed class DockerEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// The engine's events about one container from now on, as its newline-delimited JSON stream (ends when the daemon stops);
+    /// the caller reads it as it comes (<see cref="ContainerEvents"/>) and disposes it.
+    /// </summary>
+    public async Task<Stream> EventsAsync(string containerId, CancellationToken ct = default)
+    {
+        var filters = JsonSerializer.Serialize(new Dictionary<string, string[]> { ["type"] = ["container"], ["container"] = [containerId] });
+        var response = await SendAsync(HttpMethod.Get, $"events?filters={Uri.EscapeDataString(filters)}", null, ct);
+        try
+        {
+            return await response.Content.ReadAsStreamAsync(ct);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Containers (running or not) carrying a label, e.g. <c>cyagents.managed=true</c>.</summary>
     public async Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string label, CancellationToken ct = default)
     {

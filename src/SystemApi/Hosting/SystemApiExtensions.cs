@@ -37,9 +37,9 @@ public static class SystemApiExtensions
     /// </summary>
     public static IServiceCollection AddSystemApi(this IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<SystemApiOptions>(configuration.GetSection(SystemApiOptions.Section));
+        services.BindValidated<SystemApiOptions>(configuration, SystemApiOptions.Section, o => o.Validate());
         services.Configure<SpawnOptions>(configuration.GetSection(SpawnOptions.Section));
-        services.Configure<WorkspaceOptions>(configuration.GetSection(WorkspaceOptions.Section));
+        services.BindValidated<WorkspaceOptions>(configuration, WorkspaceOptions.Section, o => o.Validate());
         services.BindValidated<HistoryOptions>(configuration, HistoryOptions.Section, h => h.Validate());
         services.Configure<MarketDefaultsOptions>(configuration.GetSection(MarketDefaultsOptions.Section));
         services.Configure<DatabaseOptions>(configuration.GetSection(DatabaseOptions.Section));

@@ -31,12 +31,16 @@ public static class ApiRoutes
     public static string Agent(string id) => $"/v1/agents/{Uri.EscapeDataString(id)}";
     /// <summary>The lineage tree an agent belongs to.</summary>
     public static string Lineage(string id) => $"/v1/agents/{Uri.EscapeDataString(id)}/lineage";
+    /// <summary>An agent's workspace history (one commit per execution), newest first.</summary>
+    public static string History(string id) => $"/v1/agents/{Uri.EscapeDataString(id)}/history";
     /// <summary>Ask (POST) or list own (GET) prompts.</summary>
     public const string Prompts = "/v1/prompts";
     /// <summary>One own prompt (poll for its answer).</summary>
     public static string Prompt(string id) => $"/v1/prompts/{Uri.EscapeDataString(id)}";
     /// <summary>Operator: prompts (<c>?status=pending</c>).</summary>
     public const string OperatorPrompts = "/v1/operator/prompts";
+    /// <summary>Operator: create an agent from a template folder (what <c>cyagents agents create</c> calls while <c>run</c> runs).</summary>
+    public const string OperatorAgents = "/v1/operator/agents";
     /// <summary>Operator: answer a prompt.</summary>
     public static string AnswerPrompt(string id) => $"/v1/operator/prompts/{Uri.EscapeDataString(id)}/answer";
     /// <summary>LLM proxy: a completion metered against the execution's token bundle.</summary>

@@ -18,6 +18,8 @@ namespace CyAgents.Contracts;
 [JsonSerializable(typeof(BidList))]
 [JsonSerializable(typeof(SpawnRequest))]
 [JsonSerializable(typeof(SpawnResponse))]
+[JsonSerializable(typeof(CreateAgentRequest))]
+[JsonSerializable(typeof(CreateAgentResponse))]
 [JsonSerializable(typeof(AgentResponse))]
 [JsonSerializable(typeof(LineageNode))]
 [JsonSerializable(typeof(AskPromptRequest))]
@@ -34,5 +36,6 @@ namespace CyAgents.Contracts;
 [JsonSerializable(typeof(ChatCompletionResponse))]
 [JsonSerializable(typeof(OpenAiErrorBody))]
 [JsonSerializable(typeof(ApiProblem))]
+[JsonSerializable(typeof(WorkspaceHistoryPage))]
 [JsonSerializable(typeof(JsonElement))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext;

@@ -101,6 +101,10 @@ public sealed class SystemApiClient : IDisposable
     public Task<LineageNode> GetLineageAsync(string agentId, CancellationToken ct = default) =>
         GetAsync(ApiRoutes.Lineage(agentId), Json.LineageNode, ct);
 
+    /// <summary>An agent's workspace history, newest execution first: its own (an agent) or any agent's (the operator).</summary>
+    public Task<WorkspaceHistoryPage> GetHistoryAsync(string agentId, int skip = 0, int take = 20, CancellationToken ct = default) =>
+        GetAsync($"{ApiRoutes.History(agentId)}?skip={skip}&take={take}", Json.WorkspaceHistoryPage, ct);
+
     /// <summary>Asks the human a question.</summary>
     public Task<PromptResponse> AskAsync(AskPromptRequest request, string? idempotencyKey = null, CancellationToken ct = default) =>
         PostAsync(ApiRoutes.Prompts, request, Json.AskPromptRequest, Json.PromptResponse, idempotencyKey, ct);
@@ -108,6 +112,10 @@ public sealed class SystemApiClient : IDisposable
     /// <summary>One own prompt; poll it for the answer.</summary>
     public Task<PromptResponse> GetPromptAsync(string promptId, CancellationToken ct = default) =>
         GetAsync(ApiRoutes.Prompt(promptId), Json.PromptResponse, ct);
+
+    /// <summary>Operator: creates a root agent from a template folder on the host, endowed from the treasury.</summary>
+    public Task<CreateAgentResponse> CreateAgentAsync(CreateAgentRequest request, string? idempotencyKey = null, CancellationToken ct = default) =>
+        PostAsync(ApiRoutes.OperatorAgents, request, Json.CreateAgentRequest, Json.CreateAgentResponse, idempotencyKey, ct);
 
     /// <summary>Operator: prompts waiting for an answer.</summary>
     public Task<PromptList> GetPendingPromptsAsync(CancellationToken ct = default) =>

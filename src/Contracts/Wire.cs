@@ -94,7 +94,23 @@ public sealed record BidList(IReadOnlyList<BidResponse> Items);
 /// <param name="Endowment">Credits moved from the parent to the child.</param>
 /// <param name="Strategy">Optional strategy settings (a JSON object), copied into the child's workspace.</param>
 /// <param name="ParentId">Optional; when given it must be the caller (an agent spawns only with its own credits).</param>
-public sealed record SpawnRequest(string? Name, long Endowment, JsonElement? Strategy = null, string? ParentId = null);
+/// <param name="Template">
+/// Optional: a template name from the host's templates folder (e.g. <c>genesis</c>); the child gets that folder and its
+/// manifest. Without it the child gets a copy of the parent's workspace and the parent's manifest.
+/// </param>
+public sealed record SpawnRequest(string? Name, long Endowment, JsonElement? Strategy = null, string? ParentId = null, string? Template = null);
+
+/// <summary>Operator: create a root agent from a template folder on the host, endowed from the treasury.</summary>
+/// <param name="Name">Display name (1–128 characters, single line); unique among agents.</param>
+/// <param name="Endowment">Credits minted by the treasury for it (at least 1).</param>
+/// <param name="Template">An absolute folder on the host holding <c>agent.json</c> and the agent's code; copied into its workspace.</param>
+public sealed record CreateAgentRequest(string? Name, long Endowment, string? Template);
+
+/// <summary>The created agent.</summary>
+/// <param name="Agent">Its identity (a root: generation 0).</param>
+/// <param name="Endowment">Credits it got from the treasury.</param>
+/// <param name="Workspace">Its workspace folder on the host.</param>
+public sealed record CreateAgentResponse(AgentResponse Agent, long Endowment, string Workspace);
 
 /// <summary>An agent's identity and lineage.</summary>
 /// <param name="Id">Agent id.</param>

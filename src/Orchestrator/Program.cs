@@ -11,11 +11,13 @@ var root = new RootCommand($"""
     """)
 {
     RunCommand.Create(),
+    AgentsCommand.Create(),
     SimulateCommand.Create(),
     SweepCommand.Create(),
     ClearCommand.Create(),
     BenchCommand.Create(),
     AuditCommand.Create(),
+    ImagesCommand.Create(),
 };
 // Ctrl+C cancels the running verb; `run` then finishes its cycle's bookkeeping, which may take several seconds.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) });

@@ -51,7 +51,8 @@ public sealed class FiveCyclesTests(DockerFixture docker)
         inspect.HostConfig.SecurityOpt.ShouldNotBeNull().ShouldContain("no-new-privileges");
         inspect.HostConfig.SecurityOpt.ShouldContain(o => o.StartsWith("seccomp=") && o.Contains("io_uring_setup"));
         inspect.HostConfig.NetworkMode.ShouldBe("none");
-        inspect.Config.User.ShouldBe("10001:10001");
+        // Its own uid from Sandbox:UidRange (ADR 0071), not the image's 10001.
+        inspect.Config.User.ShouldNotBeNull().ShouldMatch(@"^2\d{5}:2\d{5}$");
         inspect.Mounts.Select(m => (m.Destination, m.RW)).OrderBy(m => m.Destination)
             .ShouldBe([("/run/cyagents", false), ("/run/cyagents-env", false), ("/workspace", true)]);
         inspect.Config.Labels![DockerSandbox.AgentLabel].ShouldBe(genesis);

@@ -52,6 +52,23 @@ internal static class HostileAgent
         ConcurrentDictionary<string, ExecutionOutcome>? outcomes = null) =>
         inner => new Wrapper(inner, agentId, image, scriptOfCycle, outcomes ?? new());
 
+    /// <summary>A sandbox wrapper that runs <paramref name="agentId"/> with the program of each cycle (e.g. a Python hostile agent).</summary>
+    public static Func<ISandbox, ISandbox> AsProgram(string agentId, Func<long, AgentProgram> programOfCycle,
+        ConcurrentDictionary<string, ExecutionOutcome> outcomes) =>
+        inner => new ProgramWrapper(inner, agentId, programOfCycle, outcomes);
+
+    private sealed class ProgramWrapper(ISandbox inner, string agentId, Func<long, AgentProgram> programOfCycle,
+        ConcurrentDictionary<string, ExecutionOutcome> outcomes) : ISandbox
+    {
+        public async Task<ExecutionOutcome> RunAsync(ExecutionRequest request, CancellationToken ct)
+        {
+            if (request.AgentId != agentId) return await inner.RunAsync(request, ct);
+            var outcome = await inner.RunAsync(request with { Program = programOfCycle(request.Cycle) }, ct);
+            outcomes[request.ExecutionId] = outcome;
+            return outcome;
+        }
+    }
+
     /// <summary>Creates the hostile agent with credits, as a spawn would (it never bids by itself: see <see cref="BidAsync"/>).</summary>
     public static async Task AddAsync(LiveEconomy economy, string id, long credits)
     {

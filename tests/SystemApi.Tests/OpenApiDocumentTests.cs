@@ -21,10 +21,12 @@ public class OpenApiDocumentTests
         ("/v1/agents/self", "GET", true),
         ("/v1/agents/{agentId}", "GET", true),
         ("/v1/agents/{agentId}/lineage", "GET", true),
+        ("/v1/agents/{agentId}/history", "GET", true),
         ("/v1/prompts", "POST", true),
         ("/v1/prompts", "GET", true),
         ("/v1/prompts/{promptId}", "GET", true),
         ("/v1/operator/prompts", "GET", true),
+        ("/v1/operator/agents", "POST", true),
         ("/v1/operator/prompts/{promptId}/answer", "POST", true),
         ("/v1/cycles", "GET", true),
         ("/v1/executions", "GET", true),
@@ -68,7 +70,7 @@ public class OpenApiDocumentTests
 
         var schemas = doc.Components!.Schemas!;
         foreach (var name in new[] { "PlaceBidRequest", "BidResponse", "ResourceBundleDto", "SpawnRequest", "SpawnResponse", "BalanceResponse",
-                     "MarketPricesResponse", "PromptResponse", "AnswerPromptRequest", "LineageNode" })
+                     "MarketPricesResponse", "PromptResponse", "AnswerPromptRequest", "LineageNode", "WorkspaceHistoryPage", "WorkspaceCommitDto" })
             schemas.Keys.ShouldContain(name);
         schemas["PlaceBidRequest"].Properties!.Keys.ShouldBe(["bundle", "amount"], ignoreOrder: true);
         schemas["ResourceBundleDto"].Properties!.Keys.ShouldBe(["cpuMillicores", "memoryMiB", "tokens", "attentionBasisPoints"], ignoreOrder: true);

@@ -166,7 +166,8 @@ public class SpawnEndpointTests
     public async Task A_missing_workspace_template_refuses_the_spawn_and_changes_nothing()
     {
         await using var api = new ApiFactory(new Dictionary<string, string?> { ["Workspaces:Template"] = "/nonexistent/template" });
-        var token = await api.AgentTokenAsync("genesis", 1000);
+        // A parent without a workspace of its own (never ran) and no named template: the child would start from the default one.
+        var token = await api.AgentTokenAsync("lonely", 1000);
         var before = await api.SnapshotAsync();
 
         var response = await api.ClientWith(token).PostAsJsonAsync(ApiRoutes.Spawn, new SpawnRequest("x", 10));

@@ -169,10 +169,25 @@ class LiveApiTests(unittest.TestCase):
                 impatient.balance()
         self.assertEqual((caught.exception.status, caught.exception.code), (429, "rate_limited"))
         self.assertGreaterEqual(caught.exception.retry_after, 1)
+        # Whether the patient client meets the empty bucket depends on how fast this machine gets there (the bucket refills
+        # while a loaded host is slow), so the test empties it again until the patient client's first try is refused, and
+        # then asserts on the waits the client made rather than on wall time.
         patient = cyagents.Client(self.ctx.api_socket, self.ctx.token)
-        started = time.monotonic()
-        self.assertEqual(patient.balance().agent_id, self.ctx.agent_id)
-        self.assertGreater(time.monotonic() - started, 0.5, "the default client waited for the bucket")
+        waits: list[float] = []
+        real_sleep = cyagents.time.sleep
+        cyagents.time.sleep = lambda seconds: (waits.append(seconds), real_sleep(seconds))[1]
+        try:
+            for _ in range(20):
+                with self.assertRaises(cyagents.RateLimited):
+                    for _ in range(500):
+                        impatient.balance()
+                self.assertEqual(patient.balance().agent_id, self.ctx.agent_id)
+                if waits:
+                    break
+        finally:
+            cyagents.time.sleep = real_sleep
+        self.assertTrue(waits, "the patient client never met the empty bucket in 20 tries")
+        self.assertGreaterEqual(waits[0], 1, "the default client waited at least Retry-After")
         impatient.close()
         patient.close()
 

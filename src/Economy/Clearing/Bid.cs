@@ -15,7 +15,7 @@ public sealed record Bid(string Id, string AgentId, ResourceBundle Bundle, long 
 /// <summary>One winner of a clearing: the granted bundle and the whole-credit payment.</summary>
 /// <param name="BidId">The winning bid.</param>
 /// <param name="AgentId">The winning agent.</param>
-/// <param name="Bundle">The bundle granted (always the whole bundle bid for).</param>
+/// <param name="Bundle">The bundle granted: the whole bundle bid for, except under <c>proportional</c>, which grants a scaled part of it.</param>
 /// <param name="Amount">What the bid offered.</param>
 /// <param name="Payment">What the winner pays; never more than <paramref name="Amount"/>.</param>
 public sealed record Allocation(string BidId, string AgentId, ResourceBundle Bundle, long Amount, long Payment);

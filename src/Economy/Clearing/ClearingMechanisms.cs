@@ -1,3 +1,5 @@
+using CyAgents.Economy.Clearing.Reference;
+
 namespace CyAgents.Economy.Clearing;
 
 /// <summary>The mechanisms by name, as used on the command line, in configuration and in reports.</summary>
@@ -11,6 +13,11 @@ public static class ClearingMechanisms
         PostedPriceMechanism.MechanismName,
         LotteryMechanism.MechanismName,
         OptimalMechanism.MechanismName,
+        // The reference mechanisms of the field (src/Economy/Clearing/Reference, docs/mechanisms.md).
+        VcgMechanism.MechanismName,
+        DrfMechanism.MechanismName,
+        ProportionalShareMechanism.MechanismName,
+        UniformPriceMechanism.MechanismName,
     ];
 
     /// <summary>Creates the mechanism called <paramref name="name"/> (case-insensitive); false when none is.</summary>
@@ -23,6 +30,10 @@ public static class ClearingMechanisms
             PostedPriceMechanism.MechanismName => new PostedPriceMechanism(),
             LotteryMechanism.MechanismName => new LotteryMechanism(),
             OptimalMechanism.MechanismName => new OptimalMechanism(),
+            VcgMechanism.MechanismName => new VcgMechanism(),
+            DrfMechanism.MechanismName => new DrfMechanism(),
+            ProportionalShareMechanism.MechanismName => new ProportionalShareMechanism(),
+            UniformPriceMechanism.MechanismName => new UniformPriceMechanism(),
             _ => null!,
         };
         return mechanism is not null;

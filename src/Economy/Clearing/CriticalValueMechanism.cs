@@ -24,6 +24,14 @@ namespace CyAgents.Economy.Clearing;
 /// in practice, at most 32 groups. Total O(n log n + w·log n) typical; a contrived mix of deficits can still make
 /// a query visit O(r) nodes, so O(n log n + w·r) is the worst case. O(n) extra memory, no per-winner copies.
 /// </para>
+/// <para>
+/// One win per agent (<see cref="ClearingInput.OneWinPerAgent"/>): a bid whose agent already won loses. For the
+/// winner's critical value its own agent's later bids count as blockers too: without the winner, the first of
+/// them that fits (with the winner's bundle given back) would be taken and the winner would then lose by the rule.
+/// So the blocker is the earlier of the first shared one and the first own one, and added bids can only raise
+/// what the agent's winning bid pays (ADR 0122). Reserve: a bid below its bundle's reserve cost loses before the
+/// greedy sees it, and a winner pays max(critical value, reserve cost) (ADR 0123).
+/// </para>
 /// </remarks>
 public sealed class CriticalValueMechanism : IClearingMechanism
 {
@@ -47,23 +55,50 @@ public sealed class CriticalValueMechanism : IClearingMechanism
             sqrtSize[i] = Math.Sqrt(bids.NormalizedSize[i]);
             key[i] = bids.Bids[i].Amount / sqrtSize[i];
         }
-        var order = bids.OrderByDescending(key);
+        // amount / sqrt(size) orders as amount^2 / size, which integers compare exactly.
+        var order = bids.OrderByExactKey(key, power: 2);
+        var reserve = input.Reserve;
 
         // The greedy pass, remembering each rejected bid's deficit and, per winner, how many rejections preceded it.
+        // Under one win per agent, a later bid of a winner's agent is rejected for that reason alone; it can block
+        // only its own agent's winner (in the run without that winner it may be taken, and then the winner loses by
+        // the same rule), so it goes to that winner's own blocker, not to the shared trees.
         Span<long> remaining = stackalloc long[K];
         bids.Supply.CopyTo(remaining);
         var winnerBids = new List<int>();
         var winnerFirstRejection = new List<int>();
+        var winnerReserve = new List<long>();
+        var winnerOwnBlocker = new List<int>();
+        var winnerOf = input.OneWinPerAgent ? new Dictionary<string, int>(StringComparer.Ordinal) : null;
         var rejected = new List<int>(n);
         var deficits = new List<long>(n * K);
         var losers = new List<string>(n);
         foreach (var i in order)
         {
+            var amount = bids.Bids[i].Amount;
+            var reserveCost = reserve is null ? 0 : reserve.CostOf(bids.Bids[i].Bundle);
+            if (amount < reserveCost)
+            {
+                // Below its reserve it loses whatever the others bid, so it can block nobody.
+                losers.Add(bids.Ids[i]);
+                continue;
+            }
+            if (winnerOf is not null && winnerOf.TryGetValue(bids.Bids[i].AgentId, out var w))
+            {
+                // Taken in the run without winner w exactly when it fits once w's bundle is given back.
+                if (winnerOwnBlocker[w] < 0 && FitsWithGivenBack(bids, i, winnerBids[w], remaining))
+                    winnerOwnBlocker[w] = i;
+                losers.Add(bids.Ids[i]);
+                continue;
+            }
             if (bids.Fits(i, remaining))
             {
                 bids.Take(i, remaining);
+                winnerOf?.Add(bids.Bids[i].AgentId, winnerBids.Count);
                 winnerBids.Add(i);
                 winnerFirstRejection.Add(rejected.Count);
+                winnerReserve.Add(reserveCost);
+                winnerOwnBlocker.Add(-1);
             }
             else
             {
@@ -75,27 +110,48 @@ public sealed class CriticalValueMechanism : IClearingMechanism
             }
         }
 
+        var positionOf = new int[n];
+        for (var p = 0; p < n; p++)
+            positionOf[order[p]] = p;
         var blockers = new BlockerIndex(deficits, rejected.Count, bids.Supply);
         var winners = new List<Allocation>(winnerBids.Count);
         for (var w = 0; w < winnerBids.Count; w++)
         {
             var i = winnerBids[w];
-            var blocker = blockers.First(winnerFirstRejection[w], bids.Quantity.AsSpan(i * K, K));
-            var payment = blocker < 0 ? 0 : CriticalPayment(bids, i, sqrtSize[i], key[rejected[blocker]], bids.Ids[rejected[blocker]]);
-            winners.Add(bids.Allocate(i, payment));
+            var shared = blockers.First(winnerFirstRejection[w], bids.Quantity.AsSpan(i * K, K));
+            var blocker = shared < 0 ? -1 : rejected[shared];
+            var own = winnerOwnBlocker[w];
+            if (own >= 0 && (blocker < 0 || positionOf[own] < positionOf[blocker]))
+                blocker = own;
+            var critical = blocker < 0 ? 0 : CriticalPayment(bids, i, sqrtSize[i], key[blocker], blocker);
+            // A report below the reserve loses, so the threshold is the larger of the two; the bid covers both.
+            winners.Add(bids.Allocate(i, Math.Max(critical, winnerReserve[w])));
         }
         return bids.Result(Name, winners, losers, remaining);
     }
 
+    /// <summary>True when bid <paramref name="j"/> fits the remaining capacity plus winner <paramref name="i"/>'s bundle.</summary>
+    private static bool FitsWithGivenBack(PreparedBids bids, int j, int i, ReadOnlySpan<long> remaining)
+    {
+        var q = bids.Quantity.AsSpan(j * K, K);
+        var b = bids.Quantity.AsSpan(i * K, K);
+        for (var k = 0; k < K; k++)
+        {
+            if (q[k] > remaining[k] + b[k])
+                return false;
+        }
+        return true;
+    }
+
     /// <summary>
     /// The smallest whole amount r (1 &lt;= r &lt;= bid) whose key r / sqrt(size) still ranks before the blocking bid,
-    /// evaluated with the very comparison the sort used, so rounding can never make a lower report win.
+    /// decided by the exact comparison the sort used (ADR 0120), so rounding can never make a lower report win.
+    /// The floating-point estimate only says where to start looking.
     /// </summary>
-    private static long CriticalPayment(PreparedBids bids, int i, double sqrtSize, double blockerKey, string blockerId)
+    private static long CriticalPayment(PreparedBids bids, int i, double sqrtSize, double blockerKey, int blocker)
     {
         var bid = bids.Bids[i].Amount;
-        var id = bids.Ids[i];
-        bool Wins(long r) => PreparedBids.RanksBefore(r / sqrtSize, id, blockerKey, blockerId);
+        bool Wins(long r) => bids.RanksBeforeExactly(r, i, blocker, power: 2);
 
         var estimate = Math.Ceiling(blockerKey * sqrtSize);
         var r = estimate >= bid ? bid : Math.Max(1, (long)estimate);

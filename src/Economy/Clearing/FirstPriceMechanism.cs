@@ -4,6 +4,8 @@ namespace CyAgents.Economy.Clearing;
 /// <c>first-price</c>: greedy by bid density, the amount over the bundle's size normalized by supply
 /// (sum over kinds of q_k / S_k). Bids are taken in density order while they fit; winners pay their bid.
 /// Not truthful (a winner gains by shading its bid). O(n log n) for the sort plus O(n) for the pass.
+/// Densities are compared exactly (ties by id, ADR 0120); a bid below its reserve cost loses; an agent whose
+/// bid already won loses its other bids (<see cref="ClearingInput.OneWinPerAgent"/>).
 /// </summary>
 public sealed class FirstPriceMechanism : IClearingMechanism
 {
@@ -20,7 +22,9 @@ public sealed class FirstPriceMechanism : IClearingMechanism
         var density = new double[bids.Count];
         for (var i = 0; i < density.Length; i++)
             density[i] = bids.Bids[i].Amount / bids.NormalizedSize[i];
-        var order = bids.OrderByDescending(density);
+        var order = bids.OrderByExactKey(density, power: 1);
+        var reserve = input.Reserve;
+        var winningAgents = input.OneWinPerAgent ? new HashSet<string>(StringComparer.Ordinal) : null;
 
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
@@ -28,7 +32,10 @@ public sealed class FirstPriceMechanism : IClearingMechanism
         var losers = new List<string>(bids.Count);
         foreach (var i in order)
         {
-            if (bids.Fits(i, remaining))
+            // Only a bid that fits is asked about its agent: the set lookups stay about as few as the winners.
+            if (bids.Fits(i, remaining) &&
+                (reserve is null || bids.Bids[i].Amount >= reserve.CostOf(bids.Bids[i].Bundle)) &&
+                (winningAgents is null || winningAgents.Add(bids.Bids[i].AgentId)))
             {
                 bids.Take(i, remaining);
                 winners.Add(bids.Allocate(i, bids.Bids[i].Amount));

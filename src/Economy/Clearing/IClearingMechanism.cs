@@ -11,7 +11,17 @@ namespace CyAgents.Economy.Clearing;
 /// <param name="Supply">Capacity of the cycle per resource; no allocation may exceed it.</param>
 /// <param name="Prices">Posted prices (used by posted-price; others may ignore them).</param>
 /// <param name="Seed">Seed for mechanisms that draw at random (lottery).</param>
-public sealed record ClearingInput(IReadOnlyList<Bid> Bids, ResourceBundle Supply, MarketPrices Prices, ulong Seed = 0);
+/// <param name="Reserve">
+/// Reserve prices per unit (first-price and critical-value): a bid offering less than its bundle's reserve cost
+/// (<see cref="MarketPrices.CostOf"/>, rounded up) loses, and a critical-value winner pays at least that cost.
+/// Null: no reserve. Pass <paramref name="Prices"/> to use the posted prices as reserves.
+/// </param>
+/// <param name="OneWinPerAgent">
+/// One agent's bids in a cycle are alternatives (XOR): at most one of them wins. On by default; the greedy
+/// mechanisms honour it. Off only to study what the rule prevents (the shill-bid test).
+/// </param>
+public sealed record ClearingInput(IReadOnlyList<Bid> Bids, ResourceBundle Supply, MarketPrices Prices, ulong Seed = 0,
+    MarketPrices? Reserve = null, bool OneWinPerAgent = true);
 
 /// <summary>The outcome of one clearing.</summary>
 /// <param name="Mechanism">Name of the mechanism that produced it.</param>

@@ -6,7 +6,8 @@ namespace CyAgents.Economy.Clearing;
 /// later, capacity only shrinks). Draws continue until every bid is drawn. Winners pay their bid (the lottery
 /// sells chances; paying less would only invite inflated bids). Randomness comes only from
 /// <see cref="ClearingInput.Seed"/> through <see cref="SplitMix64"/>, with integer weights in a Fenwick tree, so
-/// the same seed gives the same result on every machine. O(n log n).
+/// the same seed gives the same result on every machine. O(n log n). A drawn bid whose agent already won loses
+/// (<see cref="ClearingInput.OneWinPerAgent"/>); reserves are not used (the lottery sells chances, not a price).
 /// </summary>
 public sealed class LotteryMechanism : IClearingMechanism
 {
@@ -31,6 +32,7 @@ public sealed class LotteryMechanism : IClearingMechanism
             total += amount;
         }
 
+        var winningAgents = input.OneWinPerAgent ? new HashSet<string>(StringComparer.Ordinal) : null;
         var random = new SplitMix64(input.Seed);
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
@@ -43,7 +45,7 @@ public sealed class LotteryMechanism : IClearingMechanism
             var amount = bids.Bids[i].Amount;
             weights.Add(slot, -amount);
             total -= amount;
-            if (bids.Fits(i, remaining))
+            if (bids.Fits(i, remaining) && (winningAgents is null || winningAgents.Add(bids.Bids[i].AgentId)))
             {
                 bids.Take(i, remaining);
                 winners.Add(bids.Allocate(i, amount));

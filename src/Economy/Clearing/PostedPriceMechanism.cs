@@ -6,7 +6,8 @@ namespace CyAgents.Economy.Clearing;
 /// (amount minus cost) first, equal surplus by the larger amount, then by id, while capacity remains, and each
 /// winner pays the posted cost, not its bid.
 /// Truthful in whether to buy (the price does not depend on the bid), though rationing by surplus under scarcity
-/// is not. O(n log n).
+/// is not. O(n log n). An agent whose bid already won loses its other bids (<see cref="ClearingInput.OneWinPerAgent"/>).
+/// The posted prices are this mechanism's reserve; <see cref="ClearingInput.Reserve"/> is not used.
 /// </summary>
 public sealed class PostedPriceMechanism : IClearingMechanism
 {
@@ -36,13 +37,15 @@ public sealed class PostedPriceMechanism : IClearingMechanism
             amount[i] = bids.Bids[i].Amount;
         var order = bids.OrderByDescending(surplus, amount);
 
+        var winningAgents = input.OneWinPerAgent ? new HashSet<string>(StringComparer.Ordinal) : null;
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
         var winners = new List<Allocation>();
         var losers = new List<string>(bids.Count);
         foreach (var i in order)
         {
-            if (surplus[i] >= 0 && bids.Fits(i, remaining))
+            if (surplus[i] >= 0 && bids.Fits(i, remaining) &&
+                (winningAgents is null || winningAgents.Add(bids.Bids[i].AgentId)))
             {
                 bids.Take(i, remaining);
                 winners.Add(bids.Allocate(i, cost[i]));

@@ -15,6 +15,8 @@ namespace CyAgents.Economy.Cycles;
 /// <param name="Pricing">The pricing rule that sets the next prices; null keeps the prices as they are (a fixed-price market).</param>
 /// <param name="Seed">Seed for mechanisms that draw at random.</param>
 /// <param name="EscrowIdOf">Escrow transfer id of a bid; <see cref="BidTransferIds.Escrow"/> when null.</param>
+/// <param name="Reserve">Reserve prices (see <see cref="ClearingInput.Reserve"/>); null: none.</param>
+/// <param name="OneWinPerAgent">One agent's bids are alternatives (see <see cref="ClearingInput.OneWinPerAgent"/>).</param>
 public sealed record CycleClearingInput(
     long Cycle,
     IReadOnlyList<Bid> Bids,
@@ -23,7 +25,9 @@ public sealed record CycleClearingInput(
     IClearingMechanism Mechanism,
     PricingOptions? Pricing,
     ulong Seed,
-    Func<string, string>? EscrowIdOf = null);
+    Func<string, string>? EscrowIdOf = null,
+    MarketPrices? Reserve = null,
+    bool OneWinPerAgent = true);
 
 /// <summary>A bid that could not be cleared (invalid, or a duplicate id) and so loses, with the reason.</summary>
 /// <param name="Bid">The bid.</param>
@@ -54,7 +58,7 @@ public static class CycleClearing
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(input.Mechanism);
-        var clearing = new ClearingInput(input.Bids, input.Supply, input.Prices, input.Seed);
+        var clearing = new ClearingInput(input.Bids, input.Supply, input.Prices, input.Seed, input.Reserve, input.OneWinPerAgent);
         var (valid, refused) = ClearingValidation.SplitValid(clearing);
         var rejected = refused.Count == 0 ? [] : refused.Select(r => new RejectedBid(r.Bid, r.Reason)).ToArray();
 

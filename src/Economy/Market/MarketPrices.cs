@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Numerics;
 using CyAgents.Economy.Resources;
 
 namespace CyAgents.Economy.Market;
@@ -6,10 +8,18 @@ namespace CyAgents.Economy.Market;
 /// Posted unit prices, in credits per unit of each resource kind for one cycle.
 /// Prices are real numbers (they move smoothly under the pricing rule); anything charged from them
 /// is rounded up to whole credits by <see cref="CostOf"/>, so the ledger only ever sees integers.
+/// Rounding rule (ADR 0121): each price counts at its shortest round-trip decimal value, the number as printed
+/// (0.1 is one tenth, not the binary double nearest it); the cost of a bundle is the sum of price times quantity
+/// computed exactly, then rounded up to whole credits. No tolerance: a cost of 1.0000000001 is 2 credits.
 /// </summary>
 public sealed record MarketPrices
 {
     private readonly double[] _perUnit;
+    /// <summary>The prices as integers over 10^<see cref="_scale"/>, when they fit the 128-bit fast path.</summary>
+    private readonly Int128[]? _scaled;
+    private readonly BigInteger[] _bigScaled;
+    private readonly int _scale;
+    private readonly Int128 _unit;
 
     /// <summary>Creates prices; each must be finite and non-negative.</summary>
     public MarketPrices(double cpu, double memory, double tokens, double attention)
@@ -21,6 +31,46 @@ public sealed record MarketPrices
                 throw new ArgumentOutOfRangeException(((ResourceKind)i).WireName(), _perUnit[i],
                     "a price must be a finite, non-negative number of credits per unit");
         }
+        (_bigScaled, _scale) = Decimals(_perUnit);
+        // 10^25 * 10^12 (the largest quantity) * 4 kinds < 2^127: then every cost fits 128 bits.
+        var limit = BigInteger.Pow(10, 25);
+        if (_scale <= 25 && _bigScaled.All(p => p < limit))
+        {
+            _scaled = _bigScaled.Select(p => (Int128)p).ToArray();
+            _unit = (Int128)BigInteger.Pow(10, _scale);
+        }
+    }
+
+    /// <summary>Each price as an integer over one common power of ten, read from its shortest round-trip decimal.</summary>
+    private static (BigInteger[] Scaled, int Scale) Decimals(double[] prices)
+    {
+        var digits = new BigInteger[prices.Length];
+        var places = new int[prices.Length];
+        for (var i = 0; i < prices.Length; i++)
+        {
+            // "R" gives the shortest string that parses back to the same double, e.g. "0.1" or "1.2345E-05".
+            var text = prices[i].ToString("R", CultureInfo.InvariantCulture);
+            var exponent = 0;
+            var e = text.IndexOfAny(['E', 'e']);
+            if (e >= 0)
+            {
+                exponent = int.Parse(text.AsSpan(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+                text = text[..e];
+            }
+            var dot = text.IndexOf('.');
+            var fraction = dot < 0 ? 0 : text.Length - dot - 1;
+            digits[i] = BigInteger.Parse(dot < 0 ? text : text.Remove(dot, 1), CultureInfo.InvariantCulture);
+            places[i] = fraction - exponent;
+            if (places[i] < 0)
+            {
+                digits[i] *= BigInteger.Pow(10, -places[i]);
+                places[i] = 0;
+            }
+        }
+        var scale = places.Max();
+        for (var i = 0; i < prices.Length; i++)
+            digits[i] *= BigInteger.Pow(10, scale - places[i]);
+        return (digits, scale);
     }
 
     /// <summary>All prices zero (every bid covers the posted cost).</summary>
@@ -29,13 +79,26 @@ public sealed record MarketPrices
     /// <summary>Price of one unit of <paramref name="kind"/>, in credits.</summary>
     public double this[ResourceKind kind] => _perUnit[(int)kind];
 
-    /// <summary>The posted cost of a bundle, rounded up to whole credits (never undercharges).</summary>
+    /// <summary>
+    /// The posted cost of a bundle: the exact sum of price times quantity (prices at their decimal value), rounded up
+    /// to whole credits, so it never undercharges; saturates at <see cref="long.MaxValue"/> for absurd prices.
+    /// </summary>
     public long CostOf(ResourceBundle bundle)
     {
-        // Spelled out rather than looping over ResourceKinds.All: posted-price calls this for every bid.
-        var total = _perUnit[0] * bundle.CpuMillicores + _perUnit[1] * bundle.MemoryMiB
-                    + _perUnit[2] * bundle.Tokens + _perUnit[3] * bundle.AttentionBasisPoints;
-        return (long)Math.Ceiling(total - 1e-9);
+        if (_scaled is { } p)
+        {
+            // Spelled out rather than looping over ResourceKinds.All: posted-price calls this for every bid.
+            var total = p[0] * bundle.CpuMillicores + p[1] * bundle.MemoryMiB + p[2] * bundle.Tokens + p[3] * bundle.AttentionBasisPoints;
+            var (whole, rest) = Int128.DivRem(total, _unit);
+            if (rest > 0)
+                whole++;
+            return whole > long.MaxValue ? long.MaxValue : (long)whole;
+        }
+        var big = _bigScaled[0] * bundle.CpuMillicores + _bigScaled[1] * bundle.MemoryMiB
+                  + _bigScaled[2] * bundle.Tokens + _bigScaled[3] * bundle.AttentionBasisPoints;
+        var unit = BigInteger.Pow(10, _scale);
+        var ceiling = BigInteger.DivRem(big, unit, out var remainder) + (remainder > 0 ? 1 : 0);
+        return ceiling > long.MaxValue ? long.MaxValue : (long)ceiling;
     }
 
     /// <summary>Returns a copy with one price replaced.</summary>

@@ -7,6 +7,7 @@ using CyAgents.Persistence.Records;
 using CyAgents.Orchestrator.Cycles;
 using CyAgents.Orchestrator.Hosting;
 using CyAgents.Orchestrator.Sandbox;
+using CyAgents.SystemApi.Agents;
 using CyAgents.SystemApi.Hosting;
 using Microsoft.EntityFrameworkCore;
 
@@ -27,15 +28,22 @@ public static class BenchCommand
                 + "prints the orchestrator's peak RSS and the cycle wall time (needs a static /bin/busybox: scripts/ensure-busybox).",
             DefaultValueFactory = _ => 0,
         };
+        var python = new Option<bool>("--python")
+        {
+            Description = "Also run one Python agent (python runtime) every cycle, and the Genesis-built agents in the dotnet runtime, "
+                + "and report launch -> first API call per runtime (builds both runtime images first if missing).",
+        };
         var command = new Command("bench", """
             Measures live cycles on the real Docker engine in a throw-away data folder: the time from launching a winner
             (container create) to its first System API call, and the wall time of whole cycles in which every winner
             reads prices and balance, bids and exits. Prints medians and 90th percentiles.
             With --flood: the output budget under attack instead (an agent printing that many MiB each cycle).
+            With --python: one more agent per cycle, written in Python (stdlib only), in the python runtime beside the dotnet one.
             Examples: bench --winners 1 --cycles 20 --cpu 1000    bench --winners 10 --cycles 5 --cpu 200    bench --flood 200 --cycles 3
+                      bench --winners 1 --cycles 20 --cpu 500 --python
             """)
         {
-            winners, cycles, cpu, memory, flood,
+            winners, cycles, cpu, memory, flood, python,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -53,7 +61,7 @@ public static class BenchCommand
             }
             try
             {
-                return floodMiB > 0 ? await FloodAsync(floodMiB, c, ct) : await RunAsync(w, c, cpuEach, memEach, ct);
+                return floodMiB > 0 ? await FloodAsync(floodMiB, c, ct) : await RunAsync(w, c, cpuEach, memEach, parse.GetValue(python), ct);
             }
             catch (DockerEngineUnavailableException e)
             {
@@ -64,7 +72,22 @@ public static class BenchCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(int winners, int cycles, long cpu, long memory, CancellationToken ct)
+    /// <summary>The bench's Python agent: reads its context, makes one API call over the unix socket with its token, exits.</summary>
+    private const string PythonAgent = "bench-python";
+    private const string PythonFirstCall = """
+        import json, os, socket
+        with open(os.environ["CYAGENTS_ENV"]) as f:
+            context = json.load(f)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(context["apiSocket"])
+        s.sendall(("GET /v1/market/prices HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + context["token"] + "\r\nConnection: close\r\n\r\n").encode())
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+        print(reply.split(b"\r\n", 1)[0].decode())
+        """;
+
+    private static async Task<int> RunAsync(int winners, int cycles, long cpu, long memory, bool python, CancellationToken ct)
     {
         var root = Directory.CreateTempSubdirectory("cyagents-bench-").FullName;
         var template = Directory.CreateDirectory(Path.Combine(root, "workspaces", "genesis")).FullName;
@@ -73,6 +96,7 @@ public static class BenchCommand
             JsonSerializer.Serialize(new { bidFraction = 0.001, minBid = 1, bundle, spawnThreshold = (long?)null }), ct);
         var launched = new ConcurrentDictionary<string, DateTimeOffset>();
         var firstCall = new ConcurrentDictionary<string, DateTimeOffset>();
+        var programs = new RuntimePrograms();
         var settings = new LiveSettings
         {
             DataDirectory = Path.Combine(root, "data"),
@@ -86,32 +110,58 @@ public static class BenchCommand
                 Capacity = new CapacityOptions { ReserveMillicores = 0, ReserveMemoryMiB = 1024 },
                 Genesis = new GenesisOptions { Endowment = 1_000_000, FirstBidAmount = 10, FirstBidCpuMillicores = cpu, FirstBidMemoryMiB = memory },
             },
-            SandboxDecorator = inner => new TimedSandbox(inner, launched),
+            SandboxDecorator = inner => new TimedSandbox(python ? new RuntimeSandbox(inner, programs) : inner, launched),
             OnAgentRequest = (execution, at) => firstCall.TryAdd(execution, at),
         };
         try
         {
             await using var economy = await LiveEconomy.StartAsync(settings, ct);
-            if (economy.Cycle.Supply.CpuMillicores < winners * cpu)
+            var extraCpu = python ? 250 : 0;
+            if (economy.Cycle.Supply.CpuMillicores < winners * cpu + extraCpu)
             {
-                Console.Error.WriteLine($"cyagents bench: {winners} x {cpu}m does not fit the supply of {economy.Cycle.Supply.CpuMillicores}m; lower --cpu.");
+                Console.Error.WriteLine($"cyagents bench: {winners} x {cpu}m (+{extraCpu}m) does not fit the supply of {economy.Cycle.Supply.CpuMillicores}m; lower --cpu.");
                 return ExitCodes.Usage;
             }
-            await AddAgentsAsync(economy, winners - 1, ct);
+            if (python)
+            {
+                var runtimes = economy.Services.GetRequiredService<IRuntimeImages>();
+                programs.Dotnet = new AgentProgram(await runtimes.EnsureAsync(RuntimeNames.Dotnet, ct), [Sandbox.Runtimes.DotnetRuntime.GenesisPath]);
+                programs.Python = new AgentProgram(await runtimes.EnsureAsync(RuntimeNames.Python, ct), ["python3", "-c", PythonFirstCall]);
+                await AddAgentsAsync(economy, winners - 1, ct, PythonAgent);
+            }
+            else await AddAgentsAsync(economy, winners - 1, ct);
             await economy.RunCyclesAsync(1, TimeSpan.Zero, ct); // warm-up: first launches, SQLite pages, JIT of the host
             launched.Clear();
             firstCall.Clear();
-            var reports = await economy.RunCyclesAsync(cycles, TimeSpan.Zero, ct);
+            var reports = new List<CycleReport>();
+            for (var i = 0; i < cycles; i++)
+            {
+                // The Python agent makes one call and exits; the host bids for it, as the Genesis-built agents bid for themselves.
+                if (python) await PlaceBidAsync(economy, PythonAgent, await economy.Cycle.NextNumberAsync(ct), ct);
+                reports.AddRange(await economy.RunCyclesAsync(1, TimeSpan.Zero, ct));
+            }
 
-            var latencies = launched.Where(l => firstCall.ContainsKey(l.Key))
+            double[] Latencies(Func<string, bool> which) => launched.Where(l => firstCall.ContainsKey(l.Key) && which(l.Key))
                 .Select(l => (firstCall[l.Key] - l.Value).TotalMilliseconds).Order().ToArray();
             var walls = reports.Select(r => r.Elapsed.TotalMilliseconds).Order().ToArray();
             var ran = reports.Sum(r => r.Executions.Count);
             var ok = reports.Sum(r => r.Executions.Count(e => e.Status == ExecutionStatus.Succeeded));
-            Console.WriteLine($"bench: {cycles} cycles x {winners} winners ({cpu}m, {memory} MiB each): {ok}/{ran} executions succeeded");
-            Console.WriteLine($"  launch -> first API call: p50 {Percentile(latencies, 0.5):F0} ms, p90 {Percentile(latencies, 0.9):F0} ms (n={latencies.Length})");
+            var expected = cycles * (winners + (python ? 1 : 0));
+            Console.WriteLine($"bench: {cycles} cycles x {winners} winners ({cpu}m, {memory} MiB each){(python ? " + 1 Python agent" : "")}: {ok}/{ran} executions succeeded");
+            if (python)
+            {
+                var py = Latencies(programs.IsPython);
+                var net = Latencies(e => !programs.IsPython(e));
+                Console.WriteLine($"  launch -> first API call, dotnet runtime: p50 {Percentile(net, 0.5):F0} ms, p90 {Percentile(net, 0.9):F0} ms (n={net.Length})");
+                Console.WriteLine($"  launch -> first API call, python runtime: p50 {Percentile(py, 0.5):F0} ms, p90 {Percentile(py, 0.9):F0} ms (n={py.Length})");
+            }
+            else
+            {
+                var latencies = Latencies(_ => true);
+                Console.WriteLine($"  launch -> first API call: p50 {Percentile(latencies, 0.5):F0} ms, p90 {Percentile(latencies, 0.9):F0} ms (n={latencies.Length})");
+            }
             Console.WriteLine($"  cycle wall time:          p50 {Percentile(walls, 0.5):F0} ms, p90 {Percentile(walls, 0.9):F0} ms (n={walls.Length})");
-            return ok == ran && ran == cycles * winners ? ExitCodes.Ok : ExitCodes.Failure;
+            return ok == ran && ran == expected ? ExitCodes.Ok : ExitCodes.Failure;
         }
         finally
         {
@@ -226,6 +276,26 @@ public static class BenchCommand
 
     private static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+    /// <summary>The runtime images the --python bench runs its agents in, filled in once the host has started.</summary>
+    private sealed class RuntimePrograms
+    {
+        public AgentProgram? Dotnet { get; set; }
+        public AgentProgram? Python { get; set; }
+        public ConcurrentDictionary<string, bool> PythonExecutions { get; } = new();
+        public bool IsPython(string executionId) => PythonExecutions.ContainsKey(executionId);
+    }
+
+    /// <summary>Runs the Python agent in the python runtime and every other agent (Genesis-built) in the dotnet runtime.</summary>
+    private sealed class RuntimeSandbox(ISandbox inner, RuntimePrograms programs) : ISandbox
+    {
+        public Task<ExecutionOutcome> RunAsync(ExecutionRequest request, CancellationToken ct)
+        {
+            if (request.AgentId == PythonAgent) programs.PythonExecutions[request.ExecutionId] = true;
+            var program = request.AgentId == PythonAgent ? programs.Python : programs.Dotnet;
+            return inner.RunAsync(request with { Program = program }, ct);
+        }
+    }
 
     private sealed class TimedSandbox(ISandbox inner, ConcurrentDictionary<string, DateTimeOffset> launched) : ISandbox
     {

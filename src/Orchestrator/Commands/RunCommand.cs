@@ -7,6 +7,7 @@ using CyAgents.Orchestrator.Hosting;
 using CyAgents.Orchestrator.Sandbox;
 using CyAgents.Persistence;
 using CyAgents.Persistence.Schema;
+using CyAgents.SystemApi.Agents;
 using Microsoft.Extensions.Options;
 
 namespace CyAgents.Orchestrator.Commands;
@@ -35,7 +36,7 @@ public static class RunCommand
         var db = new Option<string?>("--db") { Description = "SQLite database file (default: <data>/cyagents.db). Created on first start." };
         var mechanism = new Option<string?>("--mechanism")
         {
-            Description = $"Clearing mechanism: {string.Join(", ", ClearingMechanisms.Names)} (default: Live:Mechanism, critical-value).",
+            Description = $"Clearing mechanism: {string.Join(", ", ClearingMechanisms.Names)} (default: Live:Mechanism, critical-value); vcg and proportional are for simulate, sweep and clear only.",
         };
         var workspaces = new Option<string>("--workspaces")
         {
@@ -63,6 +64,12 @@ public static class RunCommand
         {
             Description = "The Docker engine's unix socket.", DefaultValueFactory = _ => DockerEngine.DefaultSocket,
         };
+        var genesisTemplate = new Option<string?>("--genesis-template")
+        {
+            Description = "Template folder (agent.json and code, docs/manifest.md) the first agent is created from, on a new database " +
+                          "(default: <workspaces>/genesis). On a database that has agents it must be the template the first agent was " +
+                          "created from (same manifest), else run refuses; add agents with `agents create` instead.",
+        };
         var quiet = new Option<bool>("--quiet") { Description = "Write events only to system.log, not to the console." };
 
         var command = new Command("run", """
@@ -70,10 +77,12 @@ public static class RunCommand
             network-less, resource-capped Docker containers and talk to the System API over a mounted unix socket.
             First start creates the database, the treasury and the Genesis agent (which wins cycle 1), and builds
             the agent image offline. Needs a Docker engine: run scripts/ensure-docker first.
-            Example: dotnet run --project src/Orchestrator -- run --cycles 5 --interval 1s
+            Examples:
+              dotnet run --project src/Orchestrator -- run --cycles 5 --interval 1s
+              dotnet run --project src/Orchestrator -- run --genesis-template ~/my-agent --data data-mine
             """)
         {
-            cycles, interval, window, data, db, mechanism, workspaces, endowment, apiUrls, debugAgent, debuggerFolder, engine, quiet,
+            cycles, interval, window, data, db, mechanism, workspaces, endowment, apiUrls, debugAgent, debuggerFolder, engine, genesisTemplate, quiet,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -94,18 +103,35 @@ public static class RunCommand
                 Console.Error.WriteLine($"cyagents run: unknown mechanism '{parse.GetValue(mechanism)}'; use one of {string.Join(", ", ClearingMechanisms.Names)}.");
                 return ExitCodes.Usage;
             }
+            if (parse.GetValue(mechanism) is { } research && LiveOptions.NotForLiveCycles.TryGetValue(research.Trim().ToLowerInvariant(), out var why))
+            {
+                Console.Error.WriteLine($"cyagents run: mechanism '{research}' cannot clear live cycles: {why}; use it with simulate, sweep or clear.");
+                return ExitCodes.Usage;
+            }
             if (parse.GetValue(endowment) is < 1)
             {
                 Console.Error.WriteLine("cyagents run: --genesis-endowment must be at least 1.");
                 return ExitCodes.Usage;
             }
             var workspacesRoot = FromRepository(parse.GetValue(workspaces)!);
+            var firstTemplate = Path.Combine(workspacesRoot, "genesis");
+            if (parse.GetValue(genesisTemplate) is { } chosen)
+            {
+                firstTemplate = Path.GetFullPath(chosen);
+                try { AgentManifestReader.ReadFolder(firstTemplate); }
+                catch (AgentManifestException e)
+                {
+                    Console.Error.WriteLine($"cyagents run: --genesis-template {firstTemplate}: {e.Message}");
+                    return ExitCodes.Usage;
+                }
+            }
             var settings = new LiveSettings
             {
                 DataDirectory = FromRepository(parse.GetValue(data)!),
                 DatabasePath = parse.GetValue(db) is { } dbPath ? FromRepository(dbPath) : null,
                 WorkspacesRoot = workspacesRoot,
-                WorkspaceTemplate = Path.Combine(workspacesRoot, "genesis"),
+                WorkspaceTemplate = firstTemplate,
+                TemplatesFolder = Path.Combine(workspacesRoot),
                 ApiUrls = parse.GetValue(apiUrls) ?? "",
                 EngineSocket = parse.GetValue(engine)!,
                 DebugAgentId = parse.GetValue(debugAgent),
@@ -118,6 +144,11 @@ public static class RunCommand
             {
                 // A database from a newer CyAgents is refused before the engine, the log or the file is touched.
                 await DatabaseSetup.CheckVersionAsync(DatabaseOptions.ForSqliteFile(settings.Database), ct);
+                if (parse.GetValue(genesisTemplate) is not null && await GenesisTemplateConflictAsync(settings, firstTemplate, ct) is { } conflict)
+                {
+                    Console.Error.WriteLine($"cyagents run: {conflict}");
+                    return ExitCodes.Usage;
+                }
                 await using var economy = await LiveEconomy.StartAsync(settings, ct);
                 var reports = await economy.RunCyclesAsync(parse.GetValue(cycles), economy.Options.Interval, ct);
                 Console.Error.WriteLine($"cyagents run: {reports.Count} cycles done; log: {settings.Log}");
@@ -127,6 +158,11 @@ public static class RunCommand
             {
                 Console.Error.WriteLine($"cyagents run: invalid configuration: {problem}");
                 return ExitCodes.Configuration;
+            }
+            catch (DataFolderBusyException e)
+            {
+                Console.Error.WriteLine($"cyagents run: {e.Message}");
+                return ExitCodes.Database;
             }
             catch (DockerEngineUnavailableException e)
             {
@@ -162,6 +198,27 @@ public static class RunCommand
         return command;
     }
 
+    /// <summary>
+    /// On a database that has agents, --genesis-template is accepted only when it is the template the first agent was made
+    /// from (its stored manifest equals the folder's), so re-running the same command line works and a different folder is
+    /// refused instead of silently ignored (ADR 0102). Reads the database without changing it; a new file has no agents.
+    /// </summary>
+    private static async Task<string?> GenesisTemplateConflictAsync(LiveSettings settings, string template, CancellationToken ct)
+    {
+        if (!File.Exists(settings.Database)) return null;
+        var options = DatabaseOptions.ForSqliteFile(settings.Database);
+        if (await DatabaseSetup.ReadVersionAsync(options, ct) is null or < 3) return null;
+        await using var db = new CyAgentsDbContext(options.BuildOptions());
+        var first = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.FirstOrDefaultAsync(
+            db.Set<Persistence.Records.AgentRecord>().OrderBy(a => a.CreatedAt).ThenBy(a => a.Id), ct);
+        if (first is null) return null;
+        var wanted = AgentManifestReader.Write(AgentManifestReader.ReadFolder(template));
+        return AgentManifestReader.Write(AgentManifestReader.FromStored(first.ManifestJson)) == wanted
+            ? null
+            : $"--genesis-template applies to a new database; {settings.Database} has agents already and its first agent '{first.Id}' " +
+              $"was not made from {template}. Add an agent with `cyagents agents create --template {template} --endowment N`.";
+    }
+
     private static Dictionary<string, string?> CommandLineKeys(string? mechanism, TimeSpan? window, TimeSpan? interval, long? endowment)
     {
         var keys = new Dictionary<string, string?>();
@@ -187,7 +244,7 @@ public static class RunCommand
     };
 
     /// <summary>Relative paths mean the repository root (where workspaces/genesis lives), whatever folder dotnet run starts in.</summary>
-    private static string FromRepository(string path)
+    internal static string FromRepository(string path)
     {
         if (Path.IsPathRooted(path)) return path;
         try { return Path.Combine(AgentImage.FindSourceRoot(), path); }

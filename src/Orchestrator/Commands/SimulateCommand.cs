@@ -99,8 +99,9 @@ public static class SimulateCommand
             lines.Add($"  {"",-13} default: {s.DefaultAgents} agents x {s.DefaultCycles} cycles, {string.Join(",", s.DefaultMechanisms)}");
         }
         lines.Add("");
-        lines.Add("Mechanisms: " + string.Join(", ", ClearingMechanisms.Names) + $" (optimal: at most {OptimalMechanism.MaxBids} bids per cycle).");
+        lines.Add("Mechanisms: " + string.Join(", ", ClearingMechanisms.Names) + $" (optimal and vcg: at most {OptimalMechanism.MaxBids} bids per cycle).");
         lines.Add("Strategies: " + string.Join(", ", BiddingStrategy.All.Select(s => s.Name)) + ".");
+        lines.Add("Agents that learn: cyagents simulate --scenario-file docs/examples/learning.json (hedge beside truthful agents).");
         lines.Add("");
         lines.Add("Example: cyagents simulate --scenario demand-shock --agents 500 --cycles 300 --mechanism critical-value,posted-price --seed 7 --out sim-out/shock");
         lines.Add("Your own scenario: cyagents simulate --print-scenario market > my.json; edit my.json; cyagents simulate --scenario-file my.json");

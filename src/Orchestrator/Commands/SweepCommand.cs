@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.Globalization;
+using CyAgents.Economy.Clearing;
 using CyAgents.Orchestrator.Simulation.Running;
 using CyAgents.Orchestrator.Simulation.Scenarios;
+using CyAgents.Orchestrator.Simulation.Strategies;
 using CyAgents.Orchestrator.Simulation.Sweeps;
 using Spectre.Console;
 
@@ -68,6 +70,10 @@ public static class SweepCommand
         "(market.supply_ratio, population.generated.income_rate, population.generated.strategy_mix,",
         "market.pricing.eta, market.initial_prices, ...). A grid runs every combination; \"cells\": [{...}, ...]",
         "lists them instead. Seeds: [1, 2, 3] or { \"first\": 1, \"count\": 5 }.",
+        "Mechanisms: " + string.Join(", ", ClearingMechanisms.Names) + $" (optimal and vcg: at most {OptimalMechanism.MaxBids} bids per cycle).",
+        "Strategies (in strategy_mix): " + string.Join(", ", BiddingStrategy.All.Select(s => s.Name)) + ".",
+        "Measures per cell: " + string.Join(", ", SweepRunner.MeasureNames.Select(m => m.Name)) + ".",
+        "A config comparing every mechanism with learning agents: docs/examples/mechanisms-sweep.json.",
         "",
         "Writes to the output folder: sweep.csv (a row per run, variant and cycle, and a summary row per run and",
         "variant), cells.csv (mean and 95% confidence interval per cell and measure), report.html (cells side by",

@@ -50,24 +50,30 @@ public sealed class AllocationCycle(
     TimeProvider? clock = null,
     IFaultPoints? faults = null,
     AgentPrograms? programs = null,
-    SystemMetrics? metrics = null)
+    SystemMetrics? metrics = null,
+    ExecutionHistory? history = null,
+    IClearingMechanism? mechanism = null,
+    UidRange? uids = null)
 {
+    private readonly AgentUids _uids = new(databases, uids ?? new UidRange(), clock);
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly IFaultPoints _faults = faults ?? FaultPoints.None;
-    private readonly IClearingMechanism _mechanism = ClearingMechanisms.Create(options.Mechanism);
+    // Given in code only by tests that need a clearing no configured mechanism gives (several wins of one agent).
+    private readonly IClearingMechanism _mechanism = mechanism ?? ClearingMechanisms.Create(options.Mechanism);
 
     /// <summary>The supply offered each cycle.</summary>
     public ResourceBundle Supply => supply;
 
     /// <summary>
     /// First start: the treasury and escrow accounts and the Genesis agent with its endowment, in one transaction;
-    /// does nothing when Genesis exists. Its first bid is an entry bid placed when cycle 1 starts.
+    /// does nothing when the database has any agent. Its first bid is an entry bid placed when cycle 1 starts.
     /// </summary>
     public async Task BootstrapAsync(CancellationToken ct)
     {
         var genesis = options.Genesis;
         await using var db = await databases.CreateDbContextAsync(ct);
-        if (await db.Set<AgentRecord>().AnyAsync(a => a.Id == genesis.AgentId, ct)) return;
+        // Any agent at all (Genesis, or one an operator created with `agents create` before the first run): no Genesis.
+        if (await db.Set<AgentRecord>().AnyAsync(ct)) return;
         // Fixed at creation (ADR 0100): the template's agent.json, or none (the Genesis default) for a template without one.
         var manifest = File.Exists(Path.Combine(workspaces.Template, AgentManifestReader.FileName))
             ? AgentManifestReader.Write(AgentManifestReader.ReadFolder(workspaces.Template))
@@ -155,7 +161,7 @@ public sealed class AllocationCycle(
         var prices = await CurrentPricesAsync(db, ct);
         var escrows = bids.ToDictionary(b => b.Id, b => b.EscrowTransferId);
         var step = CycleClearing.Run(new CycleClearingInput(number, bids.Select(b => new Bid(b.Id, b.AgentId, b.Bundle, b.Amount)).ToList(),
-            supply, prices, _mechanism, options.Pricing, (ulong)number, id => escrows[id]));
+            supply, prices, _mechanism, options.Pricing, (ulong)number, id => escrows[id], options.Reserve.Rule.For(prices)));
         var result = step.Result;
         var market = step.Market;
 
@@ -166,6 +172,7 @@ public sealed class AllocationCycle(
         {
             Id = ExecutionIdOf(number, w.Bid.Id), AgentId = w.Bid.AgentId, Cycle = number, BidId = w.Bid.Id, Granted = w.Won.Bundle,
         }).ToList();
+        await SupersedeExtraWinsAsync(ledgerFor(db), bids, result.Winners, executions, number, ct);
         db.AddRange(executions);
         db.AddRange(market.ToRecords());
         var cycle = await db.Set<CycleRecord>().SingleAsync(c => c.Number == number, ct);
@@ -181,7 +188,7 @@ public sealed class AllocationCycle(
             market.Kinds.Select(k => (k.Kind, k.Utilization, k.NextPrice)));
         LogSettlement(bids, step);
         _faults.Reached(FaultPoint.AfterSettlement);
-        return (bids.Count, result, executions, market.NextPrices);
+        return (bids.Count, result, executions.Where(e => e.Status == ExecutionStatus.Pending).ToList(), market.NextPrices);
     }
 
     /// <summary>The stream's settlement events, saved in the settlement's own transaction: one per bid, then the cycle's.</summary>
@@ -201,6 +208,38 @@ public sealed class AllocationCycle(
             welfare = step.Result.Welfare, revenue = step.Result.Revenue,
         });
     }
+
+    /// <summary>
+    /// One execution per agent per cycle (ADR 0075), whatever the mechanism granted: of an agent's winning bids the one it
+    /// offered most for runs (ties: the lowest bid id); the others are recorded <see cref="ExecutionStatus.Superseded"/> and
+    /// their payment comes back from the treasury (<see cref="OneRunRefundId"/>), in the settlement's own transaction.
+    /// </summary>
+    private async Task SupersedeExtraWinsAsync(ILedger ledger, IReadOnlyList<BidRecord> bids, IReadOnlyList<Allocation> winners,
+        List<ExecutionRecord> executions, long number, CancellationToken ct)
+    {
+        var amount = bids.ToDictionary(b => b.Id, b => b.Amount);
+        var payment = winners.ToDictionary(w => w.BidId, w => w.Payment);
+        foreach (var agent in executions.GroupBy(e => e.AgentId).Where(g => g.Count() > 1))
+        {
+            var ordered = agent.OrderByDescending(e => amount[e.BidId!]).ThenBy(e => e.BidId, StringComparer.Ordinal).ToList();
+            var runs = ordered[0];
+            foreach (var extra in ordered.Skip(1))
+            {
+                var paid = payment[extra.BidId!];
+                if (paid > 0)
+                    await ledger.TransferAsync(new TransferRequest(OneRunRefundId(extra.BidId!), AccountIds.Treasury, AccountIds.ForAgent(extra.AgentId),
+                        paid, TransferKind.Refund, number, $"refund of bid {extra.BidId}: bid {runs.BidId} of the same agent runs in cycle {number}"), ct);
+                extra.Status = ExecutionStatus.Superseded;
+                extra.EndedAt = _clock.GetUtcNow();
+                extra.Error = $"not run: bid {runs.BidId} of the same agent runs in this cycle (one execution per agent per cycle); refunded {paid} credits";
+                logger.LogInformation("Bid {BidId} of {AgentId} won but does not run: its bid {RunningBidId} runs in cycle {Cycle}; refunded {Refunded} credits",
+                    extra.BidId, extra.AgentId, runs.BidId, number, paid);
+            }
+        }
+    }
+
+    /// <summary>The refund of a winning bid that does not run because another of its agent's bids runs: <c>bid:&lt;id&gt;:one-run-refund</c>.</summary>
+    public static string OneRunRefundId(string bidId) => $"bid:{bidId}:one-run-refund";
 
     /// <summary>One audit event per settled bid: won or lost, what it paid, and why (a rejected bid with its reason).</summary>
     private void LogSettlement(IReadOnlyList<BidRecord> bids, CycleClearingOutcome step)
@@ -305,7 +344,7 @@ public sealed class AllocationCycle(
             }
             // The manifest stored at creation says what runs (ADR 0100); the workspace's own agent.json is never re-read.
             var program = programs is null ? null : await programs.ForAsync(AgentManifestReader.FromStored(manifestJson), CancellationToken.None);
-            var uid = AgentImage.SandboxUid;
+            var uid = await _uids.ForAsync(execution.AgentId, CancellationToken.None);
             var workspace = workspaces.Prepare(execution.AgentId, strategy, uid);
             var token = await tokens.IssueAsync(execution.AgentId, execution.Id, execution.Cycle, CancellationToken.None);
             tokenIssued = true;
@@ -347,7 +386,7 @@ public sealed class AllocationCycle(
             if (contextDelivered) RemoveContext(execution.Id);
         }
         metrics?.ExecutionEnded(outcome.Status.ToString(), outcome.StartedAt - handedOver);
-        return await UpdateExecutionAsync(execution.Id, e =>
+        var finished = await UpdateExecutionAsync(execution.Id, e =>
         {
             e.Status = outcome.Status;
             e.ExitCode = outcome.ExitCode;
@@ -358,6 +397,9 @@ public sealed class AllocationCycle(
             e.PeakMemoryBytes = outcome.PeakMemoryBytes;
             e.CpuTimeNanos = outcome.CpuTimeNanos;
         });
+        // Workspace history (ADR 0108): the workspace as this execution left it, still mounted; a failure is only logged.
+        if (history is not null) await history.RecordAsync(finished, CancellationToken.None);
+        return finished;
     }
 
     private void RemoveContext(string executionId)

@@ -24,6 +24,18 @@ public sealed record LiveOptions
     public GenesisOptions Genesis { get; init; } = new();
     /// <summary>What the host keeps back and what it offers beyond CPU and memory.</summary>
     public CapacityOptions Capacity { get; init; } = new();
+    /// <summary>Reserve prices for first-price and critical-value (<c>Live:Reserve</c>); none by default.</summary>
+    public ReserveOptions Reserve { get; init; } = new();
+
+    /// <summary>
+    /// Reference mechanisms that research tools may use but live cycles must not, and why: a live cycle has any number of
+    /// bids, and every grant becomes a container's caps.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> NotForLiveCycles { get; } = new Dictionary<string, string>
+    {
+        ["vcg"] = "it solves the exact optimum once per winner and refuses more than 40 bids, and a live cycle may have more",
+        ["proportional"] = "it grants scaled bundles, which can fall below the smallest caps a sandbox accepts",
+    };
 
     /// <summary>What is wrong, one message per setting, each starting with its key below <c>Live</c>; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
@@ -31,7 +43,15 @@ public sealed record LiveOptions
         var errors = new List<string>();
         if (!ClearingMechanisms.TryCreate(Mechanism, out _))
             errors.Add($"Mechanism '{Mechanism}' is not one of {string.Join(", ", ClearingMechanisms.Names)}");
+        else if (NotForLiveCycles.TryGetValue(Mechanism.Trim().ToLowerInvariant(), out var why))
+            errors.Add($"Mechanism '{Mechanism}' cannot clear live cycles: {why}; use it with simulate, sweep or clear");
         if (ExecutionWindow <= TimeSpan.Zero) errors.Add($"ExecutionWindow must be positive (got {ExecutionWindow})");
+        if (Reserve.Mode is not ("none" or "posted" or "fixed"))
+            errors.Add($"Reserve:Mode must be none, posted or fixed (got '{Reserve.Mode}')");
+        foreach (var (name, value) in new[] { ("Cpu", Reserve.Cpu), ("Memory", Reserve.Memory), ("Tokens", Reserve.Tokens), ("Attention", Reserve.Attention) })
+        {
+            if (!double.IsFinite(value) || value < 0) errors.Add($"Reserve:{name} must be a finite price of at least 0 (got {value})");
+        }
         if (Interval < TimeSpan.Zero) errors.Add($"Interval must not be negative (got {Interval})");
         if (string.IsNullOrWhiteSpace(Genesis.AgentId)) errors.Add("Genesis:AgentId must not be empty");
         if (Genesis.Endowment < 1) errors.Add($"Genesis:Endowment must be at least 1 (got {Genesis.Endowment})");
@@ -81,4 +101,26 @@ public sealed record CapacityOptions
         Math.Max(0, memoryBytes / (1024 * 1024) - ReserveMemoryMiB),
         Tokens,
         AttentionBasisPoints);
+}
+
+/// <summary>
+/// Reserve prices of live cycles (ADR 0123): <c>Mode</c> <c>none</c>, <c>posted</c> (the cycle's posted prices) or
+/// <c>fixed</c> (the prices per unit below). A bid below its bundle's reserve cost loses; a critical-value winner pays
+/// at least it, so an uncontested host still earns.
+/// </summary>
+public sealed record ReserveOptions
+{
+    public string Mode { get; init; } = "none";
+    public double Cpu { get; init; }
+    public double Memory { get; init; }
+    public double Tokens { get; init; }
+    public double Attention { get; init; }
+
+    /// <summary>The rule these options describe (call after validation).</summary>
+    public ReserveRule Rule => Mode switch
+    {
+        "posted" => ReserveRule.Posted,
+        "fixed" => ReserveRule.Fixed(new MarketPrices(Cpu, Memory, Tokens, Attention)),
+        _ => ReserveRule.None,
+    };
 }

@@ -1,6 +1,7 @@
 using CyAgents.Persistence.Ledger;
 using CyAgents.Orchestrator.Cycles;
 using CyAgents.Orchestrator.Sandbox;
+using CyAgents.Orchestrator.Workspaces;
 using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Identity;
 using CyAgents.SystemApi.Logging;
@@ -17,6 +18,7 @@ public sealed class LiveEconomy : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly DockerEngine _engine;
+    private RunLock? _lock;
 
     private LiveEconomy(WebApplication app, DockerEngine engine, AllocationCycle cycle, DockerSandbox sandbox, CrashRecovery recovery,
         LiveOptions options, string image)
@@ -54,11 +56,16 @@ public sealed class LiveEconomy : IAsyncDisposable
         OrchestratorExtensions.ValidateConfiguration(builder.Configuration);
         var engine = new DockerEngine(settings.EngineSocket);
         WebApplication? app = null;
+        RunLock? runLock = null;
         try
         {
             await engine.PingAsync(ct);
             var info = await engine.GetInfoAsync(ct);
-            Directory.CreateDirectory(settings.DataDirectory);
+            // One process per data folder (ADR 0102): `agents create` finds a running run by this lock and goes through its API.
+            runLock = RunLock.Acquire(settings.DataDirectory, new RunInfo(Environment.ProcessId,
+                settings.ApiUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
+            HostFileModes.Restrict(settings.DataDirectory, settings.PostgresConnectionString is null ? Path.GetFullPath(settings.Database) : null,
+                settings.Log);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.ApiSocket))!);
             app = Compose(builder, settings);
             var live = app.Services.GetRequiredService<LiveOptions>();
@@ -70,11 +77,12 @@ public sealed class LiveEconomy : IAsyncDisposable
             var services = app.Services;
             var supply = services.GetRequiredService<CycleSupply>();
             var economy = new LiveEconomy(app, engine, services.GetRequiredService<AllocationCycle>(), services.GetRequiredService<DockerSandbox>(),
-                services.GetRequiredService<CrashRecovery>(), live, image);
+                services.GetRequiredService<CrashRecovery>(), live, image) { _lock = runLock };
             using (economy.Logger.BeginScope(new Dictionary<string, object> { ["Component"] = "Orchestrator" }))
                 economy.Logger.LogInformation(
                     "Live run on {Engine} ({Cpus} CPUs, {MemoryMiB} MiB): supply per cycle {Supply}, mechanism {Mechanism}, image {Image}, API on {Socket}",
                     settings.EngineSocket, info.NCPU, info.MemTotal / 1048576, supply, live.Mechanism, image, settings.ApiSocket);
+            if (await services.GetRequiredService<ExecutionHistory>().StartAsync(ct) is { } noHistory) Console.Error.WriteLine($"cyagents run: {noHistory}");
             await economy.Recovery.RepairAsync(ct);
             await economy.Cycle.BootstrapAsync(ct);
             return economy;
@@ -83,6 +91,7 @@ public sealed class LiveEconomy : IAsyncDisposable
         {
             if (app is not null) await app.DisposeAsync();
             engine.Dispose();
+            runLock?.Dispose();
             if (StorageFailedException.From(e) is { } storage) throw storage;
             throw;
         }
@@ -101,6 +110,9 @@ public sealed class LiveEconomy : IAsyncDisposable
             ["SystemApi:OperatorTokenFile"] = Path.GetFullPath(Path.Combine(settings.DataDirectory, "operator.token")),
             ["Workspaces:Root"] = Path.GetFullPath(settings.WorkspacesRoot),
             ["Workspaces:Template"] = Path.GetFullPath(settings.WorkspaceTemplate),
+            ["Workspaces:Templates"] = Path.GetFullPath(settings.TemplatesFolder ?? Path.GetDirectoryName(Path.GetFullPath(settings.WorkspaceTemplate))!),
+            // Workspace history lives in the data folder, which no sandbox mounts (ADR 0108).
+            ["History:Root"] = Path.GetFullPath(Path.Combine(settings.DataDirectory, "history")),
         };
         foreach (var (key, value) in settings.Configuration) keys[key] = value;
         builder.Configuration.AddInMemoryCollection(keys);
@@ -209,6 +221,7 @@ public sealed class LiveEconomy : IAsyncDisposable
         {
             await _app.DisposeAsync();
             _engine.Dispose();
+            _lock?.Dispose();
         }
     }
 }

@@ -16,8 +16,10 @@ public sealed record LiveSettings
     public string? LogPath { get; init; }
     /// <summary>Per-agent workspaces.</summary>
     public string WorkspacesRoot { get; init; } = "workspaces";
-    /// <summary>Template for new workspaces.</summary>
+    /// <summary>Template of the first agent (and of a workspace lost before its first execution).</summary>
     public string WorkspaceTemplate { get; init; } = "workspaces/genesis";
+    /// <summary>Folder of named templates a spawn may name (<c>Workspaces:Templates</c>); default: the folder holding <see cref="WorkspaceTemplate"/>.</summary>
+    public string? TemplatesFolder { get; init; }
     /// <summary>Loopback URLs the API also listens on (for humans); empty for the unix socket only.</summary>
     public string ApiUrls { get; init; } = "http://127.0.0.1:5080";
     /// <summary>The Docker engine's socket.</summary>

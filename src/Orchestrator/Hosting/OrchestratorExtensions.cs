@@ -2,6 +2,7 @@ using CyAgents.Economy.Market;
 using CyAgents.Persistence;
 using CyAgents.Orchestrator.Cycles;
 using CyAgents.Orchestrator.Sandbox;
+using CyAgents.Orchestrator.Sandbox.Runtimes;
 using CyAgents.Orchestrator.Workspaces;
 using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Identity;
@@ -45,6 +46,7 @@ public static class OrchestratorExtensions
             var ws = sp.GetRequiredService<IOptions<CyAgents.SystemApi.Workspaces.WorkspaceOptions>>().Value;
             return new AgentWorkspaces(settings.WorkspacesRoot, settings.WorkspaceTemplate, quota: new WorkspaceQuota(ws.QuotaMiB, ws.QuotaInodes));
         });
+        services.AddSingleton<ExecutionHistory>();
         services.AddSingleton(SandboxOptionsFor(settings));
         services.AddSingleton<DockerSandbox>(sp =>
         {
@@ -56,8 +58,9 @@ public static class OrchestratorExtensions
             };
         });
         services.AddSingleton<ISandbox>(sp => settings.SandboxDecorator?.Invoke(sp.GetRequiredService<DockerSandbox>()) ?? sp.GetRequiredService<DockerSandbox>());
-        // The runtimes an agent's manifest may name: one line to swap when the offline runtime builds land (issue 10, part B).
-        services.AddSingleton<IRuntimeImages>(sp => new GenesisRuntimeImages(_ => Task.FromResult(sp.GetRequiredService<EngineAtStart>().Image)));
+        // The runtimes an agent's manifest may name, built offline on first use and cached by content (ADR 0104).
+        services.AddSingleton<IRuntimeImages>(sp => new RuntimeImages(sp.GetRequiredService<DockerEngine>(), new RuntimeImagesOptions(),
+            sp.GetRequiredService<ILogger<RuntimeImages>>()));
         services.AddSingleton(sp => new AgentPrograms(sp.GetRequiredService<IRuntimeImages>(),
             async (image, ct) => await sp.GetRequiredService<DockerEngine>().InspectImageAsync(image, ct) is not null));
         services.AddSingleton(sp =>
@@ -68,7 +71,8 @@ public static class OrchestratorExtensions
                 sp.GetRequiredService<IExecutionTokens>(), sp.GetRequiredService<AgentWorkspaces>(), sp.GetRequiredService<LiveOptions>(),
                 sp.GetRequiredService<CycleSupply>().PerCycle, $"{sandbox.ContainerApiFolder}/{Path.GetFileName(settings.ApiSocket)}",
                 sp.GetRequiredService<ILogger<AllocationCycle>>(), sp.GetRequiredService<TimeProvider>(), programs: sp.GetRequiredService<AgentPrograms>(),
-                metrics: sp.GetRequiredService<CyAgents.SystemApi.Metrics.SystemMetrics>());
+                metrics: sp.GetRequiredService<CyAgents.SystemApi.Metrics.SystemMetrics>(),
+                history: sp.GetRequiredService<ExecutionHistory>(), uids: sandbox.UidRange);
         });
         services.AddSingleton(sp =>
         {
@@ -81,7 +85,7 @@ public static class OrchestratorExtensions
     }
 
     /// <summary>
-    /// Checks the settings the live host validates at start (<c>Live</c>, <c>Market:Pricing</c>) with the same bindings and
+    /// Checks the settings the live host validates at start (<c>Live</c>, <c>Sandbox</c>, <c>Market:Pricing</c>, <c>SystemApi</c>, <c>Workspaces</c>) with the same bindings and
     /// checks the composed host runs on start, but alone: so a bad setting stops the host before it contacts the engine or
     /// creates its log. Throws <see cref="OptionsValidationException"/> (or an <see cref="AggregateException"/> of them)
     /// whose failures name the keys.
@@ -92,6 +96,10 @@ public static class OrchestratorExtensions
         services.BindValidated<LiveOptions>(configuration, LiveOptions.Section, o => o.Validate());
         services.BindValidated<SandboxOptions>(configuration, SandboxOptions.Section, o => o.Validate());
         services.BindValidated<PricingOptions>(configuration, PricingOptions.Section, p => p.Validate());
+        services.BindValidated<CyAgents.SystemApi.Hosting.SystemApiOptions>(configuration, CyAgents.SystemApi.Hosting.SystemApiOptions.Section, o => o.Validate());
+        services.BindValidated<CyAgents.SystemApi.Workspaces.WorkspaceOptions>(configuration, CyAgents.SystemApi.Workspaces.WorkspaceOptions.Section, o => o.Validate());
+        services.BindValidated<CyAgents.SystemApi.Workspaces.History.HistoryOptions>(configuration,
+            CyAgents.SystemApi.Workspaces.History.HistoryOptions.Section, h => h.Validate());
         using var provider = services.BuildServiceProvider();
         provider.GetRequiredService<IStartupValidator>().Validate();
     }

@@ -40,7 +40,7 @@ public sealed class AgentImage(DockerEngine engine, AgentImageOptions options, I
         {
             if (await engine.InspectImageAsync(tag, ct) is not null)
                 return tag;
-            var cache = Path.Combine(options.CacheDirectory ?? Path.Combine(root, ".images"), tag.Replace('/', '_').Replace(':', '_'));
+            var cache = CacheFor(root, tag);
             var stopwatch = Stopwatch.StartNew();
             var binary = await PublishAsync(root, cache, ct);
             using var context = BuildContext(binary);
@@ -55,6 +55,28 @@ public sealed class AgentImage(DockerEngine engine, AgentImageOptions options, I
             Gate.Release();
         }
     }
+
+    /// <summary>
+    /// The self-contained Genesis binary for the current sources, published once into the cache (the dotnet runtime image
+    /// carries it at /app/genesis-agent); returns its path.
+    /// </summary>
+    public async Task<string> PublishAsync(CancellationToken ct = default)
+    {
+        var root = options.SourceRoot ?? FindSourceRoot();
+        var tag = $"{options.Repository}:{SourceHash(root)}";
+        await Gate.WaitAsync(ct);
+        try
+        {
+            return await PublishAsync(root, CacheFor(root, tag), ct);
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+
+    private string CacheFor(string root, string tag) =>
+        Path.Combine(options.CacheDirectory ?? Path.Combine(root, ".images"), tag.Replace('/', '_').Replace(':', '_'));
 
     /// <summary>Publish caches of earlier agent sources are dead weight (about 100 MB each) once a newer image is built.</summary>
     private void PruneOlderCaches(string current)

@@ -201,6 +201,25 @@ public sealed class DockerEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// The engine's events about one container from now on, as its newline-delimited JSON stream (ends when the daemon stops);
+    /// the caller reads it as it comes (<see cref="ContainerEvents"/>) and disposes it.
+    /// </summary>
+    public async Task<Stream> EventsAsync(string containerId, CancellationToken ct = default)
+    {
+        var filters = JsonSerializer.Serialize(new Dictionary<string, string[]> { ["type"] = ["container"], ["container"] = [containerId] });
+        var response = await SendAsync(HttpMethod.Get, $"events?filters={Uri.EscapeDataString(filters)}", null, ct);
+        try
+        {
+            return await response.Content.ReadAsStreamAsync(ct);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Containers (running or not) carrying a label, e.g. <c>cyagents.managed=true</c>.</summary>
     public async Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(string label, CancellationToken ct = default)
     {
@@ -237,6 +256,29 @@ public sealed class DockerEngine : IDisposable
         }
         return imageId ?? (await InspectImageAsync(tag, ct))?.Id
             ?? throw new DockerEngineException("build", $"no image came out of the build: {output.ToString().Trim()}");
+    }
+
+    /// <summary>The images of one repository (e.g. <c>cyagents/runtime-python</c>), every tag.</summary>
+    public async Task<IReadOnlyList<ImageSummary>> ListImagesAsync(string repository, CancellationToken ct = default)
+    {
+        var filters = JsonSerializer.Serialize(new Dictionary<string, string[]> { ["reference"] = [repository] });
+        return await GetJsonAsync<List<ImageSummary>>($"images/json?filters={Uri.EscapeDataString(filters)}", ct);
+    }
+
+    /// <summary>Removes one tag of an image (the image goes with its last tag); absent is not an error, in use (409) is thrown.</summary>
+    public async Task RemoveImageAsync(string name, CancellationToken ct = default)
+    {
+        using var response = await _http.DeleteAsync($"images/{name}", ct);
+        if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.NotFound)
+            return;
+        throw await ErrorAsync("image remove", response, ct);
+    }
+
+    /// <summary>The file system of a (created, not necessarily started) container as a tar stream.</summary>
+    public async Task<Stream> ExportContainerAsync(string id, CancellationToken ct = default)
+    {
+        var response = await SendAsync(HttpMethod.Get, $"containers/{id}/export", null, ct);
+        return await response.Content.ReadAsStreamAsync(ct);
     }
 
     private async Task<T> GetJsonAsync<T>(string path, CancellationToken ct)

@@ -104,6 +104,24 @@ public sealed record ImageInspect
     public string Id { get; init; } = "";
     public IReadOnlyList<string>? RepoTags { get; init; }
     public long Size { get; init; }
+    public ImageConfig? Config { get; init; }
+}
+
+/// <summary>The parts of an image's configuration the runtime tests read.</summary>
+public sealed record ImageConfig
+{
+    public string? User { get; init; }
+    public IReadOnlyList<string>? Env { get; init; }
+    public string? WorkingDir { get; init; }
+}
+
+/// <summary>One entry of <c>GET /images/json</c>.</summary>
+public sealed record ImageSummary
+{
+    public string Id { get; init; } = "";
+    public IReadOnlyList<string>? RepoTags { get; init; }
+    public long Size { get; init; }
+    public long Created { get; init; }
 }
 
 /// <summary>One line of a container's output.</summary>

@@ -56,6 +56,8 @@ public sealed record SandboxOptions
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(3);
     /// <summary>How often the container's usage (and its workspace's fill) is sampled.</summary>
     public TimeSpan SampleEvery { get; init; } = TimeSpan.FromMilliseconds(100);
+    /// <summary>The host uids agents run as, one per agent (ADR 0071).</summary>
+    public UidRange UidRange { get; init; } = new();
 
     /// <summary>What is wrong, one message per setting; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
@@ -68,13 +70,14 @@ public sealed record SandboxOptions
         if (NoFile < 16) errors.Add($"NoFile must be at least 16 (got {NoFile})");
         if (NProc < 1) errors.Add($"NProc must be at least 1 (got {NProc})");
         if (StopGrace < TimeSpan.Zero) errors.Add($"StopGrace must not be negative (got {StopGrace})");
+        errors.AddRange(UidRange.Validate());
         return errors;
     }
 }
 
 /// <summary>
 /// Runs executions as hardened, network-less containers through the Engine API (ADRs 0001-0003):
-/// caps from the won bundle, read-only root, tmpfs /tmp, no capabilities, no new privileges, uid 10001,
+/// caps from the won bundle, read-only root, tmpfs /tmp, no capabilities, no new privileges, the agent's own uid (ADR 0071),
 /// the workspace read-write and the API socket's folder read-only — nothing else of the host.
 /// </summary>
 public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, ILogger<DockerSandbox> logger, TimeProvider? clock = null) : ISandbox
@@ -196,6 +199,8 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         Task sampler = Task.CompletedTask;
         Task reader = Task.CompletedTask;
         using var reading = new CancellationTokenSource();
+        using var watching = new CancellationTokenSource();
+        var events = ContainerEvents.None;
         // The agent's lines go to the log as they come, under its own component tag.
         AgentOutput output;
         using (logger.BeginScope(Tags(request, $"Agent:{request.AgentId}")))
@@ -210,6 +215,8 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         {
             try
             {
+                // The engine's own events tell who stopped the container (ADR 0089); opened before the start, like the output.
+                events = await ContainerEvents.WatchAsync(engine, containerId, watching.Token);
                 // Attached before the start, so not a byte is missed and nothing waits in a log file (ADR 0072).
                 var attached = await engine.AttachAsync(containerId, CancellationToken.None);
                 using (logger.BeginScope(Tags(request, $"Agent:{request.AgentId}")))
@@ -230,6 +237,8 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
 
             var (timedOut, stopped) = await WaitWithinWindowAsync(containerId, request, debug, ct);
             var endedAt = _clock.GetUtcNow();
+            // The kill and die events are a separate stream: give it a moment to catch up with the wait's answer.
+            if (!timedOut && !stopped) await events.SettleAsync(TimeSpan.FromSeconds(2));
             await StopSamplingAsync(sampling, sampler);
             // Filled to the brim at the exit counts too: the agent may have given up on ENOSPC before the next sample.
             var quotaReason = await quota ?? (request.WorkspaceQuotaBytes is { } q ? Exhausted(request.Workspace, q) : null);
@@ -245,8 +254,13 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             var state = inspect?.State;
             var exitCode = state?.ExitCode;
             // A daemon that stops kills its containers: a non-zero exit while the engine does not answer is the host's doing.
-            string? engineLost = null;
-            if (!timedOut && !stopped && state is { ExitCode: not 0, OOMKilled: false })
+            string? engineLost = events.CutBeforeDeath;
+            // Nothing of ours signals a container before its window ends (the quota's kill has its own status), so a kill the
+            // engine reports was the host's: a daemon shutting down stops every container, and an agent may exit 0 on it.
+            var killedByHost = !timedOut && !stopped && quotaReason is null && events.Kills.Count > 0
+                ? $"stopped from the host's side (signal {string.Join(", then ", events.Kills)} from the engine, e.g. a daemon shutting down), exit {exitCode}"
+                : null;
+            if (engineLost is null && !timedOut && !stopped && state is { ExitCode: not 0, OOMKilled: false })
             {
                 try { await engine.PingAsync(CancellationToken.None); }
                 catch (DockerEngineUnavailableException e) { engineLost = e.Message; }
@@ -255,6 +269,7 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             {
                 _ when engineLost is not null => (ExecutionStatus.HostFault, $"the Docker engine went away while it ran: {engineLost}"),
                 _ when quotaReason is not null => (ExecutionStatus.QuotaExceeded, quotaReason),
+                _ when killedByHost is not null => (ExecutionStatus.HostFault, killedByHost),
                 (true, _, _) => (ExecutionStatus.TimedOut, $"stopped at the end of its {request.Window.TotalSeconds:0.#} s window"),
                 (_, true, _) => (ExecutionStatus.Abandoned, "stopped because the orchestrator shut down"),
                 (_, _, { OOMKilled: true }) => (ExecutionStatus.OOMKilled, $"killed by the kernel at its memory cap of {request.Bundle.MemoryMiB} MiB"),
@@ -289,6 +304,8 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         {
             // Whatever happened above: no sampler, no reader and (unless kept for the debugger) no container outlives the run.
             await StopSamplingAsync(sampling, sampler);
+            await watching.CancelAsync();
+            await events.StopAsync();
             await reading.CancelAsync();
             try { await reader; } catch (Exception) { /* already logged by the reader */ }
             if (!keep) await RemoveQuietlyAsync(containerId, request.ExecutionId);

@@ -68,8 +68,54 @@ public sealed class AgentWorkspaces(string root, string template, string? contex
                 throw new UnsafeWorkspaceEntryException($"workspace {path} is not a folder");
         }
         if (Quota is { } q) EnsureMounted(agentId, path, uid, q);
+        if (WorkspaceFiles.CanChangeOwner && WorkspaceFiles.OwnerOf(path) is { } owner && owner != 0 && owner != uid)
+            Rehome(agentId, path, uid);
         HandOver(path, uid);
         return path;
+    }
+
+    /// <summary>
+    /// A workspace made before its agent had a uid of its own (ADR 0071: all agents were 10001 then) is copied, with the same
+    /// no-follow, bounded copy as a template, into files owned by the agent's uid — never chowned by a walk of its tree. With a
+    /// quota the agent's image is formatted anew for that uid and the copy goes in.
+    /// </summary>
+    private void Rehome(string agentId, string path, int uid)
+    {
+        var copy = Path.Combine(Root, $".{agentId}.{Guid.NewGuid():N}.rehome");
+        Directory.CreateDirectory(copy);
+        try
+        {
+            WorkspaceFiles.CopyTree(path, copy, Limits, uid);
+            if (Quota is { } q)
+            {
+                lock (_mounting)
+                {
+                    WorkspaceQuota.Unmount(path);
+                    _mounted.Remove(path);
+                    var image = Path.Combine(ImagesRoot, agentId + ".ext4");
+                    File.Delete(image);
+                    q.Format(image, uid);
+                    WorkspaceQuota.Mount(image, path);
+                    _mounted.Add(path);
+                    var lostFound = Path.Combine(path, "lost+found");
+                    if (Directory.Exists(lostFound) && !Directory.EnumerateFileSystemEntries(lostFound).Any()) Directory.Delete(lostFound);
+                }
+                WorkspaceFiles.CopyTree(copy, path, Limits, uid);
+                Directory.Delete(copy, recursive: true);
+            }
+            else
+            {
+                var aside = Path.Combine(Root, $".{agentId}.{Guid.NewGuid():N}.old");
+                Directory.Move(path, aside);
+                Directory.Move(copy, path);
+                Directory.Delete(aside, recursive: true);
+            }
+        }
+        catch
+        {
+            if (Directory.Exists(copy)) Directory.Delete(copy, recursive: true);
+            throw;
+        }
     }
 
     /// <summary>
@@ -178,7 +224,8 @@ public sealed class AgentWorkspaces(string root, string template, string? contex
 
     /// <summary>
     /// Writes one execution's context to a fresh folder of its own outside every workspace
-    /// (<c>&lt;context&gt;/&lt;execution-id&gt;/env.json</c>, readable only by <paramref name="uid"/>: it carries the token);
+    /// (<c>&lt;context&gt;/&lt;execution-id&gt;/env.json</c>; folder and file owned by <paramref name="uid"/> and readable by
+    /// it alone, ADR 0071: it carries the token);
     /// the sandbox mounts that folder read-only at <see cref="AgentEnvironment.ContainerFolder"/>. Returns the folder.
     /// </summary>
     public string DeliverEnvironment(AgentEnvironment environment, int uid)
@@ -196,7 +243,15 @@ public sealed class AgentWorkspaces(string root, string template, string? contex
         WorkspaceFiles.CreateFile(file, JsonSerializer.SerializeToUtf8Bytes(environment, EnvJson), mode);
         WorkspaceFiles.GiveTo(file, uid);
         if (!OperatingSystem.IsWindows())
-            File.SetUnixFileMode(folder, (UnixFileMode)0b111_101_101);
+        {
+            if (WorkspaceFiles.CanChangeOwner)
+            {
+                // Only the execution's uid may even list it: another agent that learned the path gets EACCES.
+                WorkspaceFiles.GiveTo(folder, uid);
+                File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+            }
+            else File.SetUnixFileMode(folder, (UnixFileMode)0b111_101_101);
+        }
         return folder;
     }
 

@@ -72,6 +72,11 @@ public enum ExecutionStatus
     HostFault = 8,
     /// <summary>Filled its workspace quota (bytes or files) and was stopped (ADR 0073).</summary>
     QuotaExceeded = 9,
+    /// <summary>
+    /// Not run: another winning bid of the same agent runs in this cycle (one execution per agent per cycle, ADR 0075); its
+    /// payment is refunded from the treasury.
+    /// </summary>
+    Superseded = 10,
 }
 
 /// <summary>Which execution outcomes are the host's fault rather than the agent's (ADR 0085).</summary>

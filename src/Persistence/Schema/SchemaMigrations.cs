@@ -12,7 +12,7 @@ public static class SchemaMigrations
     public const int Baseline = 1;
 
     /// <summary>The steps after the baseline, in order (versions 2, 3, ...).</summary>
-    public static IReadOnlyList<SchemaMigration> All { get; } = [LlmCalls, AgentManifests, Events];
+    public static IReadOnlyList<SchemaMigration> All { get; } = [LlmCalls, AgentManifests, AgentUids, Events];
 
     // Version 2 (issue 11): a row per LLM gateway call. IF NOT EXISTS because a database made by EnsureCreated from a
     // model that already had the table (tests build "before versions" databases that way) must upgrade too.
@@ -49,9 +49,27 @@ public static class SchemaMigrations
     private static SchemaMigration AgentManifests => new(3, "agents.ManifestJson: the agent's manifest, fixed at creation",
         ["""ALTER TABLE "agents" ADD COLUMN "ManifestJson" TEXT NULL"""],
         ["""ALTER TABLE "agents" ADD COLUMN IF NOT EXISTS "ManifestJson" text NULL"""]);
+    // Version 4 (issue 9): the host uid of each agent, assigned once and never reused (ADR 0071).
+    private static SchemaMigration AgentUids => new(4, "agent_uids: each agent's own host uid",
+    [
+        """
+        CREATE TABLE IF NOT EXISTS "agent_uids" (
+            "AgentId" TEXT NOT NULL CONSTRAINT "PK_agent_uids" PRIMARY KEY,
+            "Uid" INTEGER NOT NULL, "AssignedAt" TEXT NOT NULL)
+        """,
+        """CREATE UNIQUE INDEX IF NOT EXISTS "IX_agent_uids_Uid" ON "agent_uids" ("Uid")""",
+    ],
+    [
+        """
+        CREATE TABLE IF NOT EXISTS "agent_uids" (
+            "AgentId" character varying(64) NOT NULL CONSTRAINT "PK_agent_uids" PRIMARY KEY,
+            "Uid" integer NOT NULL, "AssignedAt" timestamp with time zone NOT NULL)
+        """,
+        """CREATE UNIQUE INDEX IF NOT EXISTS "IX_agent_uids_Uid" ON "agent_uids" ("Uid")""",
+    ]);
 
-    // Version 4 (issue 13): the event stream's table; Seq is the SSE id clients resume from (ADR 0111).
-    private static SchemaMigration Events => new(4, "events: the event stream, one row per event with its sequence number",
+    // Version 5 (issue 13): the event stream's table; Seq is the SSE id clients resume from (ADR 0111).
+    private static SchemaMigration Events => new(5, "events: the event stream, one row per event with its sequence number",
     [
         """
         CREATE TABLE IF NOT EXISTS "events" (

@@ -4,7 +4,9 @@ using System.Text.Json;
 using CyAgents.Contracts;
 using CyAgents.Economy.Ledger;
 using CyAgents.Persistence.Records;
+using CyAgents.SystemApi.Agents;
 using CyAgents.SystemApi.Errors;
+using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Idempotency;
 using CyAgents.SystemApi.Identity;
 using CyAgents.SystemApi.Market;
@@ -19,7 +21,8 @@ namespace CyAgents.SystemApi.Endpoints;
 
 /// <summary>
 /// Spawning: a child agent endowed from the caller's own credits (SpawnTransfer) plus a SpawnFee to the treasury,
-/// with lineage recorded and a workspace copied from the template. Depth and children per cycle are capped.
+/// with lineage recorded. The child gets a copy of the parent's workspace and the parent's stored manifest, or, when the
+/// request names a template, that template's folder and manifest (ADR 0101). Depth and children per cycle are capped.
 /// </summary>
 internal static class SpawnEndpoints
 {
@@ -29,20 +32,19 @@ internal static class SpawnEndpoints
         app.MapGroup(ApiRoutes.Spawn).WithTags("Spawn").RequiresToken(Caller.AgentPolicy)
             .MapPost("", Spawn).WithName("Spawn")
             .WithSummary("Spawn a child agent with an endowment from the caller's credits")
-            .WithDescription("Charges endowment + Spawn:Fee to the caller. Accepts Idempotency-Key. Refusals: validation (400), forbidden (403, parentId of another agent), insufficient_funds (402), spawn_limit (422).")
+            .WithDescription("Charges endowment + Spawn:Fee to the caller. Without `template` the child gets a copy of the caller's workspace and manifest; with it, that template's folder and agent.json. Accepts Idempotency-Key. Refusals: validation (400; also an unknown template, a template whose agent.json is refused, or a parent workspace that holds a link, a special file or more than the copy limits), forbidden (403, parentId of another agent), insufficient_funds (402), spawn_limit (422).")
             .Refuses(400, 402, 403, 409, 413, 415, 422, 500);
 
     private static async Task<Results<Created<SpawnResponse>, ProblemHttpResult>> Spawn(SpawnRequest request, ClaimsPrincipal user,
-        HttpContext http, IdempotentWrites writes, WorkspaceTemplate workspaces, IOptions<SpawnOptions> options, ILoggerFactory logs)
+        HttpContext http, IdempotentWrites writes, WorkspaceTemplate workspaces, IOptions<SpawnOptions> options, ILoggerFactory logs,
+        IOptions<WorkspaceOptions> templateOptions, IOptions<SystemApiOptions> api)
     {
+        var minimums = new ManifestMinimums(api.Value.MinBidCpuMillicores, api.Value.MinBidMemoryMiB);
         var caller = Caller.From(user);
         var rules = options.Value;
         if (request.ParentId is not null && request.ParentId != caller.AgentId)
             return Problems.Forbidden("an agent spawns with its own credits only: parentId must be the caller or absent");
         if (Validate(request, rules) is { } invalid) return invalid;
-        if (!workspaces.TemplateExists)
-            return Problems.Result(StatusCodes.Status500InternalServerError, ErrorCodes.Internal,
-                "the workspace template folder is missing on the host; nothing was changed");
 
         var body = JsonSerializer.SerializeToUtf8Bytes(request, Json.SpawnRequest);
         WorkspaceTemplate.Staged? staged = null;
@@ -65,11 +67,46 @@ internal static class SpawnEndpoints
                         $"already {siblings} children spawned in cycle {cycle}; the limit is {rules.MaxChildrenPerCycle}");
 
                 var childId = "agt-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+                // What the child starts from, staged before any credit moves: a refused copy refuses the spawn whole.
+                string? manifest = parent.ManifestJson;
+                string source;
+                var hostile = false;
+                if (request.Template is { } name)
+                {
+                    if (workspaces.FindTemplate(name, out var problem) is not { } folder)
+                        return Refusal.Validation("template", problem!);
+                    if (await w.Db.Set<AgentRecord>().AnyAsync(a => a.Id == name, ct))
+                        return Refusal.Validation("template", $"'{name}' is an agent's workspace, not a template");
+                    try { manifest = AgentManifestReader.Write(AgentManifestReader.ReadFolder(folder, minimums)); }
+                    catch (AgentManifestException e) { return Refusal.Validation("template", e.Message); }
+                    source = folder;
+                }
+                else if (workspaces.WorkspaceOf(parent.Id) is var ownPath && !workspaces.IsTemplate(ownPath)
+                         && WorkspaceFiles.Entry(ownPath) is { } own)
+                {
+                    // The parent's tree is hostile and may change while it is copied (the parent is running): ADR 0101.
+                    if (own is not DirectoryInfo { LinkTarget: null })
+                        return Refusal.Validation("template", "the parent's workspace is not a folder; name a template to spawn from");
+                    source = own.FullName;
+                    hostile = true;
+                }
+                else if (workspaces.TemplateExists) source = Path.GetFullPath(templateOptions.Value.Template);
+                else
+                    return new Refusal(ErrorCodes.Internal, "the workspace template folder is missing on the host; nothing was changed");
+                // A retried attempt (ADR 0084) drops the copy of the attempt before.
+                staged?.Dispose();
+                staged = null;
+                try { staged = workspaces.Stage(childId, request.Strategy?.GetRawText(), source, hostile); }
+                catch (UnsafeWorkspaceEntryException e)
+                {
+                    return Refusal.Validation("template", $"the workspace cannot be copied: {e.Message}; name a template to spawn from");
+                }
+
                 var child = new AgentRecord
                 {
                     Id = childId, Name = request.Name!.Trim(), ParentId = parent.Id, RootId = parent.RootId,
                     Generation = parent.Generation + 1, CreatedCycle = cycle, CreatedAt = w.Now,
-                    StrategyJson = request.Strategy?.GetRawText(), Status = AgentStatus.Active,
+                    StrategyJson = request.Strategy?.GetRawText(), Status = AgentStatus.Active, ManifestJson = manifest,
                 };
                 await w.Ledger.OpenAccountAsync(AccountIds.ForAgent(childId), AccountKind.Agent, ct);
                 var from = AccountIds.ForAgent(parent.Id);
@@ -87,7 +124,6 @@ internal static class SpawnEndpoints
                 {
                     agentId = childId, parentId = parent.Id, name = child.Name, generation = child.Generation, endowment = request.Endowment,
                 });
-                staged = workspaces.Stage(childId, child.StrategyJson);
                 return new SpawnResponse(child.ToWire(), request.Endowment, rules.Fee, childId);
             });
             if (outcome.Problem is not null) return outcome.Problem;

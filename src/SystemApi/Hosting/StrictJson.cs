@@ -17,7 +17,7 @@ public static class StrictJson
     /// <summary>The request types whose bodies are checked member by member.</summary>
     public static readonly IReadOnlySet<Type> Requests = new HashSet<Type>
     {
-        typeof(PlaceBidRequest), typeof(ResourceBundleDto), typeof(SpawnRequest), typeof(AskPromptRequest),
+        typeof(PlaceBidRequest), typeof(ResourceBundleDto), typeof(SpawnRequest), typeof(CreateAgentRequest), typeof(AskPromptRequest),
         typeof(AnswerPromptRequest), typeof(LlmCompletionRequest),
     };
 

@@ -14,6 +14,7 @@ using CyAgents.SystemApi.Market;
 using CyAgents.SystemApi.Metrics;
 using CyAgents.SystemApi.OpenApi;
 using CyAgents.SystemApi.Workspaces;
+using CyAgents.SystemApi.Workspaces.History;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.RateLimiting;
@@ -37,9 +38,10 @@ public static class SystemApiExtensions
     /// </summary>
     public static IServiceCollection AddSystemApi(this IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<SystemApiOptions>(configuration.GetSection(SystemApiOptions.Section));
+        services.BindValidated<SystemApiOptions>(configuration, SystemApiOptions.Section, o => o.Validate());
         services.Configure<SpawnOptions>(configuration.GetSection(SpawnOptions.Section));
-        services.Configure<WorkspaceOptions>(configuration.GetSection(WorkspaceOptions.Section));
+        services.BindValidated<WorkspaceOptions>(configuration, WorkspaceOptions.Section, o => o.Validate());
+        services.BindValidated<HistoryOptions>(configuration, HistoryOptions.Section, h => h.Validate());
         services.Configure<MarketDefaultsOptions>(configuration.GetSection(MarketDefaultsOptions.Section));
         services.Configure<DatabaseOptions>(configuration.GetSection(DatabaseOptions.Section));
         // A bad pricing rule stops the host at start, naming the key, instead of surfacing as odd prices later.
@@ -62,6 +64,7 @@ public static class SystemApiExtensions
         services.TryAddSingleton(sp => CycleSupply.From(sp.GetRequiredService<IOptions<MarketDefaultsOptions>>().Value));
         services.TryAddSingleton<MarketView>();
         services.TryAddSingleton<WorkspaceTemplate>();
+        services.TryAddSingleton<WorkspaceHistory>();
         services.TryAddSingleton<GroupCommitWriter>();
         services.TryAddSingleton<IdempotentWrites>();
         services.AddMetrics();
@@ -143,7 +146,9 @@ public static class SystemApiExtensions
         EconomyEndpoints.Map(app);
         BidEndpoints.Map(app);
         SpawnEndpoints.Map(app);
+        OperatorAgentEndpoints.Map(app);
         AgentEndpoints.Map(app);
+        HistoryEndpoints.Map(app);
         PromptEndpoints.Map(app);
         CycleEndpoints.Map(app);
         LlmEndpoints.Map(app);

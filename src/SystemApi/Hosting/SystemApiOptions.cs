@@ -74,4 +74,32 @@ public sealed class SystemApiOptions
 
     /// <summary>How long the market snapshot behind <c>/v1/market/prices</c> is cached, in milliseconds.</summary>
     public int MarketCacheMilliseconds { get; set; } = 1000;
+
+    /// <summary>What is wrong, one message per setting, each starting with its key below <c>SystemApi</c>; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        void AtLeast(string key, long value, long least)
+        {
+            if (value < least) errors.Add($"{key} must be at least {least} (got {value})");
+        }
+        AtLeast(nameof(MaxRequestBodyBytes), MaxRequestBodyBytes, 1024);
+        AtLeast(nameof(MaxRequestTargetLength), MaxRequestTargetLength, 256);
+        AtLeast(nameof(MaxRequestHeadersBytes), MaxRequestHeadersBytes, 1024);
+        AtLeast(nameof(MaxRequestHeaderCount), MaxRequestHeaderCount, 8);
+        AtLeast(nameof(MaxConcurrentConnections), MaxConcurrentConnections, 1);
+        AtLeast(nameof(AnonymousRateLimitPerSecond), AnonymousRateLimitPerSecond, 1);
+        AtLeast(nameof(AnonymousRateLimitBurst), AnonymousRateLimitBurst, 1);
+        // A bundle below a minimum of 1 would reach the engine as 0, which it reads as "no limit".
+        AtLeast(nameof(MinBidCpuMillicores), MinBidCpuMillicores, 1);
+        AtLeast(nameof(MinBidMemoryMiB), MinBidMemoryMiB, 1);
+        AtLeast(nameof(MaxQuestionLength), MaxQuestionLength, 1);
+        AtLeast(nameof(MaxPromptReward), MaxPromptReward, 1);
+        AtLeast(nameof(MaxPageSize), MaxPageSize, 1);
+        AtLeast(nameof(RateLimitPerSecond), RateLimitPerSecond, 1);
+        AtLeast(nameof(RateLimitBurst), RateLimitBurst, 1);
+        AtLeast(nameof(TokenCacheMilliseconds), TokenCacheMilliseconds, 0);
+        AtLeast(nameof(MarketCacheMilliseconds), MarketCacheMilliseconds, 0);
+        return errors;
+    }
 }

@@ -1,5 +1,6 @@
 using Xunit.Abstractions;
 using CyAgents.Economy.Clearing;
+using CyAgents.Economy.Resources;
 
 namespace CyAgents.Economy.Tests.Clearing;
 
@@ -59,6 +60,91 @@ public sealed class TruthfulnessTests(ITestOutputHelper output)
         output.WriteLine($"critical-value: {checkedReports} misreports checked, {gains} gained, best gain {best}");
         checkedReports.ShouldBeGreaterThan(50_000);
         gains.ShouldBe(0);
+    }
+
+    /// <summary>
+    /// Added bids: each bidder keeps its true bid (or a misreport of its amount) and adds one more bid under the same
+    /// agent: a small bundle, a copy of its bundle, a superset of it, or another bidder's bundle, at a random amount.
+    /// Its true value is its bid's amount for any won bundles that together cover its own (free disposal), 0
+    /// otherwise; it pays for every bid that wins.
+    /// </summary>
+    private static (long BestGain, int Gains, int Checked) SearchForShillGains(IClearingMechanism mechanism, int instances, bool oneWinPerAgent)
+    {
+        var random = new SplitMix64(717171);
+        long best = 0;
+        int gains = 0, checkedReports = 0;
+        for (var round = 0; round < instances; round++)
+        {
+            var input = ClearingInstances.Random(random, (int)random.NextInRange(3, 13)) with { OneWinPerAgent = oneWinPerAgent };
+            var truthful = mechanism.Clear(input);
+            var supply = input.Supply;
+            for (var i = 0; i < input.Bids.Count; i++)
+            {
+                var bid = input.Bids[i];
+                var value = bid.Amount;
+                var truthfulUtility = AgentUtility(truthful, bid, value);
+                for (var shape = 0; shape < 8; shape++)
+                {
+                    long Small(ResourceKind kind) => supply[kind] == 0 || random.NextBelow(2) == 0 ? 0 : random.NextInRange(1, supply[kind] / 20 + 2);
+                    ResourceBundle added = (shape % 4) switch
+                    {
+                        0 => ResourceBundle.Create(Small(ResourceKind.Cpu), Small(ResourceKind.Memory), Small(ResourceKind.Tokens), Small(ResourceKind.Attention)),
+                        1 => bid.Bundle,
+                        2 => bid.Bundle + ResourceBundle.Create(Small(ResourceKind.Cpu), Small(ResourceKind.Memory), 0, 0),
+                        _ => input.Bids[(int)random.NextBelow((ulong)input.Bids.Count)].Bundle,
+                    };
+                    if (added.IsEmpty)
+                        added = ResourceBundle.Create(cpuMillicores: 1);
+                    if (!added.FitsWithin(supply))
+                        continue;
+                    var bids = input.Bids.ToList();
+                    // Half the time the agent also misreports its own bid.
+                    if (shape >= 4)
+                        bids[i] = bid with { Amount = Math.Max(1, (long)Math.Round(value * (0.5 + 1.5 * random.NextDouble()))) };
+                    bids.Add(new Bid(bid.Id + "-shill", bid.AgentId, added, random.NextInRange(1, value + 1)));
+                    var lied = mechanism.Clear(input with { Bids = bids });
+                    var gain = AgentUtility(lied, bid, value) - truthfulUtility;
+                    checkedReports++;
+                    if (gain > 0)
+                    {
+                        gains++;
+                        best = Math.Max(best, gain);
+                    }
+                }
+            }
+        }
+        return (best, gains, checkedReports);
+    }
+
+    /// <summary>The agent's value if what it won covers its own bundle, minus everything it pays.</summary>
+    private static long AgentUtility(ClearingResult result, Bid truth, long value)
+    {
+        var won = ResourceBundle.Zero;
+        long paid = 0;
+        foreach (var w in result.Winners.Where(w => w.AgentId == truth.AgentId))
+        {
+            won += w.Bundle;
+            paid += w.Payment;
+        }
+        return (truth.Bundle.FitsWithin(won) && paid >= 0 && result.Winners.Any(w => w.AgentId == truth.AgentId) ? value : 0) - paid;
+    }
+
+    [Fact]
+    public void Under_critical_value_no_agent_gains_by_adding_bids_over_1000_instances()
+    {
+        var (best, gains, checkedReports) = SearchForShillGains(new CriticalValueMechanism(), 1000, oneWinPerAgent: true);
+        output.WriteLine($"critical-value, one win per agent: {checkedReports} added bids checked, {gains} gained, best gain {best}");
+        checkedReports.ShouldBeGreaterThan(40_000);
+        gains.ShouldBe(0);
+    }
+
+    [Fact]
+    public void Without_one_win_per_agent_the_same_added_bid_check_finds_gains()
+    {
+        var (best, gains, checkedReports) = SearchForShillGains(new CriticalValueMechanism(), 1000, oneWinPerAgent: false);
+        output.WriteLine($"critical-value, XOR off: {checkedReports} added bids checked, {gains} gained, best gain {best}");
+        gains.ShouldBeGreaterThan(0);
+        best.ShouldBeGreaterThan(0);
     }
 
     [Fact]

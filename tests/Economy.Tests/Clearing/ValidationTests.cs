@@ -112,12 +112,12 @@ public sealed class ValidationTests
     }
 
     [Fact]
-    public void The_registry_knows_the_five_mechanisms_and_names_them_when_asked_for_another()
+    public void The_registry_knows_the_nine_mechanisms_and_names_them_when_asked_for_another()
     {
-        ClearingMechanisms.Names.ShouldBe(["first-price", "critical-value", "posted-price", "lottery", "optimal"]);
+        ClearingMechanisms.Names.ShouldBe(["first-price", "critical-value", "posted-price", "lottery", "optimal", "vcg", "drf", "proportional", "uniform-price"]);
         foreach (var name in ClearingMechanisms.Names)
             ClearingMechanisms.Create(name).Name.ShouldBe(name);
         Should.Throw<ArgumentException>(() => ClearingMechanisms.Create("vickrey")).Message
-            .ShouldStartWith("unknown mechanism 'vickrey'; known mechanisms: first-price, critical-value, posted-price, lottery, optimal");
+            .ShouldStartWith("unknown mechanism 'vickrey'; known mechanisms: first-price, critical-value, posted-price, lottery, optimal, vcg, drf, proportional, uniform-price");
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using CyAgents.Economy.Clearing;
 using CyAgents.Orchestrator.Commands;
 
 namespace CyAgents.Orchestrator.Tests.Clear;
@@ -126,7 +127,7 @@ public sealed class ClearCommandTests : IDisposable
 
     public static TheoryData<string[], string> BadOptions => new()
     {
-        { ["--mechanism", "vickrey"], "cyagents clear: unknown mechanism 'vickrey' (known: first-price, critical-value, posted-price, lottery, optimal)" },
+        { ["--mechanism", "vickrey"], "cyagents clear: unknown mechanism 'vickrey' (known: first-price, critical-value, posted-price, lottery, optimal, vcg, drf, proportional, uniform-price)" },
         { ["--mechanism", "lottery", "--seed", "-3"], "cyagents clear: --seed must be a whole number from 0 to 18446744073709551615 (got '-3')" },
         { ["--mechanism", "first-price", "--supply", "cpu=-5"], "cyagents clear: --supply: cpu must be a whole, non-negative number (got '-5')" },
         { ["--mechanism", "first-price", "--supply", "gpu=5"], "cyagents clear: --supply: unknown resource 'gpu' (expected cpu, memory, tokens, attention)" },
@@ -153,7 +154,7 @@ public sealed class ClearCommandTests : IDisposable
         exit.ShouldBe(2);
         stderr.TrimEnd().ShouldBe("cyagents clear: --bids FILE is required (see cyagents clear --help)");
         Run("--bids", File(HandInstance)).Stderr.TrimEnd()
-            .ShouldBe("cyagents clear: --mechanism NAME is required: first-price, critical-value, posted-price, lottery, optimal");
+            .ShouldBe("cyagents clear: --mechanism NAME is required: first-price, critical-value, posted-price, lottery, optimal, vcg, drf, proportional, uniform-price");
     }
 
     [Fact]
@@ -171,7 +172,7 @@ public sealed class ClearCommandTests : IDisposable
         var (exit, stdout, _) = Run("--help");
         exit.ShouldBe(0);
         stdout.ShouldContain("--mechanism <NAME>");
-        stdout.ShouldContain("first-price, critical-value, posted-price, lottery, optimal");
+        stdout.ShouldContain("first-price, critical-value, posted-price, lottery, optimal, vcg, drf, proportional, uniform-price");
         stdout.ShouldContain("cyagents clear --bids docs/examples/bids.json --mechanism critical-value");
     }
 
@@ -180,7 +181,7 @@ public sealed class ClearCommandTests : IDisposable
     {
         var example = Path.Combine(RepositoryRoot(), "docs", "examples", "bids.json");
         System.IO.File.Exists(example).ShouldBeTrue(example);
-        foreach (var mechanism in new[] { "first-price", "critical-value", "posted-price", "lottery", "optimal" })
+        foreach (var mechanism in ClearingMechanisms.Names)
             Run("--bids", example, "--mechanism", mechanism).ExitCode.ShouldBe(0, mechanism);
     }
 

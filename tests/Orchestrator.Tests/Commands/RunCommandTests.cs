@@ -38,6 +38,13 @@ public sealed class RunCommandTests
     [InlineData("Live__Mechanism", "auction-of-dreams", "Live:Mechanism")]
     [InlineData("Live__Genesis__Endowment", "0", "Live:Genesis:Endowment")]
     [InlineData("Live__Capacity__ReserveMemoryMiB", "-5", "Live:Capacity:ReserveMemoryMiB")]
+    [InlineData("Workspaces__QuotaMiB", "3", "Workspaces:QuotaMiB")]
+    [InlineData("Workspaces__QuotaInodes", "0", "Workspaces:QuotaInodes")]
+    [InlineData("SystemApi__MinBidMemoryMiB", "0", "SystemApi:MinBidMemoryMiB")]
+    [InlineData("SystemApi__MaxRequestBodyBytes", "-1", "SystemApi:MaxRequestBodyBytes")]
+    [InlineData("SystemApi__RateLimitPerSecond", "0", "SystemApi:RateLimitPerSecond")]
+    [InlineData("Sandbox__UidRange__First", "1000", "Sandbox:UidRange:First")]
+    [InlineData("Sandbox__UidRange__Count", "0", "Sandbox:UidRange:Count")]
     public async Task A_bad_setting_is_one_line_naming_its_key_and_the_configuration_exit_code_before_the_engine_is_asked(
         string variable, string value, string key)
     {

@@ -19,7 +19,7 @@ public sealed class CycleWorld : IAsyncDisposable
     private readonly string _root = Directory.CreateTempSubdirectory("cyagents-cycle-").FullName;
 
     public CycleWorld(LiveOptions? options = null, ResourceBundle? supply = null, Microsoft.Extensions.Logging.ILogger<AllocationCycle>? logger = null,
-        AgentPrograms? programs = null)
+        AgentPrograms? programs = null, SystemApi.Workspaces.History.HistoryOptions? history = null)
     {
         Options = options ?? new LiveOptions { ExecutionWindow = TimeSpan.FromSeconds(5) };
         var database = DatabaseOptions.ForSqliteFile(Path.Combine(_root, "cyagents.db"));
@@ -28,8 +28,15 @@ public sealed class CycleWorld : IAsyncDisposable
         Workspaces = new AgentWorkspaces(Path.Combine(_root, "workspaces"), Path.Combine(_root, "template"));
         Directory.CreateDirectory(Workspaces.Template);
         File.WriteAllText(Path.Combine(Workspaces.Template, "strategy.json"), "{}");
+        if (history is not null)
+        {
+            history.Root = Path.Combine(_root, "data", "history");
+            History = new SystemApi.Workspaces.History.WorkspaceHistory(history);
+            HistoryLog = new ListLogger<ExecutionHistory>();
+        }
         Cycle = new AllocationCycle(Databases, _ => Ledger, Sandbox, Tokens, Workspaces, Options,
-            supply ?? ResourceBundle.Create(1500, 4096, 1000, 10_000), "/run/cyagents/api.sock", logger ?? NullLogger<AllocationCycle>.Instance, programs: programs);
+            supply ?? ResourceBundle.Create(1500, 4096, 1000, 10_000), "/run/cyagents/api.sock", logger ?? NullLogger<AllocationCycle>.Instance, programs: programs,
+            history: History is null ? null : new ExecutionHistory(History, Workspaces, Databases, HistoryLog!));
     }
 
     public InMemoryLedger Ledger { get; } = new();
@@ -39,16 +46,20 @@ public sealed class CycleWorld : IAsyncDisposable
     public IDbContextFactory<CyAgentsDbContext> Databases { get; }
     public AgentWorkspaces Workspaces { get; }
     public AllocationCycle Cycle { get; }
+    /// <summary>The workspace history the cycle records into, when the world was made with one.</summary>
+    public SystemApi.Workspaces.History.WorkspaceHistory? History { get; }
+    /// <summary>What the history recorder logged.</summary>
+    public ListLogger<ExecutionHistory>? HistoryLog { get; }
 
     public CrashRecovery Recovery() => new(Databases, _ => Ledger, null, Tokens, NullLogger<CrashRecovery>.Instance);
 
-    /// <summary>Creates an agent with credits, as spawning through the API would (with a stored manifest when given).</summary>
-    public async Task AddAgentAsync(string id, long credits, string? manifestJson = null)
+    /// <summary>Creates an agent with credits, as spawning through the API would (with a stored manifest and a parent when given).</summary>
+    public async Task AddAgentAsync(string id, long credits, string? manifestJson = null, string? parentId = null, long createdCycle = 0)
     {
         await Ledger.OpenAccountAsync(AccountIds.ForAgent(id), AccountKind.Agent);
         await Ledger.TransferAsync(new TransferRequest($"{id}:endowment", AccountIds.Treasury, AccountIds.ForAgent(id), credits, TransferKind.Endowment));
         await using var db = await Databases.CreateDbContextAsync();
-        db.Add(new AgentRecord { Id = id, Name = id, RootId = id, CreatedAt = DateTimeOffset.UtcNow, ManifestJson = manifestJson });
+        db.Add(new AgentRecord { Id = id, Name = id, RootId = parentId ?? id, ParentId = parentId, CreatedCycle = createdCycle, CreatedAt = DateTimeOffset.UtcNow, ManifestJson = manifestJson });
         await db.SaveChangesAsync();
     }
 
@@ -114,4 +125,16 @@ public sealed class FakeTokens : IExecutionTokens
         Revoked.Add(executionId);
         return Task.CompletedTask;
     }
+}
+
+/// <summary>Keeps every log line, for tests that assert what was logged.</summary>
+public sealed class ListLogger<T> : Microsoft.Extensions.Logging.ILogger<T>
+{
+    public ConcurrentQueue<(Microsoft.Extensions.Logging.LogLevel Level, string Message)> Lines { get; } = new();
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+        Exception? exception, Func<TState, Exception?, string> formatter) => Lines.Enqueue((logLevel, formatter(state, exception)));
 }

@@ -84,6 +84,48 @@ public sealed class EngineLossTests : IDisposable
         outcome.ExitCode.ShouldBe(3);
     }
 
+    [Fact]
+    public async Task An_agent_that_exits_0_on_the_daemons_SIGTERM_is_a_host_fault_not_a_success()
+    {
+        // A daemon shutting down signals every container; Genesis exits 0 on SIGTERM, so wait and inspect alone say "success".
+        await using var fake = await FakeEngine.StartAsync(Socket, exitCode: 0, exitAtOnce: true, events: ["kill:15", "die"]);
+        using var engine = new DockerEngine(Socket);
+
+        var outcome = await Sandbox(engine).RunAsync(Request(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+
+        outcome.Status.ShouldBe(ExecutionStatus.HostFault);
+        outcome.Error.ShouldNotBeNull().ShouldContain("signal 15");
+    }
+
+    [Fact]
+    public async Task An_agent_that_exits_0_with_no_kill_from_the_engine_succeeded()
+    {
+        await using var fake = await FakeEngine.StartAsync(Socket, exitCode: 0, exitAtOnce: true, events: ["die"]);
+        using var engine = new DockerEngine(Socket);
+
+        var outcome = await Sandbox(engine).RunAsync(Request(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+
+        outcome.Status.ShouldBe(ExecutionStatus.Succeeded);
+    }
+
+    [Fact]
+    public async Task An_engine_error_mid_run_leaves_no_container_and_stops_the_output_reader_and_the_event_watch()
+    {
+        // Issue 9 item 9: the engine refuses the wait (500) while the container runs.
+        await using var fake = await FakeEngine.StartAsync(Socket, exitCode: 0, waitFails: true, events: []);
+        using var engine = new DockerEngine(Socket);
+
+        var outcome = await Sandbox(engine).RunAsync(Request(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+
+        outcome.Status.ShouldBe(ExecutionStatus.Failed);
+        outcome.Error.ShouldNotBeNull().ShouldContain("the engine failed during the run");
+        fake.Calls.ShouldContain("kill SIGKILL");
+        fake.Calls.ShouldContain("delete");
+        // RunAsync returned, and its finally awaits the sampler; the streams it held open were closed by the orchestrator.
+        await fake.AttachClosed.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        await fake.EventsClosed.Task.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
     private DockerSandbox Sandbox(DockerEngine engine) =>
         new(engine, new SandboxOptions { Image = "cyagents-agent:fake", ApiSocketFolder = _root }, NullLogger<DockerSandbox>.Instance);
 
@@ -118,7 +160,16 @@ public sealed class EngineLossTests : IDisposable
         /// <summary>Completes when the sandbox is waiting for the container.</summary>
         public TaskCompletionSource Waiting { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public static async Task<FakeEngine> StartAsync(string socket, int exitCode, bool exitAtOnce = false)
+        /// <summary>The calls that change a container, in order (<c>kill SIGNAL</c>, <c>delete</c>).</summary>
+        public List<string> Calls { get; } = [];
+        /// <summary>Complete when the orchestrator closed the attach (output) and events streams the fake held open.</summary>
+        public TaskCompletionSource AttachClosed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource EventsClosed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <param name="events">Null: no events endpoint (404). Else the events sent at once (<c>kill:SIGNAL</c>, <c>die</c>),
+        /// then the stream held open.</param>
+        public static async Task<FakeEngine> StartAsync(string socket, int exitCode, bool exitAtOnce = false, string[]? events = null,
+            bool waitFails = false)
         {
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
@@ -130,9 +181,45 @@ public sealed class EngineLossTests : IDisposable
             app.MapGet("/v1.41/_ping", () => "OK");
             app.MapPost("/v1.41/containers/create", () => Results.Json(new { Id = id }, statusCode: 201));
             app.MapPost("/v1.41/containers/{id}/start", () => Results.NoContent());
-            app.MapPost("/v1.41/containers/{id}/attach", () => Results.Bytes([], "application/vnd.docker.raw-stream"));
+            if (events is null || exitAtOnce)
+                app.MapPost("/v1.41/containers/{id}/attach", () => Results.Bytes([], "application/vnd.docker.raw-stream"));
+            else
+            {
+                app.MapPost("/v1.41/containers/{id}/attach", async (HttpContext http) =>
+                {
+                    http.Response.ContentType = "application/vnd.docker.raw-stream";
+                    await http.Response.Body.FlushAsync();
+                    await HoldUntilClosedAsync(http, fake._crash.Task);
+                    fake.AttachClosed.TrySetResult();
+                });
+            }
+            if (events is not null)
+            {
+                app.MapGet("/v1.41/events", async (HttpContext http) =>
+                {
+                    http.Response.ContentType = "application/json";
+                    foreach (var e in events)
+                    {
+                        var (action, signal) = e.Split(':') is [var a, var s] ? (a, s) : (e, null);
+                        var attributes = signal is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["signal"] = signal };
+                        await http.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(new
+                        {
+                            Type = "container", Action = action, Actor = new { ID = id, Attributes = attributes },
+                        }) + "\n");
+                    }
+                    await http.Response.Body.FlushAsync();
+                    await HoldUntilClosedAsync(http, fake._crash.Task);
+                    fake.EventsClosed.TrySetResult();
+                });
+            }
             app.MapPost("/v1.41/containers/{id}/wait", async (HttpContext http) =>
             {
+                if (waitFails)
+                {
+                    http.Response.StatusCode = 500;
+                    await http.Response.WriteAsJsonAsync(new { message = "containerd: ttrpc: closed" });
+                    return;
+                }
                 if (exitAtOnce)
                 {
                     await http.Response.WriteAsJsonAsync(new { StatusCode = exitCode });
@@ -144,15 +231,29 @@ public sealed class EngineLossTests : IDisposable
                 await fake._crash.Task;
                 http.Abort();
             });
-            app.MapPost("/v1.41/containers/{id}/kill", () => Results.NoContent());
+            app.MapPost("/v1.41/containers/{id}/kill", (string signal) =>
+            {
+                lock (fake.Calls) fake.Calls.Add($"kill {signal}");
+                return Results.NoContent();
+            });
             app.MapGet("/v1.41/containers/{id}/json", () => Results.Json(new
             {
                 Id = id, Name = "/cyagents-fake", State = new { Status = "exited", Running = false, OOMKilled = false, ExitCode = exitCode },
             }));
             app.MapGet("/v1.41/containers/{id}/logs", () => Results.Bytes([], "application/vnd.docker.raw-stream"));
-            app.MapDelete("/v1.41/containers/{id}", () => Results.NoContent());
+            app.MapDelete("/v1.41/containers/{id}", () =>
+            {
+                lock (fake.Calls) fake.Calls.Add("delete");
+                return Results.NoContent();
+            });
             await app.StartAsync();
             return fake;
+        }
+
+        private static async Task HoldUntilClosedAsync(HttpContext http, Task crash)
+        {
+            try { await Task.WhenAny(Task.Delay(Timeout.Infinite, http.RequestAborted), crash); }
+            catch (OperationCanceledException) { }
         }
 
         /// <summary>The daemon dies: open streams are cut and the socket stops answering.</summary>

@@ -99,6 +99,9 @@ public static class LedgerAudit
                 problems.Add($"execution {execution.Id} has no won bid");
             else if (execution.Status.IsHostFault() && bid.Payment > 0 && !transferIds.Contains(CyAgents.Orchestrator.Cycles.HostFaultSettlement.RefundId(execution.Id)))
                 problems.Add($"execution {execution.Id} ended by the host ({execution.Status}) was not refunded");
+            else if (execution.Status == ExecutionStatus.Superseded && bid.Payment > 0
+                     && !transferIds.Contains(CyAgents.Orchestrator.Cycles.AllocationCycle.OneRunRefundId(bid.Id)))
+                problems.Add($"superseded execution {execution.Id} was not refunded");
         }
         foreach (var agent in agents.Where(a => !stored.ContainsKey(AccountIds.ForAgent(a)))) problems.Add($"agent {agent} has no account");
         foreach (var account in stored.Keys.Where(a => a.StartsWith("agent:", StringComparison.Ordinal) && !agents.Contains(a["agent:".Length..])))

@@ -149,4 +149,33 @@ public class ScenarioFileTests
         error.Trim().ShouldContain("market.supply.cpu is 2.5 for n = 10");
         Directory.GetFiles(folder).ShouldBeEmpty();
     }
+
+    [Fact]
+    public async Task Market_reserve_posted_makes_critical_value_earn_more_and_a_bad_reserve_is_refused()
+    {
+        static string Scenario(string reserve) => $$"""
+        {
+          "name": "reserve",
+          "summary": "supply above demand: critical-value winners are uncontested",
+          "defaults": { "agents": 60, "cycles": 10, "mechanisms": ["critical-value"] },
+          "population": { "generated": {} },
+          "market": { "supply_ratio": 3, "reserve": {{reserve}} }
+        }
+        """;
+        async Task<long> Revenue(string reserve)
+        {
+            var scenario = ScenarioFile.Parse(Scenario(reserve), "reserve.json");
+            var result = await Experiment.RunAsync(new ExperimentOptions(scenario, 60, 10, scenario.DefaultMechanisms, 3));
+            return result.Runs.ShouldHaveSingleItem().Cycles.Sum(c => c.Revenue);
+        }
+        var none = await Revenue("\"none\"");
+        var posted = await Revenue("\"posted\"");
+        var fixedPrices = await Revenue("""{ "cpu": 0.005 }""");
+        posted.ShouldBeGreaterThan(none);
+        fixedPrices.ShouldBeGreaterThan(none);
+
+        var error = Should.Throw<ScenarioFileException>(() => ScenarioFile.Parse(Scenario("\"high\""), "bad.json"));
+        error.Message.ShouldContain("market.reserve");
+        Should.Throw<ScenarioFileException>(() => ScenarioFile.Parse(Scenario("""{ "cpu": -1 }"""), "bad.json")).Message.ShouldContain("market.reserve.cpu");
+    }
 }

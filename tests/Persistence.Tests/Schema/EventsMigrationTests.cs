@@ -7,7 +7,7 @@ using Npgsql;
 
 namespace CyAgents.Persistence.Tests.Schema;
 
-/// <summary>Schema version 4 (events): the v1 fixture and a v1 PostgreSQL database upgrade to the table today's model makes.</summary>
+/// <summary>Schema version 5 (events): the v1 fixture and a v1 PostgreSQL database upgrade to the table today's model makes.</summary>
 public sealed class EventsMigrationTests : IDisposable
 {
     public void Dispose() => SqliteConnection.ClearAllPools();
@@ -55,7 +55,7 @@ public sealed class EventsMigrationTests : IDisposable
         await ExecuteAsync(admin, $"CREATE DATABASE \"{fresh}\"");
         try
         {
-            // Version 1 as it was: today's model without the table version 4 adds, and no version stamp.
+            // Version 1 as it was: today's model without the table version 5 adds, and no version stamp.
             await using (var db = new CyAgentsDbContext(Of(old).BuildOptions())) await db.Database.EnsureCreatedAsync();
             await ExecuteAsync(Of(old).ConnectionString, "DROP TABLE events");
 

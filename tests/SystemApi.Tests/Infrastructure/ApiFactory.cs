@@ -46,6 +46,8 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
             ["SystemApi:MarketCacheMilliseconds"] = "0",
             ["Workspaces:Root"] = Path.Combine(Root, "workspaces"),
             ["Workspaces:Template"] = template.FullName,
+            ["Workspaces:Templates"] = Path.Combine(Root, "workspaces"),
+            ["History:Root"] = Path.Combine(Root, "history"),
             ["SystemLog:Path"] = LogPath,
             ["SystemLog:Console"] = "false",
             ["Spawn:Fee"] = "10",

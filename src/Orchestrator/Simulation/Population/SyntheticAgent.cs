@@ -58,10 +58,14 @@ public sealed class SyntheticAgent
     public double Shade { get; init; }
     /// <summary>Budget-pacing multiplier in (0, 1], adapted after every cycle.</summary>
     public double Pace { get; internal set; } = 1.0;
+    /// <summary>The hedge strategy's learned weights over shading factors; null for every other strategy.</summary>
+    public ShadeLearner? Learner { get; internal set; }
 
     // Per-cycle scratch, filled by the runner before strategies look at it.
     internal long ValueThisCycle;
     internal long PaidThisCycle;
+    /// <summary>The bundle bid for this cycle, against which a scaled grant (proportional) is measured.</summary>
+    internal ResourceBundle RequestedThisCycle;
     internal int LastWinCycle;
 
     // Running tallies for metrics.
@@ -72,6 +76,8 @@ public sealed class SyntheticAgent
     /// <summary>Sum over won cycles of value minus payment: the agent's realized utility.</summary>
     public long Utility { get; internal set; }
     public long ValueWon { get; internal set; }
+    /// <summary>Sum over the cycles it bid of its true value: what utility is measured against across agents.</summary>
+    public long ValueBidFor { get; internal set; }
     public long Paid { get; internal set; }
     /// <summary>Sum of won bundles, each normalized by the cycle's supply (for Jain's index over resources received).</summary>
     public double ResourcesWon { get; internal set; }

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using CyAgents.Economy.Metrics;
 using CyAgents.Economy.Resources;
 using CyAgents.Orchestrator.Simulation.Running;
@@ -23,6 +24,14 @@ public sealed record RunSummary(
     bool ConservedEveryCycle, IReadOnlyList<KindSummary> Kinds, IReadOnlyList<GroupSummary> Groups,
     IReadOnlyList<AgentStanding> Richest)
 {
+    /// <summary>Hedge agents' share of value kept over truthful agents' (<see cref="RunResult.AdaptiveGain"/>); only written when the population has both.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? AdaptiveGain { get; init; }
+
+    /// <summary>The hedge agents' mean learned shading factor; only written when there are hedge agents.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? LearnedShade { get; init; }
+
     public static RunSummary From(RunResult run, bool withVariant)
     {
         var cycles = run.Cycles;
@@ -54,7 +63,11 @@ public sealed record RunSummary(
             AgainstOf(cycles), BoundGapOf(cycles),
             cycles[^1].WealthGini, cycles.Average(c => c.Jain), run.Agents.Max(a => a.LongestLosingStreak),
             cycles[^1].Bankrupt, cycles.Average(c => (double)c.ActiveAgents),
-            cycles.All(c => c.Conserved), kinds, groups, richest);
+            cycles.All(c => c.Conserved), kinds, groups, richest)
+        {
+            AdaptiveGain = run.AdaptiveGain() is { } gain ? Math.Round(gain, 6) : null,
+            LearnedShade = run.LearnedShade() is { } shade ? Math.Round(shade, 6) : null,
+        };
     }
 
     /// <summary>exact, bound, or exact+bound when some cycles were solved exactly and others only bounded.</summary>

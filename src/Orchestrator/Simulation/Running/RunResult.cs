@@ -1,5 +1,6 @@
 using CyAgents.Economy.Resources;
 using CyAgents.Orchestrator.Simulation.Population;
+using CyAgents.Orchestrator.Simulation.Strategies;
 
 namespace CyAgents.Orchestrator.Simulation.Running;
 
@@ -70,6 +71,28 @@ public sealed record RunResult(
 {
     /// <summary>Label used in charts and file names: the mechanism, prefixed by the variant when there are several.</summary>
     public string Label(bool withVariant) => withVariant ? $"{Variant}/{Mechanism}" : Mechanism;
+
+    /// <summary>
+    /// How much an adaptive (hedge) agent gains over a truthful one: the mean over hedge agents of utility over the value
+    /// of the tasks they bid for, minus the same for truthful agents. A share of value, so agents of different sizes
+    /// compare: 0.1 means a learner keeps 10 points more of its tasks' value than a truthful bidder. Null unless the
+    /// population has both (and they bid).
+    /// </summary>
+    public double? AdaptiveGain()
+    {
+        static List<double> Kept(IEnumerable<SyntheticAgent> agents) =>
+            agents.Where(a => a.ValueBidFor > 0).Select(a => (double)a.Utility / a.ValueBidFor).ToList();
+        var hedge = Kept(Agents.Where(a => a.Strategy == BiddingStrategy.Hedge));
+        var truthful = Kept(Agents.Where(a => a.Strategy == BiddingStrategy.Truthful));
+        return hedge.Count == 0 || truthful.Count == 0 ? null : hedge.Average() - truthful.Average();
+    }
+
+    /// <summary>The hedge agents' mean learned shade (expected shading factor of their weights); null without any.</summary>
+    public double? LearnedShade()
+    {
+        var learners = Agents.Where(a => a.Learner is not null).Select(a => a.Learner!.LearnedShade).ToList();
+        return learners.Count == 0 ? null : learners.Average();
+    }
 }
 
 /// <summary>How long a run took; never written to the deterministic outputs.</summary>

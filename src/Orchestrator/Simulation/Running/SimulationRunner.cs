@@ -152,7 +152,8 @@ public sealed class SimulationRunner
 
             // The live economy's own cycle step (CycleClearing), so a simulated cycle clears, prices and settles as a live one does.
             LastInput = new CycleClearingInput(cycle, _bids, Supply, _prices, mechanism,
-                _settings.PricingEnabled ? _settings.Pricing : null, SeedStreams.Derive(_seed, "clearing", cycle));
+                _settings.PricingEnabled ? _settings.Pricing : null, SeedStreams.Derive(_seed, "clearing", cycle),
+                Reserve: _settings.Reserve.For(_prices));
             var step = LastStep = CycleClearing.Run(LastInput);
             var result = step.Result;
             if (step.Settlement.Count > 0)
@@ -365,6 +366,8 @@ public sealed class SimulationRunner
                 if (amount < 1)
                     continue;
                 agent.ValueThisCycle = value;
+                agent.RequestedThisCycle = bundle;
+                agent.ValueBidFor += value;
                 var bid = new Bid(string.Concat(cycleText, ":", agent.Id), agent.Id, bundle, amount);
                 _bids.Add(bid);
                 _bidders.Add(i);
@@ -381,15 +384,19 @@ public sealed class SimulationRunner
             foreach (var winner in result.Winners)
             {
                 var agent = _agents[_byId[winner.AgentId]];
+                // A scaled grant (proportional) is worth its share of the task: the smallest granted / asked over the kinds.
+                var value = winner.Bundle == agent.RequestedThisCycle
+                    ? agent.ValueThisCycle
+                    : ScaledValue(agent.ValueThisCycle, agent.RequestedThisCycle, winner.Bundle);
                 agent.Wins++;
                 agent.LastWinCycle = cycle;
                 agent.LosingStreak = 0;
                 agent.PaidThisCycle = winner.Payment;
-                agent.Utility += agent.ValueThisCycle - winner.Payment;
-                agent.ValueWon += agent.ValueThisCycle;
+                agent.Utility += value - winner.Payment;
+                agent.ValueWon += value;
                 agent.Paid += winner.Payment;
                 agent.ResourcesWon += NormalizedSize(winner.Bundle, Supply);
-                welfare += agent.ValueThisCycle;
+                welfare += value;
             }
             foreach (var i in _bidders)
             {
@@ -492,6 +499,17 @@ public sealed class SimulationRunner
             CeilDiv(bundle.AttentionBasisPoints, parts));
 
         private static long CeilDiv(long a, long b) => (a + b - 1) / b;
+
+        private static long ScaledValue(long value, ResourceBundle asked, ResourceBundle granted)
+        {
+            Int128 scaled = value;
+            foreach (var kind in ResourceKinds.All)
+            {
+                if (asked[kind] > 0)
+                    scaled = Int128.Min(scaled, (Int128)value * granted[kind] / asked[kind]);
+            }
+            return (long)scaled;
+        }
 
         private static double NormalizedSize(ResourceBundle bundle, ResourceBundle supply)
         {

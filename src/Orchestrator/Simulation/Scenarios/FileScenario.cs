@@ -59,6 +59,7 @@ internal sealed class FileScenario(
             GiftAmount = market.GiftAmount,
             Spawn = market.Spawn,
             OptimalBidLimit = market.OptimalBidLimit,
+            Reserve = market.Reserve,
         };
     }
 

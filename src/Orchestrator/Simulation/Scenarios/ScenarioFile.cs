@@ -282,6 +282,21 @@ public static class ScenarioFile
             else
                 throw m.Fail("initial_prices", "must be \"calibrated\", \"zero\" or an object of prices per kind");
         }
+        var reserve = ReserveRule.None;
+        if (m.Raw("reserve") is { } r)
+        {
+            if (r.ValueKind == JsonValueKind.String && r.GetString() is "none" or "posted")
+                reserve = r.GetString() == "posted" ? ReserveRule.Posted : ReserveRule.None;
+            else if (r.ValueKind == JsonValueKind.Object)
+            {
+                var given = new ScenarioJson(m.Source, ScenarioJson.Join(m.Path, "reserve"), r);
+                double Price(ResourceKind kind) => given.Number(kind.WireName(), 0, 1e6) ?? 0;
+                reserve = ReserveRule.Fixed(new MarketPrices(Price(ResourceKind.Cpu), Price(ResourceKind.Memory), Price(ResourceKind.Tokens), Price(ResourceKind.Attention)));
+                given.EnsureAllRead();
+            }
+            else
+                throw m.Fail("reserve", "must be \"none\", \"posted\" or an object of reserve prices per kind");
+        }
         var pricing = new PricingOptions();
         var pricingEnabled = true;
         if (m.Object("pricing") is { } po)
@@ -329,7 +344,7 @@ public static class ScenarioFile
         }
         m.EnsureAllRead();
         return new MarketPlan(open, supplyRatio, supply, calibrate ? null : prices ?? MarketPrices.Zero, pricing, pricingEnabled, income,
-            optimalLimit, giftsPerAgent, giftAmount, spawn, shocks);
+            optimalLimit, giftsPerAgent, giftAmount, spawn, shocks, reserve);
     }
 
     private static string FirstLine(string text) => text.Split('\n')[0].Trim();
@@ -348,7 +363,7 @@ internal sealed record ShockPlan(ScenarioExpression From, ScenarioExpression To,
 /// <summary>The economy of a variant, as read from the file (formulas not yet evaluated).</summary>
 internal sealed record MarketPlan(bool Open, double SupplyRatio, ScenarioExpression[]? Supply, MarketPrices? InitialPrices,
     PricingOptions Pricing, bool PricingEnabled, bool Income, int OptimalBidLimit, double GiftsPerAgent, long GiftAmount,
-    SpawnPlan? Spawn, IReadOnlyList<ShockPlan> Shocks);
+    SpawnPlan? Spawn, IReadOnlyList<ShockPlan> Shocks, ReserveRule Reserve);
 
 /// <summary>One variant of a scenario file.</summary>
 internal sealed record VariantPlan(NameTemplate Template, ScenarioExpression Agents, MarketPlan Market);

@@ -1,3 +1,4 @@
+using CyAgents.Economy.Clearing;
 using CyAgents.Economy.Market;
 using CyAgents.Economy.Resources;
 using CyAgents.Orchestrator.Simulation.Population;
@@ -52,6 +53,9 @@ public sealed record ScenarioSettings
 
     /// <summary>Cycles with at most this many bids also run <c>optimal</c>, to report efficiency.</summary>
     public int OptimalBidLimit { get; init; } = 20;
+
+    /// <summary>Reserve prices for first-price and critical-value (scenario field <c>market.reserve</c>).</summary>
+    public ReserveRule Reserve { get; init; } = ReserveRule.None;
 }
 
 /// <summary>One population size / configuration of a scenario; each is run under every mechanism.</summary>

@@ -33,9 +33,10 @@ public abstract class BiddingStrategy
     public static BiddingStrategy BudgetPacing { get; } = new BudgetPacingStrategy();
     public static BiddingStrategy ZeroIntelligence { get; } = new ZeroIntelligenceStrategy();
     public static BiddingStrategy Spawner { get; } = new SpawnerStrategy();
+    public static BiddingStrategy Hedge { get; } = new HedgeStrategy();
 
     /// <summary>Every strategy, in the stable order used by mixes and reports.</summary>
-    public static IReadOnlyList<BiddingStrategy> All { get; } = [Truthful, Shading, Random, BudgetPacing, ZeroIntelligence, Spawner];
+    public static IReadOnlyList<BiddingStrategy> All { get; } = [Truthful, Shading, Random, BudgetPacing, ZeroIntelligence, Spawner, Hedge];
 
     public static BiddingStrategy? Find(string name) =>
         All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));

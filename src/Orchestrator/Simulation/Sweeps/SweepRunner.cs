@@ -38,6 +38,8 @@ public static class SweepRunner
         ("utilization_cpu", "mean CPU utilization"),
         ("active_agents", "mean bidders per cycle"),
         ("starving", "mean agents starving"),
+        ("adaptive_gain", "hedge agents' utility over value bid for, minus truthful agents'"),
+        ("learned_shade", "hedge agents' mean learned shading factor"),
     ];
 
     public static IReadOnlyList<string> Header(SweepConfig config) =>
@@ -45,7 +47,7 @@ public static class SweepRunner
         "sweep", "cell", .. config.ParameterNames.Select(ParameterColumn), "seed", "variant", "mechanism", "row", "cycle", "agents", "active_agents", "winners",
         "welfare", "efficiency", "efficiency_basis", "revenue", "gini", "jain",
         .. ResourceKinds.All.Select(k => "utilization_" + k.WireName()), .. ResourceKinds.All.Select(k => "price_" + k.WireName()),
-        "starving", "bankrupt", "conserved",
+        "starving", "bankrupt", "conserved", "adaptive_gain", "learned_shade",
     ];
 
     /// <summary>A swept parameter's column: "param." and its name, so it never collides with a measured column.</summary>
@@ -107,6 +109,8 @@ public static class SweepRunner
             ["utilization_cpu"] = c.Average(x => x.Utilization[(int)ResourceKind.Cpu]),
             ["active_agents"] = c.Average(x => (double)x.ActiveAgents),
             ["starving"] = c.Average(x => (double)x.Starving),
+            ["adaptive_gain"] = run.AdaptiveGain(),
+            ["learned_shade"] = run.LearnedShade(),
         };
     }
 
@@ -149,6 +153,9 @@ public static class SweepRunner
                     csv.WriteField(CycleCsv.Int(c.Starving));
                     csv.WriteField(CycleCsv.Int(c.Bankrupt));
                     csv.WriteField(c.Conserved ? "true" : "false");
+                    // Run-level measures: only on the summary row.
+                    csv.WriteField("");
+                    csv.WriteField("");
                     csv.EndRecord();
                 }
                 // The summary row: means over the run's cycles (Gini, bankrupt and agents: at the end).
@@ -172,6 +179,8 @@ public static class SweepRunner
                 csv.WriteField(CycleCsv.Ratio(cs.Average(x => (double)x.Starving)));
                 csv.WriteField(CycleCsv.Int(cs[^1].Bankrupt));
                 csv.WriteField(cs.All(x => x.Conserved) ? "true" : "false");
+                csv.WriteField(r.AdaptiveGain() is { } gain ? CycleCsv.Ratio(gain) : "");
+                csv.WriteField(r.LearnedShade() is { } shade ? CycleCsv.Ratio(shade) : "");
                 csv.EndRecord();
             }
             csv.Flush();

@@ -19,7 +19,7 @@ public sealed class EventStreamTests(DockerFixture docker)
     public async Task A_reader_that_disconnects_mid_run_and_resumes_with_last_event_id_gets_every_event_once_in_order()
     {
         var root = Directory.CreateDirectory(Path.Combine(docker.Root, "events-" + Guid.NewGuid().ToString("N")[..6])).FullName;
-        var port = FreePort();
+        var port = Live.FreePort();
         var settings = Live.Settings(root) with { ApiUrls = $"http://127.0.0.1:{port}" };
         var received = new List<Received>();
         await using (var economy = await LiveEconomy.StartAsync(settings))
@@ -87,10 +87,4 @@ public sealed class EventStreamTests(DockerFixture docker)
         throw new InvalidOperationException("the event stream ended before the awaited event");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -115,4 +115,12 @@ internal static class Live
     }
 
     public static DatabaseOptions Database(LiveSettings settings) => DatabaseOptions.ForSqliteFile(settings.Database);
+
+    /// <summary>A loopback port free right now, for a run whose API a test calls over TCP (operator token, metrics).</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
 }

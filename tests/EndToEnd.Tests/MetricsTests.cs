@@ -12,7 +12,7 @@ public sealed class MetricsTests(DockerFixture docker)
     public async Task After_three_live_cycles_the_metrics_endpoint_passes_promtool_and_counts_what_happened()
     {
         var root = Directory.CreateDirectory(Path.Combine(docker.Root, "metrics-" + Guid.NewGuid().ToString("N")[..6])).FullName;
-        var port = FreePort();
+        var port = Live.FreePort();
         var settings = Live.Settings(root) with { ApiUrls = $"http://127.0.0.1:{port}" };
         string exposition;
         await using (var economy = await LiveEconomy.StartAsync(settings))
@@ -44,10 +44,4 @@ public sealed class MetricsTests(DockerFixture docker)
         output.Trim().ShouldBeEmpty(exposition);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

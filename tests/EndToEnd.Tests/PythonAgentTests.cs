@@ -1,3 +1,4 @@
+using CyAgents.Contracts;
 using CyAgents.Persistence;
 using CyAgents.Persistence.Ledger;
 using CyAgents.Persistence.Records;
@@ -16,11 +17,10 @@ namespace CyAgents.EndToEnd.Tests;
 public sealed class PythonAgentTests(DockerFixture docker)
 {
     [Fact]
-    [Trait("Needs", "python-runtime")]
     public async Task A_python_agent_from_the_template_runs_three_cycles_bids_asks_and_spawns_a_python_child_that_runs_too()
     {
         var root = Directory.CreateDirectory(Path.Combine(docker.Root, "python-" + Guid.NewGuid().ToString("N")[..6])).FullName;
-        var settings = Live.Settings(root);
+        var settings = Live.Settings(root) with { ApiUrls = $"http://127.0.0.1:{Live.FreePort()}" };
         // The run's first agent comes from the Python template instead of Genesis's.
         foreach (var file in Directory.EnumerateFiles(settings.WorkspaceTemplate)) File.Delete(file);
         foreach (var file in Directory.EnumerateFiles(Path.Combine(AgentImage.FindSourceRoot(), "workspaces", "python-agent")))
@@ -28,6 +28,7 @@ public sealed class PythonAgentTests(DockerFixture docker)
 
         var first = settings.Live!.Genesis.AgentId;
         var journals = new Dictionary<string, string>();
+        WorkspaceHistoryPage history;
         await using (var economy = await LiveEconomy.StartAsync(settings))
         {
             var reports = await economy.RunCyclesAsync(4, TimeSpan.Zero);
@@ -39,6 +40,10 @@ public sealed class PythonAgentTests(DockerFixture docker)
                 var path = Path.Combine(settings.WorkspacesRoot, id, "journal.txt");
                 if (File.Exists(path)) journals[id] = await File.ReadAllTextAsync(path);
             }
+            // The operator token is accepted on the loopback listener only (ADR 0083).
+            var operatorToken = (await File.ReadAllTextAsync(Path.Combine(settings.DataDirectory, "operator.token"))).Trim();
+            using var http = new HttpClient { BaseAddress = new Uri(settings.ApiUrls) };
+            history = await new SystemApiClient(http, operatorToken).GetHistoryAsync(first, take: 50);
         }
 
         await using var db = new CyAgentsDbContext(Live.Database(settings).BuildOptions());
@@ -70,7 +75,10 @@ public sealed class PythonAgentTests(DockerFixture docker)
         journals[first].ShouldContain("asked the human");
         journals[child.Id].ShouldContain("(child)");
 
-        // Workspace history (issue 10 item 6) adds here: the first agent's history shows one commit per execution.
+        // Its workspace history: one commit per execution, newest first, each with the execution's outcome (issue 10 item 6).
+        history.Total.ShouldBe(runs.Count);
+        history.Items.Select(c => c.ExecutionId).ShouldBe(runs.Select(e => e.Id).Reverse());
+        history.Items.ShouldAllBe(c => c.Status == "Succeeded" && !c.Truncated);
 
         (await new EfLedger(db).CheckConservationAsync()).Holds.ShouldBeTrue();
         (await docker.Engine.ListContainersAsync(DockerSandbox.ManagedBy(SandboxOptions.InstanceOf(settings.Database)))).ShouldBeEmpty();

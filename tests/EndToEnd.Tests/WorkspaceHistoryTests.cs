@@ -19,7 +19,7 @@ public sealed class WorkspaceHistoryTests(DockerFixture docker)
     public async Task Every_execution_of_a_live_run_is_one_commit_and_the_child_starts_from_genesis()
     {
         var root = Directory.CreateDirectory(Path.Combine(docker.Root, "history-" + Guid.NewGuid().ToString("N")[..6])).FullName;
-        var settings = Live.Settings(root) with { ApiUrls = $"http://127.0.0.1:{FreePort()}" };
+        var settings = Live.Settings(root) with { ApiUrls = $"http://127.0.0.1:{Live.FreePort()}" };
         var genesis = settings.Live!.Genesis.AgentId;
         WorkspaceHistoryPage viaApi;
         await using (var economy = await LiveEconomy.StartAsync(settings))
@@ -70,12 +70,6 @@ public sealed class WorkspaceHistoryTests(DockerFixture docker)
             UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static (int Exit, string Stdout, string Stderr) Cli(params string[] args)
     {

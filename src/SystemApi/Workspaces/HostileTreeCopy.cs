@@ -32,11 +32,11 @@ public static class HostileTreeCopy
                 : new DirectoryNotFoundException($"cannot open {from} (errno {errno})");
         }
         using var handle = new SafeFileHandle(top, ownsHandle: true);
-        var budget = new Budget(limits);
+        var budget = new TreeBudget(limits);
         CopyFolder(handle, from, to, budget, depth: 0);
     }
 
-    private static void CopyFolder(SafeFileHandle folder, string shownPath, string to, Budget budget, int depth)
+    private static void CopyFolder(SafeFileHandle folder, string shownPath, string to, TreeBudget budget, int depth)
     {
         if (depth > budget.Limits.MaxDepth)
             throw new UnsafeWorkspaceEntryException($"{shownPath} is nested deeper than {budget.Limits.MaxDepth} folders");
@@ -102,26 +102,6 @@ public static class HostileTreeCopy
         if (fstat(fd, buffer) != 0) throw new IOException($"fstat failed (errno {Marshal.GetLastPInvokeError()})");
         var modeAt = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 24 : 16;
         return (BitConverter.ToUInt32(buffer, modeAt), BitConverter.ToInt64(buffer, 48));
-    }
-
-    private sealed class Budget(TreeLimits limits)
-    {
-        private int _entries;
-        private long _bytes;
-        public TreeLimits Limits { get; } = limits;
-
-        public void Count(string path)
-        {
-            if (++_entries > Limits.MaxEntries)
-                throw new UnsafeWorkspaceEntryException($"more than {Limits.MaxEntries} entries (stopped at {path})");
-        }
-
-        public void Add(string path, long bytes)
-        {
-            _bytes += bytes;
-            if (_bytes > Limits.MaxBytes)
-                throw new UnsafeWorkspaceEntryException($"more than {Limits.MaxBytes} bytes (stopped at {path})");
-        }
     }
 
     [DllImport("libc", SetLastError = true)]

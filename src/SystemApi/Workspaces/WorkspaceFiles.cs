@@ -88,14 +88,14 @@ public static class WorkspaceFiles
     /// </summary>
     public static void CopyTree(string from, string to, TreeLimits limits, int? uid)
     {
-        var budget = new Budget(limits);
+        var budget = new TreeBudget(limits);
         var top = new DirectoryInfo(from);
         if (!top.Exists) throw new DirectoryNotFoundException($"{from} does not exist");
         if (top.LinkTarget is not null) throw new UnsafeWorkspaceEntryException($"{from} is a symbolic link; it is not followed");
         CopyFolder(top, to, uid, budget, depth: 0);
     }
 
-    private static void CopyFolder(DirectoryInfo from, string to, int? uid, Budget budget, int depth)
+    private static void CopyFolder(DirectoryInfo from, string to, int? uid, TreeBudget budget, int depth)
     {
         if (depth > budget.Limits.MaxDepth)
             throw new UnsafeWorkspaceEntryException($"{from.FullName} is nested deeper than {budget.Limits.MaxDepth} folders");
@@ -157,26 +157,6 @@ public static class WorkspaceFiles
         return folder.Exists ? folder : null;
     }
 
-    private sealed class Budget(TreeLimits limits)
-    {
-        private int _entries;
-        private long _bytes;
-        public TreeLimits Limits { get; } = limits;
-
-        public void Count(string path)
-        {
-            if (++_entries > Limits.MaxEntries)
-                throw new UnsafeWorkspaceEntryException($"more than {Limits.MaxEntries} entries (stopped at {path})");
-        }
-
-        public void Add(string path, long bytes)
-        {
-            _bytes += bytes;
-            if (_bytes > Limits.MaxBytes)
-                throw new UnsafeWorkspaceEntryException($"more than {Limits.MaxBytes} bytes (stopped at {path})");
-        }
-    }
-
     /// <summary>
     /// Gives a tree to <paramref name="uid"/> entry by entry (lchown: links are not followed), within <paramref name="limits"/>.
     /// Only for a tree no agent has had access to yet (a fresh copy the host made); an agent's tree is never walked.
@@ -184,7 +164,7 @@ public static class WorkspaceFiles
     public static void GiveTreeTo(string path, int uid, TreeLimits limits)
     {
         if (!CanChangeOwner) return;
-        var budget = new Budget(limits);
+        var budget = new TreeBudget(limits);
         var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, MaxRecursionDepth = limits.MaxDepth };
         foreach (var entry in new DirectoryInfo(path).EnumerateFileSystemInfos("*", options))
         {

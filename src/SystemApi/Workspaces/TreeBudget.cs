@@ -1,0 +1,29 @@
+namespace CyAgents.SystemApi.Workspaces;
+
+/// <summary>
+/// What a walk of an agent's tree may still spend (entries and bytes of <see cref="TreeLimits"/>), shared by every walker
+/// so the path-based copy and the descriptor-based one refuse at the same limits with the same words.
+/// </summary>
+internal sealed class TreeBudget(TreeLimits limits)
+{
+    private int _entries;
+    private long _bytes;
+
+    /// <summary>The limits spent against.</summary>
+    public TreeLimits Limits { get; } = limits;
+
+    /// <summary>One more entry; beyond the limit the walk stops.</summary>
+    public void Count(string path)
+    {
+        if (++_entries > Limits.MaxEntries)
+            throw new UnsafeWorkspaceEntryException($"more than {Limits.MaxEntries} entries (stopped at {path})");
+    }
+
+    /// <summary>More bytes; beyond the limit the walk stops.</summary>
+    public void Add(string path, long bytes)
+    {
+        _bytes += bytes;
+        if (_bytes > Limits.MaxBytes)
+            throw new UnsafeWorkspaceEntryException($"more than {Limits.MaxBytes} bytes (stopped at {path})");
+    }
+}

@@ -41,8 +41,14 @@ public sealed class EngineRestartTests(DockerFixture docker)
         await using var db = new CyAgents.Persistence.CyAgentsDbContext(Live.Database(settings).BuildOptions());
         var first = await db.Set<ExecutionRecord>().SingleAsync(e => e.Cycle == 1);
         first.Status.ShouldBe(ExecutionStatus.HostFault, first.Error);
+        // ADR 0085: what it paid comes back (a lone, uncontested Genesis pays 0 under critical-value, so then there is no
+        // refund transfer to write), and it bids in the next cycle: its own bid if the daemon's SIGTERM let it finish its turn,
+        // else the re-entry bid the repair places.
+        var paid = (await db.Set<BidRecord>().SingleAsync(b => b.Id == first.BidId)).Payment ?? 0;
         (await db.Set<LedgerTransferRecord>().AnyAsync(t => t.Id == CyAgents.Orchestrator.Cycles.HostFaultSettlement.RefundId(first.Id)))
-            .ShouldBeTrue("the execution the engine lost is refunded");
+            .ShouldBe(paid > 0, $"the execution the engine lost is refunded what it paid ({paid})");
+        (await db.Set<BidRecord>().AnyAsync(b => b.AgentId == first.AgentId && b.Cycle == first.Cycle + 1))
+            .ShouldBeTrue("the agent the engine lost bids in the next cycle");
         var cycles = await db.Set<CycleRecord>().OrderBy(c => c.Number).ToListAsync();
         cycles.Count.ShouldBe(4);
         cycles.ShouldAllBe(c => c.Status == CycleStatus.Completed && c.InvariantHeld == true, "no cycle is left half-done");

@@ -36,7 +36,7 @@ public static class RunCommand
         var db = new Option<string?>("--db") { Description = "SQLite database file (default: <data>/cyagents.db). Created on first start." };
         var mechanism = new Option<string?>("--mechanism")
         {
-            Description = $"Clearing mechanism: {string.Join(", ", ClearingMechanisms.Names)} (default: Live:Mechanism, critical-value); vcg and proportional are for simulate, sweep and clear only.",
+            Description = $"Clearing mechanism: {string.Join(", ", ClearingMechanisms.Names)} (default: Live:Mechanism, critical-value); optimal, vcg and proportional are for simulate, sweep and clear only.",
         };
         var workspaces = new Option<string>("--workspaces")
         {

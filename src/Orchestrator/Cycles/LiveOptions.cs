@@ -33,6 +33,7 @@ public sealed record LiveOptions
     /// </summary>
     public static IReadOnlyDictionary<string, string> NotForLiveCycles { get; } = new Dictionary<string, string>
     {
+        ["optimal"] = "it solves the exact optimum and refuses more than 40 bids, and a live cycle may have more",
         ["vcg"] = "it solves the exact optimum once per winner and refuses more than 40 bids, and a live cycle may have more",
         ["proportional"] = "it grants scaled bundles, which can fall below the smallest caps a sandbox accepts",
     };

@@ -6,6 +6,7 @@ namespace CyAgents.Orchestrator.Tests.Cycles;
 public sealed class LiveOptionsMechanismTests
 {
     [Theory]
+    [InlineData("optimal", "refuses more than 40 bids")]
     [InlineData("vcg", "refuses more than 40 bids")]
     [InlineData("proportional", "grants scaled bundles")]
     public void Research_only_mechanisms_are_refused_for_live_cycles_with_the_reason(string name, string reason)

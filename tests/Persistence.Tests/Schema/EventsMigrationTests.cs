@@ -51,19 +51,19 @@ public sealed class EventsMigrationTests : IDisposable
         var old = "cyagents_events_old_" + Guid.NewGuid().ToString("N");
         var fresh = "cyagents_events_new_" + Guid.NewGuid().ToString("N");
         DatabaseOptions Of(string name) => DatabaseOptions.ForPostgres(new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString);
-        await ExecuteAsync(admin, $"CREATE DATABASE \"{old}\"");
-        await ExecuteAsync(admin, $"CREATE DATABASE \"{fresh}\"");
+        await PostgresTable.ExecuteAsync(admin, $"CREATE DATABASE \"{old}\"");
+        await PostgresTable.ExecuteAsync(admin, $"CREATE DATABASE \"{fresh}\"");
         try
         {
             // Version 1 as it was: today's model without the table version 5 adds, and no version stamp.
             await using (var db = new CyAgentsDbContext(Of(old).BuildOptions())) await db.Database.EnsureCreatedAsync();
-            await ExecuteAsync(Of(old).ConnectionString, "DROP TABLE events");
+            await PostgresTable.ExecuteAsync(Of(old).ConnectionString, "DROP TABLE events");
 
             await DatabaseSetup.EnsureCreatedAsync(Of(old));
             await DatabaseSetup.EnsureCreatedAsync(Of(fresh));
 
             (await DatabaseSetup.ReadVersionAsync(Of(old))).ShouldBe(SchemaMigrations.Current);
-            (await ColumnsAsync(Of(old).ConnectionString)).ShouldBe(await ColumnsAsync(Of(fresh).ConnectionString));
+            (await PostgresTable.DescribeAsync(Of(old).ConnectionString, "events", 6)).ShouldBe(await PostgresTable.DescribeAsync(Of(fresh).ConnectionString, "events", 6));
             await using var write = new CyAgentsDbContext(Of(old).BuildOptions());
             write.Add(Event(EventTypes.CycleStarted));
             await write.SaveChangesAsync();
@@ -71,33 +71,8 @@ public sealed class EventsMigrationTests : IDisposable
         finally
         {
             NpgsqlConnection.ClearAllPools();
-            await ExecuteAsync(admin, $"DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)");
-            await ExecuteAsync(admin, $"DROP DATABASE IF EXISTS \"{fresh}\" WITH (FORCE)");
+            await PostgresTable.ExecuteAsync(admin, $"DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)");
+            await PostgresTable.ExecuteAsync(admin, $"DROP DATABASE IF EXISTS \"{fresh}\" WITH (FORCE)");
         }
-    }
-
-    private static async Task<List<string>> ColumnsAsync(string connection)
-    {
-        await using var conn = new NpgsqlConnection(connection);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand("""
-            SELECT column_name || ' ' || data_type || ' ' || coalesce(character_maximum_length::text, '-') || ' ' || is_nullable
-            FROM information_schema.columns WHERE table_name = 'events'
-            UNION ALL SELECT 'index ' || indexdef FROM pg_indexes WHERE tablename = 'events'
-            """, conn);
-        var lines = new List<string>();
-        await using var reader = await cmd.ExecuteReaderAsync();
-        while (await reader.ReadAsync()) lines.Add(reader.GetString(0));
-        lines.Sort(StringComparer.Ordinal);
-        lines.Count.ShouldBeGreaterThan(6);
-        return lines;
-    }
-
-    private static async Task ExecuteAsync(string connection, string sql)
-    {
-        await using var conn = new NpgsqlConnection(connection);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        await cmd.ExecuteNonQueryAsync();
     }
 }

@@ -53,8 +53,10 @@ public sealed class AllocationCycle(
     SystemMetrics? metrics = null,
     ExecutionHistory? history = null,
     IClearingMechanism? mechanism = null,
-    UidRange? uids = null)
+    UidRange? uids = null,
+    IReadOnlyList<ICycleStep>? steps = null)
 {
+    private readonly IReadOnlyList<ICycleStep> _steps = steps ?? [];
     private readonly AgentUids _uids = new(databases, uids ?? new UidRange(), clock);
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly IFaultPoints _faults = faults ?? FaultPoints.None;
@@ -109,6 +111,8 @@ public sealed class AllocationCycle(
     {
         using var scope = Scope(number);
         var stopwatch = Stopwatch.StartNew();
+        // Not cancellable, like clearing: a step's bookkeeping (deadlines, expiries) completes once begun.
+        foreach (var step in _steps) await step.BeforeClearingAsync(number, CancellationToken.None);
         var (bidCount, result, executions, nextPrices) = await ClearAndSettleAsync(number);
         logger.LogInformation("Cycle {Cycle} cleared by {Mechanism}: {Bids} bids, {Winners} winners, welfare {Welfare}, revenue {Revenue}",
             number, result.Mechanism, bidCount, result.Winners.Count, result.Welfare, result.Revenue);
@@ -117,6 +121,7 @@ public sealed class AllocationCycle(
         var finished = await Task.WhenAll(executions.Select(e => ExecuteAsync(e, nextPrices, ct)));
         _faults.Reached(FaultPoint.AfterCollect);
         await RepairHostFaultsAsync(finished.Where(e => e.Status.IsHostFault()).Select(e => e.Id));
+        foreach (var step in _steps) await step.AfterExecutionsAsync(number, CancellationToken.None);
         _faults.Reached(FaultPoint.BeforeComplete);
 
         ConservationReport conservation;

@@ -72,7 +72,8 @@ public static class OrchestratorExtensions
                 sp.GetRequiredService<CycleSupply>().PerCycle, $"{sandbox.ContainerApiFolder}/{Path.GetFileName(settings.ApiSocket)}",
                 sp.GetRequiredService<ILogger<AllocationCycle>>(), sp.GetRequiredService<TimeProvider>(), programs: sp.GetRequiredService<AgentPrograms>(),
                 metrics: sp.GetRequiredService<CyAgents.SystemApi.Metrics.SystemMetrics>(),
-                history: sp.GetRequiredService<ExecutionHistory>(), uids: sandbox.UidRange);
+                history: sp.GetRequiredService<ExecutionHistory>(), uids: sandbox.UidRange,
+                steps: sp.GetServices<ICycleStep>().ToList());
         });
         services.AddSingleton(sp =>
         {

@@ -45,6 +45,32 @@ public static class EventTypes
     public const string ExecutionEnded = "execution.ended";
     /// <summary>A child agent was created.</summary>
     public const string AgentSpawned = "agent.spawned";
+    /// <summary>An agent retired (bankrupt or idle): it no longer bids or spawns.</summary>
+    public const string AgentRetired = "agent.retired";
+    /// <summary>A lease's running container was given the next cycle's won bundle in place.</summary>
+    public const string ExecutionResized = "execution.resized";
+    /// <summary>A lease's container was stopped because its agent lost (SIGTERM, grace period).</summary>
+    public const string ExecutionPreempted = "execution.preempted";
+    /// <summary>An agent posted a prompt for the human (with the attention it cost).</summary>
+    public const string PromptPosted = "prompt.posted";
+    /// <summary>The operator answered a prompt.</summary>
+    public const string PromptAnswered = "prompt.answered";
+    /// <summary>A prompt went unanswered past its expiry.</summary>
+    public const string PromptExpired = "prompt.expired";
+    /// <summary>A task was posted with its reward escrowed.</summary>
+    public const string TaskPosted = "task.posted";
+    /// <summary>Work was submitted for a task.</summary>
+    public const string TaskSubmitted = "task.submitted";
+    /// <summary>A submission was verified: passed or failed.</summary>
+    public const string TaskVerified = "task.verified";
+    /// <summary>A task's reward was paid to the submitter of verified work.</summary>
+    public const string TaskAwarded = "task.awarded";
+    /// <summary>A task reached its deadline unawarded; the reward returned to the poster.</summary>
+    public const string TaskExpired = "task.expired";
+    /// <summary>An LLM gateway call was settled (tokens charged, outcome).</summary>
+    public const string LlmCall = "llm.call";
+    /// <summary>A ledger transfer was posted (kind, accounts, amount).</summary>
+    public const string LedgerTransfer = "ledger.transfer";
 }
 
 /// <summary>Adding events to a unit of work.</summary>

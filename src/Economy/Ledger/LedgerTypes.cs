@@ -53,6 +53,12 @@ public enum TransferKind
     /// lost), returned because the agent never got the window it paid for (ADR 0085).
     /// </summary>
     HostFaultRefund = 10,
+    /// <summary>Poster to escrow, pending: a task's reward held from the moment it is posted until it is awarded or returned.</summary>
+    TaskEscrow = 11,
+    /// <summary>Escrow to agent: a task's reward paid to the submitter of the first verified work (ADR 0132).</summary>
+    TaskReward = 12,
+    /// <summary>Escrow to poster: a task's reward returned because its deadline passed unawarded (ADR 0132).</summary>
+    TaskReturn = 13,
 }
 
 /// <summary>State of a transfer. Posted transfers are final; pending ones are resolved exactly once.</summary>

@@ -12,7 +12,7 @@ public static class SchemaMigrations
     public const int Baseline = 1;
 
     /// <summary>The steps after the baseline, in order (versions 2, 3, ...).</summary>
-    public static IReadOnlyList<SchemaMigration> All { get; } = [LlmCalls, AgentManifests, AgentUids, Events];
+    public static IReadOnlyList<SchemaMigration> All { get; } = [LlmCalls, AgentManifests, AgentUids, Events, Tasks];
 
     // Version 2 (issue 11): a row per LLM gateway call. IF NOT EXISTS because a database made by EnsureCreated from a
     // model that already had the table (tests build "before versions" databases that way) must upgrade too.
@@ -86,6 +86,52 @@ public static class SchemaMigrations
             "At" timestamp with time zone NOT NULL, "Data" text NOT NULL)
         """,
         """CREATE INDEX IF NOT EXISTS "IX_events_AgentId_Seq" ON "events" ("AgentId", "Seq")""",
+    ]);
+
+    // Version 6 (issue 12): tasks with escrowed rewards and the submissions made for them (ADR 0132).
+    private static SchemaMigration Tasks => new(6, "tasks and task_submissions: tasks that pay, and the work handed in",
+    [
+        """
+        CREATE TABLE IF NOT EXISTS "tasks" (
+            "Id" TEXT NOT NULL CONSTRAINT "PK_tasks" PRIMARY KEY,
+            "Title" TEXT NOT NULL, "Description" TEXT NOT NULL, "Reward" INTEGER NOT NULL, "PosterAgentId" TEXT NULL,
+            "PostedCycle" INTEGER NOT NULL, "DeadlineCycle" INTEGER NOT NULL, "Verifier" INTEGER NOT NULL, "VerifierRuntime" TEXT NULL,
+            "VerifierCommandJson" TEXT NULL, "State" INTEGER NOT NULL, "WinnerSubmissionId" TEXT NULL, "WinnerAgentId" TEXT NULL,
+            "EscrowTransferId" TEXT NOT NULL, "CreatedAt" TEXT NOT NULL, "ClosedAt" TEXT NULL)
+        """,
+        """CREATE INDEX IF NOT EXISTS "IX_tasks_State_DeadlineCycle" ON "tasks" ("State", "DeadlineCycle")""",
+        """
+        CREATE TABLE IF NOT EXISTS "task_submissions" (
+            "Id" TEXT NOT NULL CONSTRAINT "PK_task_submissions" PRIMARY KEY,
+            "TaskId" TEXT NOT NULL, "AgentId" TEXT NOT NULL, "ExecutionId" TEXT NULL, "Cycle" INTEGER NOT NULL, "Path" TEXT NOT NULL,
+            "Files" INTEGER NOT NULL, "Bytes" INTEGER NOT NULL, "State" INTEGER NOT NULL, "ExitCode" INTEGER NULL, "Verdict" TEXT NULL,
+            "CreatedAt" TEXT NOT NULL, "JudgedAt" TEXT NULL)
+        """,
+        """CREATE INDEX IF NOT EXISTS "IX_task_submissions_State" ON "task_submissions" ("State")""",
+        """CREATE INDEX IF NOT EXISTS "IX_task_submissions_TaskId_AgentId" ON "task_submissions" ("TaskId", "AgentId")""",
+    ],
+    [
+        """
+        CREATE TABLE IF NOT EXISTS "tasks" (
+            "Id" character varying(64) NOT NULL CONSTRAINT "PK_tasks" PRIMARY KEY,
+            "Title" character varying(200) NOT NULL, "Description" text NOT NULL, "Reward" bigint NOT NULL,
+            "PosterAgentId" character varying(64) NULL, "PostedCycle" bigint NOT NULL, "DeadlineCycle" bigint NOT NULL,
+            "Verifier" integer NOT NULL, "VerifierRuntime" character varying(32) NULL, "VerifierCommandJson" text NULL,
+            "State" integer NOT NULL, "WinnerSubmissionId" character varying(64) NULL, "WinnerAgentId" character varying(64) NULL,
+            "EscrowTransferId" character varying(128) NOT NULL, "CreatedAt" timestamp with time zone NOT NULL,
+            "ClosedAt" timestamp with time zone NULL)
+        """,
+        """CREATE INDEX IF NOT EXISTS "IX_tasks_State_DeadlineCycle" ON "tasks" ("State", "DeadlineCycle")""",
+        """
+        CREATE TABLE IF NOT EXISTS "task_submissions" (
+            "Id" character varying(64) NOT NULL CONSTRAINT "PK_task_submissions" PRIMARY KEY,
+            "TaskId" character varying(64) NOT NULL, "AgentId" character varying(64) NOT NULL, "ExecutionId" character varying(64) NULL,
+            "Cycle" bigint NOT NULL, "Path" character varying(1024) NOT NULL, "Files" integer NOT NULL, "Bytes" bigint NOT NULL,
+            "State" integer NOT NULL, "ExitCode" integer NULL, "Verdict" character varying(4096) NULL,
+            "CreatedAt" timestamp with time zone NOT NULL, "JudgedAt" timestamp with time zone NULL)
+        """,
+        """CREATE INDEX IF NOT EXISTS "IX_task_submissions_State" ON "task_submissions" ("State")""",
+        """CREATE INDEX IF NOT EXISTS "IX_task_submissions_TaskId_AgentId" ON "task_submissions" ("TaskId", "AgentId")""",
     ]);
 
     /// <summary>The version this build creates and upgrades to.</summary>

@@ -55,6 +55,15 @@ public static class ApiRoutes
     public const string Embeddings = "/v1/embeddings";
     /// <summary>Operator: the LLM gateway's calls, newest first (<c>?executionId=&amp;agentId=&amp;take=</c>).</summary>
     public const string OperatorLlmCalls = "/v1/operator/llm/calls";
+    /// <summary>Post (POST) or list (GET, <c>?status=open|awarded|expired|all</c>) tasks.</summary>
+    public const string Tasks = "/v1/tasks";
+    /// <summary>One task.</summary>
+    public static string Task(string id) => $"/v1/tasks/{Uri.EscapeDataString(id)}";
+    /// <summary>Submit work (POST) or list submissions (GET: the caller's own; the operator's and the poster's: all).</summary>
+    public static string TaskSubmissions(string id) => $"/v1/tasks/{Uri.EscapeDataString(id)}/submissions";
+    /// <summary>Operator: approve or reject a submission to a human-reviewed task.</summary>
+    public static string ReviewSubmission(string taskId, string submissionId) =>
+        $"/v1/operator/tasks/{Uri.EscapeDataString(taskId)}/submissions/{Uri.EscapeDataString(submissionId)}/review";
     /// <summary>Cycles, newest first.</summary>
     public const string Cycles = "/v1/cycles";
     /// <summary>Executions, newest first (<c>?cycle=&amp;agentId=</c>).</summary>

@@ -37,5 +37,12 @@ namespace CyAgents.Contracts;
 [JsonSerializable(typeof(OpenAiErrorBody))]
 [JsonSerializable(typeof(ApiProblem))]
 [JsonSerializable(typeof(WorkspaceHistoryPage))]
+[JsonSerializable(typeof(PostTaskRequest))]
+[JsonSerializable(typeof(TaskResponse))]
+[JsonSerializable(typeof(TaskList))]
+[JsonSerializable(typeof(SubmitWorkRequest))]
+[JsonSerializable(typeof(SubmissionResponse))]
+[JsonSerializable(typeof(SubmissionList))]
+[JsonSerializable(typeof(ReviewSubmissionRequest))]
 [JsonSerializable(typeof(JsonElement))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext;

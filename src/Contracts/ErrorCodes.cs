@@ -39,4 +39,10 @@ public static class ErrorCodes
     public const string BadRequest = "bad_request";
     /// <summary>500: an unexpected failure; nothing was changed.</summary>
     public const string Internal = "internal";
+    /// <summary>409: the task takes no more work: awarded, expired, or past its deadline cycle.</summary>
+    public const string TaskClosed = "task_closed";
+    /// <summary>422: the submitted path cannot be copied: outside the workspace, a link on the way, a special file, or over the copy limits.</summary>
+    public const string SubmissionRefused = "submission_refused";
+    /// <summary>422: the agent has a submission to this task still waiting for its verdict, or has used up its submissions to it.</summary>
+    public const string SubmissionLimit = "submission_limit";
 }

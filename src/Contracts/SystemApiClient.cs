@@ -126,6 +126,30 @@ public sealed class SystemApiClient : IDisposable
         CancellationToken ct = default) =>
         PostAsync(ApiRoutes.AnswerPrompt(promptId), request, Json.AnswerPromptRequest, Json.PromptResponse, idempotencyKey, ct);
 
+    /// <summary>Posts a task; its reward is escrowed from the caller (the treasury for the operator) at once.</summary>
+    public Task<TaskResponse> PostTaskAsync(PostTaskRequest request, string? idempotencyKey = null, CancellationToken ct = default) =>
+        PostAsync(ApiRoutes.Tasks, request, Json.PostTaskRequest, Json.TaskResponse, idempotencyKey, ct);
+
+    /// <summary>Tasks in a state (<c>open</c>, <c>awarded</c>, <c>expired</c> or <c>all</c>), oldest first.</summary>
+    public Task<TaskList> GetTasksAsync(string status = "open", CancellationToken ct = default) =>
+        GetAsync($"{ApiRoutes.Tasks}?status={Uri.EscapeDataString(status)}", Json.TaskList, ct);
+
+    /// <summary>One task.</summary>
+    public Task<TaskResponse> GetTaskAsync(string taskId, CancellationToken ct = default) => GetAsync(ApiRoutes.Task(taskId), Json.TaskResponse, ct);
+
+    /// <summary>Hands in a file or folder of the caller's workspace for a task; it is copied at once and verified later.</summary>
+    public Task<SubmissionResponse> SubmitWorkAsync(string taskId, SubmitWorkRequest request, string? idempotencyKey = null, CancellationToken ct = default) =>
+        PostAsync(ApiRoutes.TaskSubmissions(taskId), request, Json.SubmitWorkRequest, Json.SubmissionResponse, idempotencyKey, ct);
+
+    /// <summary>Submissions to a task the caller may see (its own; all for the operator and the poster).</summary>
+    public Task<SubmissionList> GetSubmissionsAsync(string taskId, CancellationToken ct = default) =>
+        GetAsync(ApiRoutes.TaskSubmissions(taskId), Json.SubmissionList, ct);
+
+    /// <summary>Operator: approves (pays, once) or rejects a submission to a human-reviewed task.</summary>
+    public Task<SubmissionResponse> ReviewSubmissionAsync(string taskId, string submissionId, ReviewSubmissionRequest request,
+        string? idempotencyKey = null, CancellationToken ct = default) =>
+        PostAsync(ApiRoutes.ReviewSubmission(taskId, submissionId), request, Json.ReviewSubmissionRequest, Json.SubmissionResponse, idempotencyKey, ct);
+
     /// <summary>Asks the LLM proxy for a completion, metered against the execution's won tokens.</summary>
     public Task<LlmCompletionResponse> CompleteAsync(LlmCompletionRequest request, CancellationToken ct = default) =>
         PostAsync(ApiRoutes.LlmComplete, request, Json.LlmCompletionRequest, Json.LlmCompletionResponse, null, ct);

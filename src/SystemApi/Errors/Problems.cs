@@ -31,6 +31,9 @@ public static class Problems
         ErrorCodes.UriTooLong => "Request target too long",
         ErrorCodes.HeadersTooLarge => "Request headers too large",
         ErrorCodes.BadRequest => "Malformed request",
+        ErrorCodes.TaskClosed => "Task closed",
+        ErrorCodes.SubmissionRefused => "Submission refused",
+        ErrorCodes.SubmissionLimit => "Submission limit reached",
         _ => "Unexpected error",
     };
 
@@ -108,9 +111,10 @@ public static class Problems
         ErrorCodes.InsufficientFunds => StatusCodes.Status402PaymentRequired,
         ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
         ErrorCodes.NotFound => StatusCodes.Status404NotFound,
-        ErrorCodes.Conflict => StatusCodes.Status409Conflict,
+        ErrorCodes.Conflict or ErrorCodes.TaskClosed => StatusCodes.Status409Conflict,
         ErrorCodes.BodyTooLarge => StatusCodes.Status413PayloadTooLarge,
-        ErrorCodes.BundleExceedsSupply or ErrorCodes.SpawnLimit or ErrorCodes.TokenBudgetExceeded => StatusCodes.Status422UnprocessableEntity,
+        ErrorCodes.BundleExceedsSupply or ErrorCodes.SpawnLimit or ErrorCodes.TokenBudgetExceeded or ErrorCodes.SubmissionRefused
+            or ErrorCodes.SubmissionLimit => StatusCodes.Status422UnprocessableEntity,
         ErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
         ErrorCodes.LlmProviderFailed => StatusCodes.Status502BadGateway,
         _ => StatusCodes.Status500InternalServerError,

@@ -42,6 +42,7 @@ public static class SystemApiExtensions
         services.Configure<SpawnOptions>(configuration.GetSection(SpawnOptions.Section));
         services.BindValidated<WorkspaceOptions>(configuration, WorkspaceOptions.Section, o => o.Validate());
         services.BindValidated<HistoryOptions>(configuration, HistoryOptions.Section, h => h.Validate());
+        services.BindValidated<CyAgents.SystemApi.Tasks.TaskOptions>(configuration, CyAgents.SystemApi.Tasks.TaskOptions.Section, t => t.Validate());
         services.Configure<MarketDefaultsOptions>(configuration.GetSection(MarketDefaultsOptions.Section));
         services.Configure<DatabaseOptions>(configuration.GetSection(DatabaseOptions.Section));
         // A bad pricing rule stops the host at start, naming the key, instead of surfacing as odd prices later.
@@ -150,6 +151,7 @@ public static class SystemApiExtensions
         AgentEndpoints.Map(app);
         HistoryEndpoints.Map(app);
         PromptEndpoints.Map(app);
+        CyAgents.SystemApi.Tasks.TaskEndpoints.Map(app);
         CycleEndpoints.Map(app);
         LlmEndpoints.Map(app);
         OpenAiEndpoints.Map(app);

@@ -36,6 +36,73 @@ public static class HostileTreeCopy
         CopyFolder(handle, from, to, budget, depth: 0);
     }
 
+    /// <summary>
+    /// Copies the file or folder at <paramref name="relativePath"/> below <paramref name="root"/> (a task submission) into the
+    /// existing, empty folder <paramref name="to"/>, at the same relative path. Every component on the way is opened with
+    /// <c>openat(…, O_NOFOLLOW)</c> from the folder before it, so a link anywhere on the path — not only at its end — refuses
+    /// the copy, and so does a special file or a limit. Returns the regular files and bytes copied.
+    /// </summary>
+    /// <exception cref="UnsafeWorkspaceEntryException">A link, special file, missing entry or limit was met; <paramref name="to"/> may hold a partial copy.</exception>
+    public static (int Files, long Bytes) CopyEntry(string root, string relativePath, string to, TreeLimits limits)
+    {
+        if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("copying a hostile tree needs openat (Linux)");
+        var parts = relativePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0 || parts.Any(p => p is "." or ".."))
+            throw new UnsafeWorkspaceEntryException($"'{relativePath}' is not a path inside the workspace");
+        var top = openat(AT_FDCWD, Path.GetFullPath(root), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (top < 0) throw new UnsafeWorkspaceEntryException($"the workspace cannot be opened (errno {Marshal.GetLastPInvokeError()})");
+        var folder = new SafeFileHandle(top, ownsHandle: true);
+        var target = to;
+        try
+        {
+            for (var i = 0; i < parts.Length - 1; i++)
+            {
+                var fd = openat((int)folder.DangerousGetHandle(), parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0) throw Refused(string.Join('/', parts[..(i + 1)]), Marshal.GetLastPInvokeError());
+                folder.Dispose();
+                folder = new SafeFileHandle(fd, ownsHandle: true);
+                target = Path.Combine(target, parts[i]);
+                Directory.CreateDirectory(target);
+            }
+            var shown = string.Join('/', parts);
+            var last = openat((int)folder.DangerousGetHandle(), parts[^1], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+            if (last < 0) throw Refused(shown, Marshal.GetLastPInvokeError());
+            using var entry = new SafeFileHandle(last, ownsHandle: true);
+            var (mode, size) = Stat(last);
+            var budget = new TreeBudget(limits);
+            target = Path.Combine(target, parts[^1]);
+            switch (mode & S_IFMT)
+            {
+                case S_IFDIR:
+                    Directory.CreateDirectory(target);
+                    CopyFolder(entry, shown, target, budget, depth: 0);
+                    break;
+                case S_IFREG:
+                    budget.Count(shown);
+                    budget.Add(shown, size);
+                    CopyFile(entry, size, target, (UnixFileMode)(mode & 0b111_101_101));
+                    break;
+                default:
+                    throw new UnsafeWorkspaceEntryException($"{shown} is not a regular file or folder (mode {Convert.ToString(mode, 8)}); it is not copied");
+            }
+            return (budget.Files, budget.Bytes);
+        }
+        finally
+        {
+            folder.Dispose();
+        }
+    }
+
+    private const int ENOENT = 2;
+
+    private static UnsafeWorkspaceEntryException Refused(string shown, int errno) => errno switch
+    {
+        ELOOP => new($"{shown} is a symbolic link; it is not copied"),
+        ENOTDIR => new($"{shown} is not a folder (or is a link to one); it is not copied"),
+        ENOENT => new($"{shown} does not exist in the workspace"),
+        _ => new($"{shown} cannot be opened (errno {errno}); it is not copied"),
+    };
+
     private static void CopyFolder(SafeFileHandle folder, string shownPath, string to, TreeBudget budget, int depth)
     {
         if (depth > budget.Limits.MaxDepth)

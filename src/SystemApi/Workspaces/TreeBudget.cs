@@ -19,9 +19,16 @@ internal sealed class TreeBudget(TreeLimits limits)
             throw new UnsafeWorkspaceEntryException($"more than {Limits.MaxEntries} entries (stopped at {path})");
     }
 
-    /// <summary>More bytes; beyond the limit the walk stops.</summary>
+    /// <summary>Regular files counted so far (each <see cref="Add"/> is one).</summary>
+    public int Files { get; private set; }
+
+    /// <summary>Bytes counted so far.</summary>
+    public long Bytes => _bytes;
+
+    /// <summary>One more file of <paramref name="bytes"/> bytes; beyond the limit the walk stops.</summary>
     public void Add(string path, long bytes)
     {
+        Files++;
         _bytes += bytes;
         if (_bytes > Limits.MaxBytes)
             throw new UnsafeWorkspaceEntryException($"more than {Limits.MaxBytes} bytes (stopped at {path})");

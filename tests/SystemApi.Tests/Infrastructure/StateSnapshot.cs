@@ -37,7 +37,9 @@ public sealed record StateSnapshot(string Balances, string Transfers, string Row
             $"prompts={await db.Set<PromptRecord>().CountAsync()}",
             $"answered={await db.Set<PromptRecord>().CountAsync(p => p.Status == PromptStatus.Answered)}",
             $"keys={await db.Set<IdempotencyRecord>().CountAsync()}",
-            $"tokens={await db.Set<AgentTokenRecord>().CountAsync()}");
+            $"tokens={await db.Set<AgentTokenRecord>().CountAsync()}",
+            $"tasks={await db.Set<TaskRecord>().CountAsync()}",
+            $"submissions={await db.Set<TaskSubmissionRecord>().CountAsync()}");
         var folders = string.Join(",", Directory.GetDirectories(api.WorkspacesRoot).Select(Path.GetFileName).Order());
         return new StateSnapshot(string.Join(" ", balances), string.Join(" | ", transfers), rows, folders);
     }

@@ -71,6 +71,11 @@ public static class RunCommand
                           "created from (same manifest), else run refuses; add agents with `agents create` instead.",
         };
         var quiet = new Option<bool>("--quiet") { Description = "Write events only to system.log, not to the console." };
+        var tasks = new Option<string?>("--tasks")
+        {
+            Description = "A task feed (JSON, see tasks/feed.json and docs/live-cycles.md): operator tasks with rewards from the treasury, posted " +
+                          "at start unless posted before on this database. scripts/run passes tasks/feed.json when no option is given.",
+        };
 
         var command = new Command("run", """
             Runs live allocation cycles: agents bid credits for CPU, memory, tokens and attention; winners run in
@@ -82,7 +87,7 @@ public static class RunCommand
               dotnet run --project src/Orchestrator -- run --genesis-template ~/my-agent --data data-mine
             """)
         {
-            cycles, interval, window, data, db, mechanism, workspaces, endowment, apiUrls, debugAgent, debuggerFolder, engine, genesisTemplate, quiet,
+            cycles, interval, window, data, db, mechanism, workspaces, endowment, apiUrls, debugAgent, debuggerFolder, engine, genesisTemplate, quiet, tasks,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -125,6 +130,16 @@ public static class RunCommand
                     return ExitCodes.Usage;
                 }
             }
+            IReadOnlyList<CyAgents.Orchestrator.Tasks.TaskFeedEntry>? feed = null;
+            if (parse.GetValue(tasks) is { } feedPath)
+            {
+                try { feed = CyAgents.Orchestrator.Tasks.TaskFeed.Read(FromRepository(feedPath), new CyAgents.SystemApi.Tasks.TaskOptions().MaxReward); }
+                catch (CyAgents.Orchestrator.Tasks.TaskFeedException e)
+                {
+                    Console.Error.WriteLine($"cyagents run: --tasks: {e.Message}");
+                    return ExitCodes.Usage;
+                }
+            }
             var settings = new LiveSettings
             {
                 DataDirectory = FromRepository(parse.GetValue(data)!),
@@ -150,6 +165,14 @@ public static class RunCommand
                     return ExitCodes.Usage;
                 }
                 await using var economy = await LiveEconomy.StartAsync(settings, ct);
+                if (feed is not null)
+                {
+                    var binding = economy.Services.GetRequiredService<CyAgents.SystemApi.Hosting.LedgerBinding>();
+                    var posted = await CyAgents.Orchestrator.Tasks.TaskFeed.PostAsync(
+                        economy.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<CyAgentsDbContext>>(), db => binding(db), feed,
+                        DateTimeOffset.UtcNow, ct);
+                    Console.Error.WriteLine($"cyagents run: task feed: {posted} of {feed.Count} tasks posted ({feed.Count - posted} posted before)");
+                }
                 var reports = await economy.RunCyclesAsync(parse.GetValue(cycles), economy.Options.Interval, ct);
                 Console.Error.WriteLine($"cyagents run: {reports.Count} cycles done; log: {settings.Log}");
                 return ExitCodes.Ok;

@@ -113,6 +113,8 @@ public sealed class LiveEconomy : IAsyncDisposable
             ["Workspaces:Templates"] = Path.GetFullPath(settings.TemplatesFolder ?? Path.GetDirectoryName(Path.GetFullPath(settings.WorkspaceTemplate))!),
             // Workspace history lives in the data folder, which no sandbox mounts (ADR 0108).
             ["History:Root"] = Path.GetFullPath(Path.Combine(settings.DataDirectory, "history")),
+            // Submission copies too: no agent's sandbox mounts the data folder; a verifier gets one copy, read-only (ADR 0133).
+            ["Tasks:SubmissionsRoot"] = Path.GetFullPath(Path.Combine(settings.DataDirectory, "submissions")),
         };
         foreach (var (key, value) in settings.Configuration) keys[key] = value;
         builder.Configuration.AddInMemoryCollection(keys);

@@ -63,6 +63,15 @@ public static class OrchestratorExtensions
             sp.GetRequiredService<ILogger<RuntimeImages>>()));
         services.AddSingleton(sp => new AgentPrograms(sp.GetRequiredService<IRuntimeImages>(),
             async (image, ct) => await sp.GetRequiredService<DockerEngine>().InspectImageAsync(image, ct) is not null));
+        // Tasks: verify handed-in work and return expired rewards at the cycle's fixed points (ADR 0132).
+        services.AddSingleton<ICycleStep>(sp =>
+        {
+            var binding = sp.GetRequiredService<LedgerBinding>();
+            return new CyAgents.Orchestrator.Tasks.TaskVerification(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(), db => binding(db),
+                sp.GetRequiredService<ISandbox>(), sp.GetRequiredService<IRuntimeImages>(),
+                sp.GetRequiredService<IOptions<CyAgents.SystemApi.Tasks.TaskOptions>>().Value,
+                sp.GetRequiredService<ILogger<CyAgents.Orchestrator.Tasks.TaskVerification>>(), sp.GetRequiredService<TimeProvider>());
+        });
         services.AddSingleton(sp =>
         {
             var binding = sp.GetRequiredService<LedgerBinding>();
@@ -101,6 +110,7 @@ public static class OrchestratorExtensions
         services.BindValidated<CyAgents.SystemApi.Workspaces.WorkspaceOptions>(configuration, CyAgents.SystemApi.Workspaces.WorkspaceOptions.Section, o => o.Validate());
         services.BindValidated<CyAgents.SystemApi.Workspaces.History.HistoryOptions>(configuration,
             CyAgents.SystemApi.Workspaces.History.HistoryOptions.Section, h => h.Validate());
+        services.BindValidated<CyAgents.SystemApi.Tasks.TaskOptions>(configuration, CyAgents.SystemApi.Tasks.TaskOptions.Section, t => t.Validate());
         using var provider = services.BuildServiceProvider();
         provider.GetRequiredService<IStartupValidator>().Validate();
     }

@@ -104,11 +104,13 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
     {
         var debug = request.AgentId == options.DebugAgentId;
         var memory = request.Bundle.MemoryMiB * 1024 * 1024;
-        var binds = new List<string>
-        {
-            $"{Path.GetFullPath(request.Workspace)}:/workspace:rw",
-            $"{Path.GetFullPath(options.ApiSocketFolder)}:{options.ContainerApiFolder}:ro",
-        };
+        var binds = request.Verifier
+            ? new List<string> { $"{Path.GetFullPath(request.Workspace)}:/workspace:ro" }
+            : new List<string>
+            {
+                $"{Path.GetFullPath(request.Workspace)}:/workspace:rw",
+                $"{Path.GetFullPath(options.ApiSocketFolder)}:{options.ContainerApiFolder}:ro",
+            };
         // The manifest's variables first, never one of the system's names (the manifest reader refuses them already); the
         // system's own follow, so CYAGENTS_* always carry the host's values.
         var env = (request.Program?.Env ?? new Dictionary<string, string>())

@@ -27,6 +27,11 @@ public sealed record ExecutionRequest(
     public int Uid { get; init; } = AgentImage.SandboxUid;
     /// <summary>The workspace's quota when it is a file system of its own (ADR 0073): watched while it runs; null for none.</summary>
     public long? WorkspaceQuotaBytes { get; init; }
+    /// <summary>
+    /// A task verifier's run (ADR 0133): the workspace (the submission's copy) is mounted read-only and the System API's
+    /// socket not at all, so the command can judge the work but neither change it nor reach the host.
+    /// </summary>
+    public bool Verifier { get; init; }
     /// <summary>Another image and command than the configured agent image's; null runs the configured one.</summary>
     public AgentProgram? Program { get; init; }
 }

@@ -1,7 +1,7 @@
 namespace CyAgents.SystemApi.Tasks;
 
 /// <summary>The path a submission names inside the workspace, and the host-side care of its copy.</summary>
-internal static class SubmissionPath
+public static class SubmissionPath
 {
     private const string Workspace = "/workspace/";
 

@@ -196,7 +196,8 @@ internal static class TaskEndpoints
     }
 
     private static async Task<Results<Ok<SubmissionResponse>, ProblemHttpResult>> Review(string taskId, string submissionId,
-        ReviewSubmissionRequest request, ClaimsPrincipal user, HttpContext http, IdempotentWrites writes, ILoggerFactory logs)
+        ReviewSubmissionRequest request, ClaimsPrincipal user, HttpContext http, IdempotentWrites writes, IOptions<TaskOptions> options,
+        ILoggerFactory logs)
     {
         var caller = Caller.From(user);
         var note = request.Note?.Trim();
@@ -219,6 +220,8 @@ internal static class TaskEndpoints
         });
         if (outcome.Problem is not null) return outcome.Problem;
         var judged = outcome.Value!;
+        // Judged work is not needed any more; the verdict stays with the record.
+        SubmissionPath.Remove(Path.Combine(Path.GetFullPath(options.Value.SubmissionsRoot), judged.Id));
         if (!outcome.Replayed)
             logs.CreateLogger(LogCategory).LogInformation("Submission {SubmissionId} to task {TaskId} reviewed: {State}", judged.Id, taskId, judged.State);
         return TypedResults.Ok(judged);

@@ -12,6 +12,7 @@ var root = new RootCommand($"""
 {
     RunCommand.Create(),
     AgentsCommand.Create(),
+    TasksCommand.Create(),
     SimulateCommand.Create(),
     SweepCommand.Create(),
     ClearCommand.Create(),

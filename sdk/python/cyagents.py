@@ -37,7 +37,8 @@ from typing import Any, Iterator
 
 __all__ = [
     "connect", "context", "Client", "Context", "Bundle", "Balance", "Prices", "ResourceMarket", "HistoryEntry",
-    "Transaction", "Bid", "Agent", "LineageNode", "Spawned", "Prompt", "Cycle", "Execution", "ChatStream",
+    "Transaction", "Bid", "Agent", "LineageNode", "Spawned", "Prompt", "Cycle", "Execution", "ChatStream", "Verifier", "Task",
+    "Submission", "TaskClosed", "SubmissionRefused", "SubmissionLimit",
     "CyAgentsError", "ValidationError", "Unauthenticated", "Forbidden", "NotFound", "InsufficientFunds", "Conflict",
     "BundleExceedsSupply", "SpawnLimit", "TokenBudgetExceeded", "ProviderFailed", "RateLimited", "Unavailable",
     "idempotency_key",
@@ -212,6 +213,46 @@ class Prompt:
 
 
 @dataclass(frozen=True)
+class Verifier:
+    """How a task's work is judged: ``kind`` "command" (``command`` run in ``runtime`` over a read-only copy; exit 0 passes) or "human"."""
+    kind: str
+    runtime: str | None = None
+    command: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task with an escrowed ``reward``: the first verified submission is paid; ``state`` is Open, Awarded or Expired."""
+    id: str
+    title: str
+    description: str
+    reward: int
+    posted_cycle: int
+    deadline_cycle: int
+    verifier: Verifier
+    state: str
+    escrow_transfer_id: str
+    poster_agent_id: str | None = None
+    winner_agent_id: str | None = None
+    winner_submission_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Work handed in for a task: ``state`` Pending, then Awarded (paid), Passed (too late), Failed or Expired."""
+    id: str
+    task_id: str
+    agent_id: str
+    cycle: int
+    path: str
+    files: int
+    bytes: int
+    state: str
+    exit_code: int | None = None
+    verdict: str | None = None
+
+
+@dataclass(frozen=True)
 class Cycle:
     """One allocation cycle."""
     number: int
@@ -298,13 +339,17 @@ class TokenBudgetExceeded(CyAgentsError): """422: the LLM call could use more to
 class ProviderFailed(CyAgentsError): """502: every LLM provider of the model failed (or the stream broke)."""
 class RateLimited(CyAgentsError): """429 after the SDK's retries: ``retry_after`` says how long to wait."""
 class Unavailable(CyAgentsError): """The API could not be reached (socket missing, refused, timed out) or answered 503."""
+class TaskClosed(CyAgentsError): """409: the task is awarded, expired or past its deadline cycle."""
+class SubmissionRefused(CyAgentsError): """422: the path cannot be copied (a link on the way, a special file, over the limits)."""
+class SubmissionLimit(CyAgentsError): """422: a submission to this task still waits for its verdict, or the allowance is used up."""
 
 
 _BY_CODE: dict[str, type[CyAgentsError]] = {
     "validation": ValidationError, "unauthenticated": Unauthenticated, "forbidden": Forbidden, "not_found": NotFound,
     "insufficient_funds": InsufficientFunds, "conflict": Conflict, "bundle_exceeds_supply": BundleExceedsSupply,
     "spawn_limit": SpawnLimit, "token_budget_exceeded": TokenBudgetExceeded, "llm_provider_failed": ProviderFailed,
-    "rate_limited": RateLimited, "unavailable": Unavailable,
+    "rate_limited": RateLimited, "unavailable": Unavailable, "task_closed": TaskClosed,
+    "submission_refused": SubmissionRefused, "submission_limit": SubmissionLimit,
 }
 
 
@@ -469,6 +514,31 @@ class Client:
     def prompts(self) -> list[Prompt]:
         """GET /v1/prompts: own prompts, oldest first."""
         return [_build(Prompt, p) for p in self._json("GET", "/v1/prompts")["items"]]
+
+    # -- tasks ----------------------------------------------------------------------------------------------------------
+
+    def tasks(self, status: str = "open") -> list[Task]:
+        """GET /v1/tasks: tasks in a state (open, awarded, expired or all), oldest first."""
+        return [_build(Task, t) for t in self._json("GET", f"/v1/tasks?status={urllib.parse.quote(status)}")["items"]]
+
+    def task(self, task_id: str) -> Task:
+        """GET /v1/tasks/{id}: one task."""
+        return _build(Task, self._json("GET", f"/v1/tasks/{_seg(task_id)}"))
+
+    def post_task(self, title: str, reward: int, deadline_cycles: int, *, description: str = "", command: list[str] | None = None,
+                  runtime: str = "python", human_review: bool = False, idempotency_key: str | None = None) -> Task:
+        """POST /v1/tasks: posts a task; ``reward`` is escrowed from the caller's available credits at once."""
+        verifier: dict[str, Any] = {"kind": "human"} if human_review else {"kind": "command", "runtime": runtime, "command": command}
+        body = {"title": title, "description": description, "reward": reward, "deadlineCycles": deadline_cycles, "verifier": verifier}
+        return _build(Task, self._json("POST", "/v1/tasks", body, key=idempotency_key))
+
+    def submit(self, task_id: str, path: str, *, idempotency_key: str | None = None) -> Submission:
+        """POST /v1/tasks/{id}/submissions: hands in a file or folder of the workspace; it is copied now, verified later."""
+        return _build(Submission, self._json("POST", f"/v1/tasks/{_seg(task_id)}/submissions", {"path": path}, key=idempotency_key))
+
+    def submissions(self, task_id: str) -> list[Submission]:
+        """GET /v1/tasks/{id}/submissions: own submissions to a task (all of them for its poster)."""
+        return [_build(Submission, x) for x in self._json("GET", f"/v1/tasks/{_seg(task_id)}/submissions")["items"]]
 
     # -- cycles and executions --------------------------------------------------------------------------------------
 

@@ -123,6 +123,17 @@ class LiveApiTests(unittest.TestCase):
         self.assertIn(asked.id, [p.id for p in self.api.prompts()])
         self.assertRefused(cyagents.ValidationError, 400, "validation", lambda: self.api.ask("   "))
 
+    def test_post_list_and_submit_tasks(self):
+        task = self.api.post_task("a haiku", 1, 5, description="poem.txt", human_review=True)
+        self.assertEqual((task.state, task.reward, task.verifier.kind), ("Open", 1, "human"))
+        self.assertIn(task.id, [t.id for t in self.api.tasks()])
+        self.assertEqual(self.api.task(task.id).title, "a haiku")
+        self.assertEqual(self.api.submissions(task.id), [])
+        self.assertRefused(cyagents.InsufficientFunds, 402, "insufficient_funds",
+                           lambda: self.api.post_task("too dear", 10**6, 5, command=["python3", "-c", "pass"]))
+        self.assertRefused(cyagents.SubmissionRefused, 422, "submission_refused", lambda: self.api.submit(task.id, "no-such-file.txt"))
+        self.assertRefused(cyagents.NotFound, 404, "not_found", lambda: self.api.submit("tsk-none", "poem.txt"))
+
     def test_cycles_and_executions(self):
         self.assertIsInstance(self.api.cycles(), list)
         self.assertIn(self.ctx.execution_id, [e.id for e in self.api.executions(take=200)])

@@ -20,33 +20,37 @@ public sealed class LotteryMechanism : IClearingMechanism
     /// <inheritdoc />
     public ClearingResult Clear(ClearingInput input)
     {
-        var bids = PreparedBids.From(input);
+        using var bids = PreparedBids.From(input);
+        var n = bids.Count;
         // Slots in ordinal-id order make the draw independent of the order bids arrive in.
-        var slots = bids.OrderById();
-        var weights = new FenwickTree(slots.Length);
+        using var slotOrder = new Scratch<int>(n);
+        var slots = slotOrder.Array;
+        bids.OrderById(slotOrder.Span);
+        using var tree = new Scratch<long>(n + 1);
+        var weights = new FenwickTree(tree.Array, n);
         long total = 0;
-        for (var s = 0; s < slots.Length; s++)
-        {
-            var amount = bids.Bids[slots[s]].Amount;
-            weights.Add(s, amount);
-            total += amount;
-        }
+        for (var s = 0; s < n; s++)
+            total += tree.Array[s + 1] = bids.Amount[slots[s]];
+        weights.Build();
 
-        var winningAgents = input.OneWinPerAgent ? new HashSet<string>(StringComparer.Ordinal) : null;
+        using var agentWon = new Scratch<bool>(input.OneWinPerAgent ? bids.AgentCount : 0);
         var random = new SplitMix64(input.Seed);
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
         var winners = new List<Allocation>();
-        var losers = new List<string>(bids.Count);
+        var losers = new List<string>(n);
+        Span<int> covering = stackalloc int[32];
         while (total > 0)
         {
-            var slot = weights.FindByCumulative((long)random.NextBelow((ulong)total));
+            var slot = weights.FindByCumulative((long)random.NextBelow((ulong)total), covering, out var covers);
             var i = slots[slot];
-            var amount = bids.Bids[i].Amount;
-            weights.Add(slot, -amount);
+            var amount = bids.Amount[i];
+            weights.Remove(covering[..covers], amount);
             total -= amount;
-            if (bids.Fits(i, remaining) && (winningAgents is null || winningAgents.Add(bids.Bids[i].AgentId)))
+            if (bids.Fits(i, remaining) && (!input.OneWinPerAgent || !agentWon.Array[bids.AgentOf[i]]))
             {
+                if (input.OneWinPerAgent)
+                    agentWon.Array[bids.AgentOf[i]] = true;
                 bids.Take(i, remaining);
                 winners.Add(bids.Allocate(i, amount));
             }
@@ -56,34 +60,53 @@ public sealed class LotteryMechanism : IClearingMechanism
         return bids.Result(Name, winners, losers, remaining);
     }
 
-    /// <summary>Prefix sums of integer weights with O(log n) update and search.</summary>
-    private sealed class FenwickTree(int size)
+    /// <summary>Prefix sums of integer weights (slot s at tree[s + 1]) with O(log n) search-and-remove.</summary>
+    private readonly struct FenwickTree(long[] tree, int size)
     {
-        private readonly long[] _tree = new long[size + 1];
+        private readonly int _top = size == 0 ? 0 : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)size + 1) >> 1;
 
-        public void Add(int index, long delta)
+        /// <summary>Turns the weights in place into the tree, in O(n).</summary>
+        public void Build()
         {
-            for (var i = index + 1; i < _tree.Length; i += i & -i)
-                _tree[i] += delta;
+            for (var i = 1; i <= size; i++)
+            {
+                var parent = i + (i & -i);
+                if (parent <= size)
+                    tree[parent] += tree[i];
+            }
         }
 
-        /// <summary>The slot whose cumulative range [prefix before it, prefix including it) holds <paramref name="target"/>.</summary>
-        public int FindByCumulative(long target)
+        /// <summary>
+        /// The slot whose cumulative range [prefix before it, prefix including it) holds <paramref name="target"/>.
+        /// The nodes the search looks at without advancing are exactly the nodes that cover the slot (the ones an
+        /// update walks up through); they are written to <paramref name="covering"/> for <see cref="Remove"/>, which
+        /// then touches them while they are in cache instead of walking up anew.
+        /// </summary>
+        public int FindByCumulative(long target, Span<int> covering, out int covers)
         {
+            covers = 0;
             var position = 0;
-            var step = 1;
-            while (step * 2 < _tree.Length)
-                step *= 2;
-            for (; step > 0; step >>= 1)
+            for (var step = _top; step > 0; step >>= 1)
             {
                 var next = position + step;
-                if (next < _tree.Length && _tree[next] <= target)
+                if (next > size)
+                    continue;
+                if (tree[next] <= target)
                 {
                     position = next;
-                    target -= _tree[next];
+                    target -= tree[next];
                 }
+                else
+                    covering[covers++] = next;
             }
             return position;
+        }
+
+        /// <summary>Takes <paramref name="weight"/> off the nodes <see cref="FindByCumulative"/> found covering its slot.</summary>
+        public void Remove(ReadOnlySpan<int> covering, long weight)
+        {
+            foreach (var node in covering)
+                tree[node] -= weight;
         }
     }
 }

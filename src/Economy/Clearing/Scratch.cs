@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace CyAgents.Economy.Clearing;
 
@@ -20,5 +21,6 @@ internal readonly struct Scratch<T> : IDisposable
 
     public Span<T> Span => Array.AsSpan(0, Length);
 
-    public void Dispose() => ArrayPool<T>.Shared.Return(Array);
+    /// <summary>Returns the array; one holding references is cleared, so the pool keeps no bid alive.</summary>
+    public void Dispose() => ArrayPool<T>.Shared.Return(Array, RuntimeHelpers.IsReferenceOrContainsReferences<T>());
 }

@@ -142,6 +142,88 @@ public sealed class ServiceLeaseTests(DockerFixture docker)
         (await docker.Engine.ListContainersAsync(DockerSandbox.ManagedBy(SandboxOptions.InstanceOf(settings.Database)))).ShouldBeEmpty();
     }
 
+    // Holds about 40 MiB of heap in its first container (a marker in the workspace says it did), none in a later one.
+    private const string Hog = """
+        trap 'echo "got SIGTERM"; exit 0' TERM
+        if [ ! -e /workspace/hogged ]; then touch /workspace/hogged; x=$(head -c 41943040 /dev/zero | tr '\0' a); echo "holding ${#x} bytes"; else echo "light start"; fi
+        while true; do sleep 0.2; done
+        """;
+
+    [Fact]
+    public async Task A_next_bundle_below_the_memory_the_lease_uses_preempts_it_and_the_window_runs_in_a_fresh_container_with_the_bundle_won()
+    {
+        var image = await HostileAgent.ImageAsync(docker.Engine);
+        var root = Directory.CreateDirectory(Path.Combine(docker.Root, "lease-shrink-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        var outcomes = new ConcurrentDictionary<string, ExecutionOutcome>();
+        var settings = Live.Settings(root, new LiveOptions { ExecutionWindow = TimeSpan.FromSeconds(5) }) with
+        {
+            SandboxDecorator = inner => new Recording(inner, outcomes),
+        };
+        var reports = new List<CycleReport>();
+        ContainerInspect fresh;
+        await using (var economy = await LiveEconomy.StartAsync(settings))
+        {
+            await AddAsync(economy, Service, image, Hog, AgentKind.Service);
+            await HostileAgent.BidAsync(economy, Service, 1, ResourceBundle.Create(200, 128), 60);
+            reports.AddRange(await economy.RunCyclesAsync(1, TimeSpan.Zero));
+            await HostileAgent.BidAsync(economy, Service, 2, ResourceBundle.Create(200, 16), 60);
+            reports.AddRange(await economy.RunCyclesAsync(1, TimeSpan.Zero));
+            fresh = (await docker.Engine.InspectContainerAsync(Record(reports[1], Service).ContainerId!))!;
+        }
+
+        var c1 = Record(reports[0], Service);
+        var c2 = Record(reports[1], Service);
+        Lines(outcomes[c1.Id]).ShouldContain("holding 41943040 bytes");
+        c2.Status.ShouldBe(ExecutionStatus.Leased);
+        c2.ContainerId.ShouldNotBe(c1.ContainerId);
+        fresh.HostConfig.Memory.ShouldBe(16L * 1024 * 1024);
+        Lines(outcomes[c2.Id]).ShouldContain("light start");
+
+        await using var db = new CyAgentsDbContext(Live.Database(settings).BuildOptions());
+        var first = await db.Set<ExecutionRecord>().SingleAsync(e => e.Id == c1.Id);
+        first.Status.ShouldBe(ExecutionStatus.Preempted);
+        first.Error.ShouldNotBeNull().ShouldContain("could not be applied to the running container");
+        first.Error.ShouldContain(c2.Id);
+        (await db.Set<EventRecord>().CountAsync(e => e.Type == EventTypes.ExecutionResized)).ShouldBe(0);
+        // The host's stop ended the fresh lease the same way, with its own reason.
+        var last = await db.Set<ExecutionRecord>().SingleAsync(e => e.Id == c2.Id);
+        last.Status.ShouldBe(ExecutionStatus.Preempted);
+        last.Error.ShouldNotBeNull().ShouldContain("orchestrator stopped");
+        (await docker.Engine.ListContainersAsync(DockerSandbox.ManagedBy(SandboxOptions.InstanceOf(settings.Database)))).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Recovery_after_a_restart_stops_a_lease_container_it_finds_running_with_sigterm_and_marks_its_record_preempted()
+    {
+        var image = await HostileAgent.ImageAsync(docker.Engine);
+        var root = Directory.CreateDirectory(Path.Combine(docker.Root, "lease-recovery-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        var settings = Live.Settings(root, new LiveOptions { ExecutionWindow = TimeSpan.FromSeconds(3) });
+        string containerId;
+        RecoveryReport recovery;
+        await using (var economy = await LiveEconomy.StartAsync(settings))
+        {
+            await AddAsync(economy, Service, image, Serve, AgentKind.Service);
+            await HostileAgent.BidAsync(economy, Service, 1, ResourceBundle.Create(200, 64), 60);
+            var report = (await economy.RunCyclesAsync(1, TimeSpan.Zero)).Single();
+            containerId = Record(report, Service).ContainerId!;
+            (await docker.Engine.InspectContainerAsync(containerId))!.State.Running.ShouldBeTrue();
+            // What a restart after a crash between windows finds: the lease's container running, its record Leased.
+            recovery = await economy.Recovery.RepairAsync(CancellationToken.None);
+        }
+
+        recovery.ContainersRemoved.ShouldBe(1);
+        recovery.Conservation.Holds.ShouldBeTrue();
+        (await docker.Engine.InspectContainerAsync(containerId)).ShouldBeNull();
+        await using var db = new CyAgentsDbContext(Live.Database(settings).BuildOptions());
+        var record = await db.Set<ExecutionRecord>().SingleAsync(e => e.AgentId == Service);
+        record.Status.ShouldBe(ExecutionStatus.Preempted);
+        record.Error.ShouldNotBeNull().ShouldContain("between its windows");
+        // Its window was served: a lease stopped by recovery is not refunded like an abandoned execution.
+        (await db.Set<LedgerTransferRecord>().CountAsync(t => t.CreditAccountId == AccountIds.ForAgent(Service) && t.Kind == TransferKind.Refund)).ShouldBe(0);
+        (await db.Set<EventRecord>().CountAsync(e => e.Type == EventTypes.ExecutionPreempted && e.AgentId == Service)).ShouldBe(1);
+        (await db.Set<EventRecord>().CountAsync(e => e.Type == EventTypes.ExecutionOutput && e.AgentId == Service && e.Data.Contains("got SIGTERM"))).ShouldBe(1);
+    }
+
     private static ExecutionRecord Record(CycleReport report, string agentId) => report.Executions.Single(e => e.AgentId == agentId);
 
     private static List<string> Lines(ExecutionOutcome outcome) => outcome.Logs.Select(l => l.Text).ToList();

@@ -23,7 +23,9 @@ public sealed record RecoveryReport(int ContainersRemoved, int ExecutionsAbandon
 /// settled (its credits are final); either way no credit is lost. Containers found by label are removed and their
 /// executions, like any still marked pending or running, become Abandoned with their tokens revoked. Every execution of an
 /// interrupted cycle that the host ended is then refunded and re-entered (<see cref="HostFaultSettlement"/>, ADR 0085), so
-/// the crash costs its agent nothing and it runs again.
+/// the crash costs its agent nothing and it runs again. A service's lease container found running gets SIGTERM and
+/// <see cref="LeaseGrace"/> before its removal, and a record still <see cref="ExecutionStatus.Leased"/> becomes
+/// <see cref="ExecutionStatus.Preempted"/>, not refunded: its windows were served (ADR 0137).
 /// </summary>
 public sealed class CrashRecovery(
     IDbContextFactory<CyAgentsDbContext> databases,

@@ -224,7 +224,9 @@ public sealed class CriticalValueMechanism : IClearingMechanism
             var best = int.MaxValue;
             foreach (var (mask, members, tree) in _groups)
             {
-                if ((mask & unused) != 0)
+                // A group short in a kind the winner does not use, or wholly before the winner or after the best
+                // blocker so far, is passed over without a search.
+                if ((mask & unused) != 0 || members[^1] < start || members[0] >= best)
                     continue;
                 // Only members after the winner and before the best blocker found so far can matter.
                 var from = LowerBound(members, start);

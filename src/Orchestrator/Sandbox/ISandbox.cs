@@ -32,6 +32,11 @@ public sealed record ExecutionRequest(
     /// socket not at all, so the command can judge the work but neither change it nor reach the host.
     /// </summary>
     public bool Verifier { get; init; }
+    /// <summary>
+    /// A service agent's execution (manifest <c>kind: service</c>, ADR 0137): at the window's end its container keeps running
+    /// as a lease instead of being stopped, and its agent's next win runs in that container.
+    /// </summary>
+    public bool Service { get; init; }
     /// <summary>Another image and command than the configured agent image's; null runs the configured one.</summary>
     public AgentProgram? Program { get; init; }
 }

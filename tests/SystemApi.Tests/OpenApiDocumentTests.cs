@@ -35,6 +35,12 @@ public class OpenApiDocumentTests
         ("/v1/chat/completions", "POST", true),
         ("/v1/embeddings", "POST", true),
         ("/v1/models", "GET", true),
+        ("/v1/tasks", "POST", true),
+        ("/v1/tasks", "GET", true),
+        ("/v1/tasks/{taskId}", "GET", true),
+        ("/v1/tasks/{taskId}/submissions", "GET", true),
+        ("/v1/tasks/{taskId}/submissions", "POST", true),
+        ("/v1/operator/tasks/{taskId}/submissions/{submissionId}/review", "POST", true),
     ];
 
     private static async Task<OpenApiDocument> LoadAsync(ApiFactory api)

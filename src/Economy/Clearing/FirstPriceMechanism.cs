@@ -27,7 +27,8 @@ public sealed class FirstPriceMechanism : IClearingMechanism
         using var order = new Scratch<int>(n);
         bids.OrderByExactKey(key, power: 1, order.Span);
         var reserve = input.Reserve;
-        using var agentWon = new Scratch<bool>(input.OneWinPerAgent ? bids.AgentCount : 0);
+        // Only bids that fit are asked about their agent: a set of the winners' agents stays small and in cache.
+        var winningAgents = input.OneWinPerAgent ? new HashSet<string>(StringComparer.Ordinal) : null;
 
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
@@ -38,10 +39,8 @@ public sealed class FirstPriceMechanism : IClearingMechanism
             // Only a bid that fits is asked about its reserve and its agent.
             if (bids.Fits(i, remaining) &&
                 (reserve is null || bids.Amount[i] >= reserve.CostOf(bids.Bids[i].Bundle)) &&
-                (!input.OneWinPerAgent || !agentWon.Array[bids.AgentOf[i]]))
+                (winningAgents is null || winningAgents.Add(bids.Bids[i].AgentId)))
             {
-                if (input.OneWinPerAgent)
-                    agentWon.Array[bids.AgentOf[i]] = true;
                 bids.Take(i, remaining);
                 winners.Add(bids.Allocate(i, bids.Amount[i]));
             }

@@ -76,7 +76,6 @@ public sealed class CriticalValueMechanism : IClearingMechanism
         // Per agent: 1 + the index of its winner among winnerBids, 0 while it has none.
         using var winnerOfAgent = new Scratch<int>(input.OneWinPerAgent ? bids.AgentCount : 0);
         var winnerOf = input.OneWinPerAgent ? winnerOfAgent.Array : null;
-        var agentOf = input.OneWinPerAgent ? bids.AgentOf : null;
         using var rejectedBids = new Scratch<int>(n);
         using var deficitsOfRejected = new Scratch<long>(n * K);
         var rejected = rejectedBids.Array;
@@ -93,10 +92,10 @@ public sealed class CriticalValueMechanism : IClearingMechanism
                 losers.Add(bids.Ids[i]);
                 continue;
             }
-            if (winnerOf is not null && winnerOf[agentOf![i]] > 0)
+            if (winnerOf is not null && winnerOf[bids.AgentOf[i]] > 0)
             {
                 // Taken in the run without winner w exactly when it fits once w's bundle is given back.
-                var w = winnerOf[agentOf![i]] - 1;
+                var w = winnerOf[bids.AgentOf[i]] - 1;
                 if (winnerOwnBlocker[w] < 0 && FitsWithGivenBack(bids, i, winnerBids[w], remaining))
                     winnerOwnBlocker[w] = i;
                 losers.Add(bids.Ids[i]);
@@ -106,7 +105,7 @@ public sealed class CriticalValueMechanism : IClearingMechanism
             {
                 bids.Take(i, remaining);
                 if (winnerOf is not null)
-                    winnerOf[agentOf![i]] = winnerBids.Count + 1;
+                    winnerOf[bids.AgentOf[i]] = winnerBids.Count + 1;
                 winnerBids.Add(i);
                 winnerFirstRejection.Add(rejectedCount);
                 winnerReserve.Add(reserveCost);

@@ -27,8 +27,7 @@ public sealed class FirstPriceMechanism : IClearingMechanism
         using var order = new Scratch<int>(n);
         bids.OrderByExactKey(key, power: 1, order.Span);
         var reserve = input.Reserve;
-        // Only bids that fit are asked about their agent: a set of the winners' agents stays small and in cache.
-        var winningAgents = input.OneWinPerAgent ? new HashSet<string>(StringComparer.Ordinal) : null;
+        using var agentWon = new Scratch<bool>(input.OneWinPerAgent ? bids.AgentCount : 0);
 
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
@@ -39,8 +38,10 @@ public sealed class FirstPriceMechanism : IClearingMechanism
             // Only a bid that fits is asked about its reserve and its agent.
             if (bids.Fits(i, remaining) &&
                 (reserve is null || bids.Amount[i] >= reserve.CostOf(bids.Bids[i].Bundle)) &&
-                (winningAgents is null || winningAgents.Add(bids.Bids[i].AgentId)))
+                (!input.OneWinPerAgent || !agentWon.Array[bids.AgentOf[i]]))
             {
+                if (input.OneWinPerAgent)
+                    agentWon.Array[bids.AgentOf[i]] = true;
                 bids.Take(i, remaining);
                 winners.Add(bids.Allocate(i, bids.Amount[i]));
             }

@@ -38,12 +38,12 @@ public sealed class LotteryMechanism : IClearingMechanism
             var i = slots[s];
             total += weight[s] = bids.Amount[i];
             var q = bids.Quantity.AsSpan(i * PreparedBids.Kinds, PreparedBids.Kinds);
-            slotBid[s] = new Slot(q[0], q[1], q[2], q[3], i, bids.Bids[i].AgentId, bids.Ids[i]);
+            slotBid[s] = new Slot(q[0], q[1], q[2], q[3], i, bids.AgentOf[i], bids.Ids[i]);
         }
         using var blockBuffer = new Scratch<long>(BlockedWeights.BlockCount(n) + 1);
         var weights = new BlockedWeights(weight, blockBuffer.Array, n);
 
-        var winningAgents = input.OneWinPerAgent ? new HashSet<string>(StringComparer.Ordinal) : null;
+        using var agentWon = new Scratch<bool>(input.OneWinPerAgent ? bids.AgentCount : 0);
         var random = new SplitMix64(input.Seed);
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
@@ -55,8 +55,10 @@ public sealed class LotteryMechanism : IClearingMechanism
             total -= amount;
             ref readonly var b = ref slotBid[slot];
             if (b.Cpu <= remaining[0] && b.Memory <= remaining[1] && b.Tokens <= remaining[2] && b.Attention <= remaining[3] &&
-                (winningAgents is null || winningAgents.Add(b.Agent)))
+                (!input.OneWinPerAgent || !agentWon.Array[b.Agent]))
             {
+                if (input.OneWinPerAgent)
+                    agentWon.Array[b.Agent] = true;
                 bids.Take(b.Bid, remaining);
                 winners.Add(bids.Allocate(b.Bid, amount));
             }
@@ -66,8 +68,8 @@ public sealed class LotteryMechanism : IClearingMechanism
         return bids.Result(Name, winners, losers, remaining);
     }
 
-    /// <summary>A bid as a draw sees it: its bundle, index, agent and id.</summary>
-    private readonly record struct Slot(long Cpu, long Memory, long Tokens, long Attention, int Bid, string Agent, string Id);
+    /// <summary>A bid as a draw sees it: its bundle, index, agent number and id.</summary>
+    private readonly record struct Slot(long Cpu, long Memory, long Tokens, long Attention, int Bid, int Agent, string Id);
 
     /// <summary>
     /// Integer weights in slot order, drawn by cumulative position and removed: a Fenwick tree over blocks of

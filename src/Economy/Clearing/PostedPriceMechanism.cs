@@ -37,8 +37,7 @@ public sealed class PostedPriceMechanism : IClearingMechanism
         using var order = new Scratch<int>(n);
         bids.OrderByDescending(surpluses.Span, bids.Amount.AsSpan(0, n), hasSecondary: true, order.Span);
 
-        // Only bids that fit are asked about their agent: a set of the winners' agents stays small and in cache.
-        var winningAgents = input.OneWinPerAgent ? new HashSet<string>(StringComparer.Ordinal) : null;
+        using var agentWon = new Scratch<bool>(input.OneWinPerAgent ? bids.AgentCount : 0);
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
         var winners = new List<Allocation>();
@@ -46,8 +45,10 @@ public sealed class PostedPriceMechanism : IClearingMechanism
         foreach (var i in order.Span)
         {
             if (surplus[i] >= 0 && bids.Fits(i, remaining) &&
-                (winningAgents is null || winningAgents.Add(bids.Bids[i].AgentId)))
+                (!input.OneWinPerAgent || !agentWon.Array[bids.AgentOf[i]]))
             {
+                if (input.OneWinPerAgent)
+                    agentWon.Array[bids.AgentOf[i]] = true;
                 bids.Take(i, remaining);
                 winners.Add(bids.Allocate(i, cost[i]));
             }

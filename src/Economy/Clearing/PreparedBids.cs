@@ -38,6 +38,10 @@ internal sealed class PreparedBids : IDisposable
     public string[] Ids { get; }
     /// <summary>Each bid's amount (read here rather than through the bid object in the hot loops).</summary>
     public long[] Amount { get; }
+    /// <summary>Each bid's agent as a dense number (0, 1, ... in order of first appearance): one win per agent is an array lookup.</summary>
+    public int[] AgentOf { get; }
+    /// <summary>How many distinct agents bid.</summary>
+    public int AgentCount { get; }
     public long[] Quantity { get; }
     public double[] NormalizedSize { get; }
     public long[] Supply { get; }
@@ -51,6 +55,7 @@ internal sealed class PreparedBids : IDisposable
         Bids = input.Bids ?? [];
         Ids = ArrayPool<string>.Shared.Rent(n);
         Amount = ArrayPool<long>.Shared.Rent(n);
+        AgentOf = ArrayPool<int>.Shared.Rent(n);
         Quantity = ArrayPool<long>.Shared.Rent(n * Kinds);
         NormalizedSize = ArrayPool<double>.Shared.Rent(n);
         var supply = input.Supply;
@@ -125,45 +130,13 @@ internal sealed class PreparedBids : IDisposable
             if (multiplier is not null)
                 _sizeNumerator![i] = q0 * multiplier[0] + q1 * multiplier[1] + q2 * multiplier[2] + q3 * multiplier[3];
         }
-        // Duplicate ids (and, when asked, the grouping by agent) by sorting, not hashing (ADR 0126): a hash table of
-        // 100,000 strings is 100,000 cache misses, a radix sort of their packed prefixes a few linear passes.
+        // Duplicate ids and the grouping by agent by sorting, not hashing (ADR 0126): a hash table of 100,000 strings
+        // is 100,000 cache misses, a radix sort of their packed prefixes a few linear passes.
         if (valid && n > 0)
             valid = OrderIds(idsCommon);
-        _agentIds = agentIds;
-        _agentsCommon = agentsCommon;
-    }
-
-    private string[]? _agentIds;
-    private readonly int _agentsCommon;
-    private int[]? _agentOf;
-    private int _agentCount;
-
-    /// <summary>
-    /// Each bid's agent as a dense number (0, 1, ... in ordinal order of the agent ids), for mechanisms that ask
-    /// about the agent of every bid (critical-value); the others ask only about winners and use a set. Computed on
-    /// first use; rented, may be longer than Count.
-    /// </summary>
-    public int[] AgentOf
-    {
-        get
-        {
-            if (_agentOf is null)
-            {
-                _agentOf = ArrayPool<int>.Shared.Rent(_count);
-                _agentCount = _count == 0 ? 0 : GroupAgents(_agentIds!, _agentsCommon);
-            }
-            return _agentOf;
-        }
-    }
-
-    /// <summary>How many distinct agents bid (computed with <see cref="AgentOf"/>).</summary>
-    public int AgentCount
-    {
-        get
-        {
-            _ = AgentOf;
-            return _agentCount;
-        }
+        if (valid && n > 0)
+            AgentCount = GroupAgents(agentIds, agentsCommon);
+        ArrayPool<string>.Shared.Return(agentIds, clearArray: true);
     }
 
     /// <summary>Bid indices in ordinal id order (rented, Count long), or null when ids were not ASCII past their common prefix.</summary>
@@ -266,7 +239,7 @@ internal sealed class PreparedBids : IDisposable
                 {
                     if (!number.TryGetValue(agentIds[i], out var a))
                         number.Add(agentIds[i], a = number.Count);
-                    _agentOf![i] = a;
+                    AgentOf[i] = a;
                 }
                 return number.Count;
             }
@@ -284,7 +257,7 @@ internal sealed class PreparedBids : IDisposable
                 if (whole || end - start == 1)
                 {
                     for (var p = start; p < end; p++)
-                        _agentOf![(int)(keys[p] & indexMask)] = agents;
+                        AgentOf[(int)(keys[p] & indexMask)] = agents;
                     agents++;
                 }
                 else
@@ -299,7 +272,7 @@ internal sealed class PreparedBids : IDisposable
                     {
                         if (m > 0 && !string.Equals(agentIds[members[m - 1]], agentIds[members[m]], StringComparison.Ordinal))
                             agents++;
-                        _agentOf![members[m]] = agents;
+                        AgentOf[members[m]] = agents;
                     }
                     agents++;
                 }
@@ -321,10 +294,7 @@ internal sealed class PreparedBids : IDisposable
         _returned = true;
         ArrayPool<string>.Shared.Return(Ids, clearArray: true);
         ArrayPool<long>.Shared.Return(Amount);
-        if (_agentOf is not null)
-            ArrayPool<int>.Shared.Return(_agentOf);
-        if (_agentIds is not null)
-            ArrayPool<string>.Shared.Return(_agentIds, clearArray: true);
+        ArrayPool<int>.Shared.Return(AgentOf);
         ArrayPool<long>.Shared.Return(Quantity);
         ArrayPool<double>.Shared.Return(NormalizedSize);
         if (_sizeNumerator is not null)

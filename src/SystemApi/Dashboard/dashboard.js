@@ -13,7 +13,7 @@ const eventTypes = [
   "agent.spawned", "agent.retired", "prompt.posted", "prompt.answered", "prompt.expired",
   "task.posted", "task.submitted", "task.verified", "task.awarded", "task.expired", "llm.call", "ledger.transfer",
 ];
-const maxFeed = 100, maxTimeline = 40, pageSize = 200;
+const maxFeed = 100, maxTimeline = 40, pageSize = 200, maxOutputLines = 200;
 
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem("cyagents.operatorToken") || "";
@@ -449,7 +449,11 @@ function apply(e) {
   if (e.agentId && e.agentId === state.openAgent) {
     if (type === "execution.output") {
       const pre = $("agent-executions").querySelector(`[data-execution-id="${CSS.escape(d.executionId)}"] pre`);
-      if (pre) pre.textContent += (pre.textContent ? "\n" : "") + (d.stream === "stderr" ? "! " : "") + d.line;
+      if (pre) {
+        // An agent may print without end: the page keeps its last lines only.
+        const lines = (pre.textContent ? pre.textContent.split("\n") : []).concat((d.stream === "stderr" ? "! " : "") + d.line);
+        pre.textContent = lines.slice(-maxOutputLines).join("\n");
+      }
       else later("page");
     } else later("page");
   }

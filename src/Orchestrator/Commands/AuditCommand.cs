@@ -8,7 +8,8 @@ using Microsoft.EntityFrameworkCore;
 namespace CyAgents.Orchestrator.Commands;
 
 /// <summary>
-/// The <c>audit</c> verb: <c>audit verify</c> checks system.log's hash chain (ADR 0112) and names the first broken line.
+/// The <c>audit</c> verb: <c>audit verify</c> checks system.log's hash chain (ADR 0112) and checkpoints (ADR 0131) and names the
+/// first broken line; <c>audit agent</c> (<see cref="AuditAgentCommand"/>) reports one agent's economy per cycle.
 /// </summary>
 public static class AuditCommand
 {
@@ -82,7 +83,10 @@ public static class AuditCommand
                 return ExitCodes.Database;
             }
         });
-        return new Command("audit", "Audit the system log: `audit verify` checks its hash chain (see `cyagents audit verify --help`).") { verify };
+        return new Command("audit", "Audit the run: `audit verify` checks system.log's hash chain and checkpoints; `audit agent ID` tells what an agent bid, won, paid, earned and spent, and why.")
+        {
+            verify, AuditAgentCommand.Create(),
+        };
     }
 
     /// <summary>The checkpoints stored in a run's database, read-only (verifying must never change the run's state).</summary>

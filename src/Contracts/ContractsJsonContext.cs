@@ -44,5 +44,10 @@ namespace CyAgents.Contracts;
 [JsonSerializable(typeof(SubmissionResponse))]
 [JsonSerializable(typeof(SubmissionList))]
 [JsonSerializable(typeof(ReviewSubmissionRequest))]
+[JsonSerializable(typeof(AgentPage))]
+[JsonSerializable(typeof(OperatorBidPage))]
+[JsonSerializable(typeof(OperatorTransferPage))]
+[JsonSerializable(typeof(AgentDetail))]
+[JsonSerializable(typeof(OperatorSessionResponse))]
 [JsonSerializable(typeof(JsonElement))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext;

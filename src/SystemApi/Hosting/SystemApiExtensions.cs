@@ -62,6 +62,7 @@ public static class SystemApiExtensions
         services.TryAddSingleton<LedgerBinding>(DefaultLedger.Binding);
         services.TryAddSingleton<AgentTokenService>();
         services.TryAddSingleton<OperatorToken>();
+        services.TryAddSingleton<OperatorSessions>();
         services.TryAddSingleton(sp => CycleSupply.From(sp.GetRequiredService<IOptions<MarketDefaultsOptions>>().Value));
         services.TryAddSingleton<MarketView>();
         services.TryAddSingleton<WorkspaceTemplate>();
@@ -149,6 +150,7 @@ public static class SystemApiExtensions
         SpawnEndpoints.Map(app);
         OperatorAgentEndpoints.Map(app);
         AgentEndpoints.Map(app);
+        OperatorViewEndpoints.Map(app);
         HistoryEndpoints.Map(app);
         PromptEndpoints.Map(app);
         CyAgents.SystemApi.Tasks.TaskEndpoints.Map(app);
@@ -156,6 +158,7 @@ public static class SystemApiExtensions
         LlmEndpoints.Map(app);
         OpenAiEndpoints.Map(app);
         DashboardEndpoints.Map(app);
+        DashboardSessionEndpoints.Map(app);
         MetricsEndpoints.Map(app);
         EventEndpoints.Map(app);
         app.MapOpenApi().AllowAnonymous();

@@ -106,7 +106,7 @@ internal sealed class TokenMeter(IdempotentWrites writes, IDbContextFactory<CyAg
     }
 
     /// <summary>The call's event for the stream, about its agent (who sees it) and its cycle.</summary>
-    internal static EventRecord CallEvent(LlmCallRecord call, DateTimeOffset at) => EventRecords.Create(EventTypes.LlmCall, call.AgentId, call.Cycle, at, new
+    private static EventRecord CallEvent(LlmCallRecord call, DateTimeOffset at) => EventRecords.Create(EventTypes.LlmCall, call.AgentId, call.Cycle, at, new
     {
         callId = call.Id, executionId = call.ExecutionId, model = call.Model, provider = call.Provider, route = call.Route, stream = call.Stream,
         promptTokens = call.PromptTokens, completionTokens = call.CompletionTokens, reservedTokens = call.ReservedTokens,

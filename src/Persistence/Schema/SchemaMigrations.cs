@@ -104,6 +104,8 @@ public static class SchemaMigrations
             "File" character varying(255) NOT NULL, "Line" bigint NOT NULL, "Offset" bigint NOT NULL,
             "Hash" character varying(64) NOT NULL, "At" timestamp with time zone NOT NULL)
         """,
+    ]);
+
     // Version 7 (issue 12): tasks with escrowed rewards and the submissions made for them (ADR 0132).
     private static SchemaMigration Tasks => new(7, "tasks and task_submissions: tasks that pay, and the work handed in",
     [

@@ -12,7 +12,7 @@ public static class SchemaMigrations
     public const int Baseline = 1;
 
     /// <summary>The steps after the baseline, in order (versions 2, 3, ...).</summary>
-    public static IReadOnlyList<SchemaMigration> All { get; } = [LlmCalls, AgentManifests, AgentUids, Events];
+    public static IReadOnlyList<SchemaMigration> All { get; } = [LlmCalls, AgentManifests, AgentUids, Events, PromptAttention];
 
     // Version 2 (issue 11): a row per LLM gateway call. IF NOT EXISTS because a database made by EnsureCreated from a
     // model that already had the table (tests build "before versions" databases that way) must upgrade too.
@@ -86,6 +86,20 @@ public static class SchemaMigrations
             "At" timestamp with time zone NOT NULL, "Data" text NOT NULL)
         """,
         """CREATE INDEX IF NOT EXISTS "IX_events_AgentId_Seq" ON "events" ("AgentId", "Seq")""",
+    ]);
+
+    // Version 6 (issue 12): what each prompt cost of its execution's attention (ADR 0135), when it expired, and the index the
+    // per-execution sum reads. Prompts asked before attention bound cost 0.
+    private static SchemaMigration PromptAttention => new(6, "prompts.Attention and prompts.ExpiredCycle: attention that binds, prompts that expire",
+    [
+        """ALTER TABLE "prompts" ADD COLUMN "Attention" INTEGER NOT NULL DEFAULT 0""",
+        """ALTER TABLE "prompts" ADD COLUMN "ExpiredCycle" INTEGER NULL""",
+        """CREATE INDEX IF NOT EXISTS "IX_prompts_ExecutionId" ON "prompts" ("ExecutionId")""",
+    ],
+    [
+        """ALTER TABLE "prompts" ADD COLUMN IF NOT EXISTS "Attention" bigint NOT NULL DEFAULT 0""",
+        """ALTER TABLE "prompts" ADD COLUMN IF NOT EXISTS "ExpiredCycle" bigint NULL""",
+        """CREATE INDEX IF NOT EXISTS "IX_prompts_ExecutionId" ON "prompts" ("ExecutionId")""",
     ]);
 
     /// <summary>The version this build creates and upgrades to.</summary>

@@ -31,6 +31,8 @@ public static class Problems
         ErrorCodes.UriTooLong => "Request target too long",
         ErrorCodes.HeadersTooLarge => "Request headers too large",
         ErrorCodes.BadRequest => "Malformed request",
+        ErrorCodes.AttentionExhausted => "Attention exhausted",
+        ErrorCodes.AgentRetired => "Agent retired",
         _ => "Unexpected error",
     };
 
@@ -106,11 +108,12 @@ public static class Problems
         ErrorCodes.HeadersTooLarge => StatusCodes.Status431RequestHeaderFieldsTooLarge,
         ErrorCodes.Unauthenticated => StatusCodes.Status401Unauthorized,
         ErrorCodes.InsufficientFunds => StatusCodes.Status402PaymentRequired,
-        ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
+        ErrorCodes.Forbidden or ErrorCodes.AgentRetired => StatusCodes.Status403Forbidden,
         ErrorCodes.NotFound => StatusCodes.Status404NotFound,
         ErrorCodes.Conflict => StatusCodes.Status409Conflict,
         ErrorCodes.BodyTooLarge => StatusCodes.Status413PayloadTooLarge,
-        ErrorCodes.BundleExceedsSupply or ErrorCodes.SpawnLimit or ErrorCodes.TokenBudgetExceeded => StatusCodes.Status422UnprocessableEntity,
+        ErrorCodes.BundleExceedsSupply or ErrorCodes.SpawnLimit or ErrorCodes.TokenBudgetExceeded or ErrorCodes.AttentionExhausted
+            => StatusCodes.Status422UnprocessableEntity,
         ErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
         ErrorCodes.LlmProviderFailed => StatusCodes.Status502BadGateway,
         _ => StatusCodes.Status500InternalServerError,

@@ -53,7 +53,7 @@ public static class OrchestratorExtensions
         services.AddSingleton<ICycleStep>(sp => new PromptExpiry(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(),
             sp.GetRequiredService<LiveOptions>().Prompts, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PromptExpiry>>()));
         services.AddSingleton<ICycleStep>(sp => new AgentRetirement(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(),
-            sp.GetRequiredService<LiveOptions>().Retirement,
+            db => sp.GetRequiredService<LedgerBinding>()(db), sp.GetRequiredService<LiveOptions>().Retirement,
             new WorkspaceArchive(sp.GetRequiredService<AgentWorkspaces>(), Path.Combine(settings.DataDirectory, "archive", "workspaces")),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<AgentRetirement>>()));
         services.AddSingleton(SandboxOptionsFor(settings));

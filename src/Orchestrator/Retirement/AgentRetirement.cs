@@ -21,14 +21,17 @@ namespace CyAgents.Orchestrator.Retirement;
 /// void or remainder), so rewards, task rewards, gifts, endowments and spawn transfers all count.</item>
 /// </list>
 /// Spending needs a running execution, and running needs a won bid, so with no bid and no income in the window the balance
-/// was at most what it is now all through it: the agent was broke and idle for N cycles. Retiring sets status Retired and
+/// was at most what it is now all through it: the agent was broke and idle for N cycles. Balances and transfers are read
+/// through the ledger. Retiring sets status Retired and
 /// adds <c>agent.retired</c> in one transaction; then the workspace is archived and a line goes to system.log. Retirement
 /// is final. Idempotent per cycle: a retired agent is no candidate, and a workspace left by a crash is archived on the next run.
 /// </summary>
-public sealed class AgentRetirement(IDbContextFactory<CyAgentsDbContext> databases, RetirementOptions options, WorkspaceArchive archive,
-    TimeProvider clock, ILogger<AgentRetirement> logger) : ICycleStep
+public sealed class AgentRetirement(IDbContextFactory<CyAgentsDbContext> databases, Func<CyAgentsDbContext, ILedger> ledgerFor,
+    RetirementOptions options, WorkspaceArchive archive, TimeProvider clock, ILogger<AgentRetirement> logger) : ICycleStep
 {
     private static readonly TransferKind[] Returns = [TransferKind.Refund, TransferKind.HostFaultRefund, TransferKind.BidEscrow];
+    // How much of an account's history is read to look for income: newest first, so the window's transfers come first.
+    private const int Page = 100, MostTransfersRead = 1_000;
 
     /// <inheritdoc />
     public string Name => "retirement";
@@ -38,7 +41,10 @@ public sealed class AgentRetirement(IDbContextFactory<CyAgentsDbContext> databas
     {
         if (options.IdleCycles == 0) return;
         var windowStart = cycle - options.IdleCycles;
-        foreach (var agentId in await CandidatesAsync(windowStart, ct))
+        List<string> candidates;
+        await using (var db = await databases.CreateDbContextAsync(ct))
+            candidates = await WithoutBids(db, windowStart).Select(a => a.Id).OrderBy(id => id).ToListAsync(ct);
+        foreach (var agentId in candidates)
         {
             if (await RetireAsync(agentId, cycle, windowStart, ct) is { } available)
                 logger.LogInformation("Agent {AgentId} retired before cycle {Cycle}: {Available} credits available, no bid and no income " +
@@ -50,42 +56,58 @@ public sealed class AgentRetirement(IDbContextFactory<CyAgentsDbContext> databas
     /// <inheritdoc />
     public Task AfterExecutionsAsync(long cycle, CancellationToken ct) => Task.CompletedTask;
 
-    private async Task<List<string>> CandidatesAsync(long windowStart, CancellationToken ct)
-    {
-        await using var db = await databases.CreateDbContextAsync(ct);
-        return await Idle(db, windowStart).Select(a => a.Id).OrderBy(id => id).ToListAsync(ct);
-    }
-
-    /// <summary>The active agents that meet every condition, as one query (re-run inside each retirement's transaction).</summary>
-    private IQueryable<AgentRecord> Idle(CyAgentsDbContext db, long windowStart)
-    {
-        var dust = options.DustCredits;
-        // "agent:" + id is AccountIds.ForAgent written so the database can evaluate it.
-        return db.Set<AgentRecord>().Where(a => a.Status == AgentStatus.Active && a.CreatedCycle < windowStart
-            && db.Set<LedgerAccountRecord>().Any(x => x.Id == "agent:" + a.Id && x.Posted - x.Reserved <= dust)
-            && !db.Set<BidRecord>().Any(b => b.AgentId == a.Id && (b.Status == BidStatus.Open || b.Cycle >= windowStart))
-            // Income is what reached the account: posted transfers and posted resolutions, never a pending transfer itself.
-            && !db.Set<LedgerTransferRecord>().Any(t => t.CreditAccountId == "agent:" + a.Id && t.Cycle >= windowStart
-                && (t.State == TransferState.Posted || t.State == TransferState.PendingPosted) && !Returns.Contains(t.Kind)));
-    }
+    /// <summary>Active agents old enough, with no open bid and no bid filed for a cycle of the window (re-read when retiring).</summary>
+    private static IQueryable<AgentRecord> WithoutBids(CyAgentsDbContext db, long windowStart) =>
+        db.Set<AgentRecord>().Where(a => a.Status == AgentStatus.Active && a.CreatedCycle < windowStart
+            && !db.Set<BidRecord>().Any(b => b.AgentId == a.Id && (b.Status == BidStatus.Open || b.Cycle >= windowStart)));
 
     private async Task<long?> RetireAsync(string agentId, long cycle, long windowStart, CancellationToken ct)
     {
         await using var db = await databases.CreateDbContextAsync(ct);
+        var ledger = ledgerFor(db);
+        var account = AccountIds.ForAgent(agentId);
+        AccountBalance balance;
+        try
+        {
+            balance = await ledger.GetBalanceAsync(account, ct);
+        }
+        catch (LedgerException e) when (e.Error == LedgerError.UnknownAccount)
+        {
+            return null; // an agent without an account is not the ledger's to judge
+        }
+        if (balance.Available > options.DustCredits || await HadIncomeAsync(ledger, account, windowStart, ct)) return null;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        // Checked again, and retired conditionally, inside the transaction: a bid or income since the candidates were read wins.
-        var changed = await Idle(db, windowStart).Where(a => a.Id == agentId)
+        // Conditional, inside the transaction: a bid placed since the candidates were read keeps the agent active.
+        var changed = await WithoutBids(db, windowStart).Where(a => a.Id == agentId)
             .ExecuteUpdateAsync(u => u.SetProperty(a => a.Status, AgentStatus.Retired), ct);
         if (changed != 1) return null;
-        var account = await db.Set<LedgerAccountRecord>().AsNoTracking().SingleAsync(x => x.Id == AccountIds.ForAgent(agentId), ct);
-        var available = account.Posted - account.Reserved;
         db.AddEvent(EventTypes.AgentRetired, agentId, cycle, clock.GetUtcNow(), new
         {
-            agentId, cycle, reason = "bankrupt and idle", available, idleCycles = options.IdleCycles, archive = archive.PathOf(agentId),
+            agentId, cycle, reason = "bankrupt and idle", available = balance.Available, idleCycles = options.IdleCycles,
+            archive = archive.PathOf(agentId),
         });
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
-        return available;
+        return balance.Available;
+    }
+
+    /// <summary>
+    /// Whether credits reached the account, other than returns of its own, in a transfer filed under a cycle of the window.
+    /// An account with more history than is read counts as having had income: retirement errs on the side of keeping an agent.
+    /// </summary>
+    private static async Task<bool> HadIncomeAsync(ILedger ledger, string account, long windowStart, CancellationToken ct)
+    {
+        for (var skip = 0; skip < MostTransfersRead; skip += Page)
+        {
+            var page = await ledger.GetTransfersAsync(account, skip, Page, ct);
+            if (page.Any(t => t.CreditAccountId == account && t.Cycle >= windowStart && !Returns.Contains(t.Kind)
+                              && t.State is TransferState.Posted or TransferState.PendingPosted))
+                return true;
+            // Newest first, and transfers are filed under the cycle they happen in (or the next): one page wholly before
+            // the window means the rest is older still.
+            if (page.Count < Page || page.All(t => t.Cycle is null || t.Cycle < windowStart - 1)) return false;
+        }
+        return true;
     }
 
     // After the commit, so a failed archive never leaves an active agent without its workspace; a crash in between is

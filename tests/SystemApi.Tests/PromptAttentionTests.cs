@@ -193,3 +193,27 @@ public class PromptAttentionTests
         (await api.SnapshotAsync()).ShouldBe(before);
     }
 }
+
+/// <summary>How a retired agent (ADR 0136) looks to others: still in its family's lineage, marked retired.</summary>
+public class RetiredAgentLineageTests
+{
+    [Fact]
+    public async Task A_retired_child_shows_as_retired_in_its_parents_lineage()
+    {
+        await using var api = new ApiFactory();
+        var token = await api.AgentTokenAsync("alice", 100);
+        await api.SeedAgentAsync("bob", 0, parentId: "alice", generation: 1);
+        await using (var db = await api.DbAsync())
+        {
+            (await db.Set<AgentRecord>().SingleAsync(a => a.Id == "bob")).Status = AgentStatus.Retired;
+            await db.SaveChangesAsync();
+        }
+
+        var tree = await api.TypedClient(token).GetLineageAsync("alice");
+
+        tree.Agent.Status.ShouldBe("Active");
+        tree.Children.ShouldHaveSingleItem().Agent.ShouldSatisfyAllConditions(
+            bob => bob.Id.ShouldBe("bob"), bob => bob.Status.ShouldBe("Retired"));
+        (await api.TypedClient(token).GetLineageAsync("bob")).Children.Single().Agent.Status.ShouldBe("Retired");
+    }
+}

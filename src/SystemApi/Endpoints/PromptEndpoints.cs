@@ -9,6 +9,7 @@ using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Errors;
 using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Idempotency;
+using CyAgents.SystemApi.Market;
 using CyAgents.SystemApi.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -143,10 +144,11 @@ internal static class PromptEndpoints
             if (prompt.Status == PromptStatus.Answered) return Refusal.Conflict($"prompt '{promptId}' was already answered");
             if (prompt.Status == PromptStatus.Expired)
                 return Refusal.Conflict($"prompt '{promptId}' expired unanswered before cycle {prompt.ExpiredCycle}; it can no longer be answered");
+            // Filed under the cycle it is paid in, not the one it was asked in: income is judged by when it arrived (ADR 0136).
             if (request.Reward > 0)
                 await w.Ledger.TransferAsync(new TransferRequest($"prompt:{promptId}:reward", AccountIds.Treasury,
-                    AccountIds.ForAgent(prompt.AgentId), request.Reward, TransferKind.HumanReward, prompt.Cycle,
-                    $"reward for prompt {promptId}"), ct);
+                    AccountIds.ForAgent(prompt.AgentId), request.Reward, TransferKind.HumanReward,
+                    Math.Max(prompt.Cycle, await MarketView.CurrentCycleAsync(w.Db, ct)), $"reward for prompt {promptId}"), ct);
             prompt.Answer = answer;
             prompt.Reward = request.Reward;
             prompt.Status = PromptStatus.Answered;

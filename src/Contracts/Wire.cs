@@ -187,7 +187,7 @@ public sealed record CycleList(IReadOnlyList<CycleResponse> Items);
 /// <param name="AgentId">Agent.</param>
 /// <param name="Cycle">Cycle.</param>
 /// <param name="BidId">Winning bid.</param>
-/// <param name="Status">Pending, Running, Succeeded, Failed, OOMKilled, TimedOut, LaunchFailed or Abandoned.</param>
+/// <param name="Status">Pending, Running, Succeeded, Failed, OOMKilled, TimedOut, LaunchFailed, Abandoned, HostFault, QuotaExceeded, Superseded, Leased (a service's container kept for its next win) or Preempted (a lease ended by a loss, ADR 0137).</param>
 /// <param name="ExitCode">Exit code.</param>
 /// <param name="Granted">Granted bundle.</param>
 /// <param name="TokensUsed">LLM tokens used.</param>

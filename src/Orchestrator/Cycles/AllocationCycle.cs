@@ -117,6 +117,7 @@ public sealed class AllocationCycle(
         logger.LogInformation("Cycle {Cycle} cleared by {Mechanism}: {Bids} bids, {Winners} winners, welfare {Welfare}, revenue {Revenue}",
             number, result.Mechanism, bidCount, result.Winners.Count, result.Welfare, result.Revenue);
 
+        foreach (var step in _steps) await step.AfterSettlementAsync(number, executions, CancellationToken.None);
         await SetStatusAsync(number, CycleStatus.Running);
         var finished = await Task.WhenAll(executions.Select(e => ExecuteAsync(e, nextPrices, ct)));
         _faults.Reached(FaultPoint.AfterCollect);
@@ -348,7 +349,8 @@ public sealed class AllocationCycle(
                 balance = await ledgerFor(db).GetBalanceAsync(AccountIds.ForAgent(execution.AgentId));
             }
             // The manifest stored at creation says what runs (ADR 0100); the workspace's own agent.json is never re-read.
-            var program = programs is null ? null : await programs.ForAsync(AgentManifestReader.FromStored(manifestJson), CancellationToken.None);
+            var manifest = AgentManifestReader.FromStored(manifestJson);
+            var program = programs is null ? null : await programs.ForAsync(manifest, CancellationToken.None);
             var uid = await _uids.ForAsync(execution.AgentId, CancellationToken.None);
             var workspace = workspaces.Prepare(execution.AgentId, strategy, uid);
             var token = await tokens.IssueAsync(execution.AgentId, execution.Id, execution.Cycle, CancellationToken.None);
@@ -377,6 +379,7 @@ public sealed class AllocationCycle(
                 new ExecutionRequest(execution.Id, execution.AgentId, execution.Cycle, bundle, workspace, environment, options.ExecutionWindow)
                 {
                     ContextFolder = context, Uid = uid, WorkspaceQuotaBytes = workspaces.Quota?.Bytes, Program = program,
+                    Service = manifest.Kind == AgentKind.Service,
                 }, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -1,6 +1,7 @@
 using CyAgents.Economy.Ledger;
 using CyAgents.Persistence;
 using CyAgents.Persistence.Bids;
+using CyAgents.Persistence.Events;
 using CyAgents.Persistence.Records;
 using CyAgents.Orchestrator.Sandbox;
 using Microsoft.EntityFrameworkCore;
@@ -22,7 +23,9 @@ public sealed record RecoveryReport(int ContainersRemoved, int ExecutionsAbandon
 /// settled (its credits are final); either way no credit is lost. Containers found by label are removed and their
 /// executions, like any still marked pending or running, become Abandoned with their tokens revoked. Every execution of an
 /// interrupted cycle that the host ended is then refunded and re-entered (<see cref="HostFaultSettlement"/>, ADR 0085), so
-/// the crash costs its agent nothing and it runs again.
+/// the crash costs its agent nothing and it runs again. A service's lease container found running gets SIGTERM and
+/// <see cref="LeaseGrace"/> before its removal, and a record still <see cref="ExecutionStatus.Leased"/> becomes
+/// <see cref="ExecutionStatus.Preempted"/>, not refunded: its windows were served (ADR 0137).
 /// </summary>
 public sealed class CrashRecovery(
     IDbContextFactory<CyAgentsDbContext> databases,
@@ -39,6 +42,18 @@ public sealed class CrashRecovery(
     /// <summary>Test switch: a deliberately broken recovery that does not refund or re-enter host-faulted executions.</summary>
     internal bool SkipHostFaultRepairForTests { get; init; }
 
+    /// <summary>Between a lease container's SIGTERM and its removal (SIGKILL).</summary>
+    public TimeSpan LeaseGrace { get; init; } = TimeSpan.FromSeconds(3);
+
+    private async Task StopLeaseAsync(string containerId, CancellationToken ct)
+    {
+        await engine!.KillContainerAsync(containerId, "SIGTERM", ct);
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        grace.CancelAfter(LeaseGrace);
+        try { await engine.WaitContainerAsync(containerId, grace.Token); }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+    }
+
     public async Task<RecoveryReport> RepairAsync(CancellationToken ct)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["Component"] = "Orchestrator" });
@@ -48,6 +63,9 @@ public sealed class CrashRecovery(
             foreach (var container in await engine.ListContainersAsync(DockerSandbox.ManagedBy(instance), ct))
             {
                 var executionId = container.Labels?.GetValueOrDefault(DockerSandbox.ExecutionLabel);
+                // A service's lease outlived the orchestrator (ADR 0137): it gets its SIGTERM and grace, as a preemption would.
+                if (container.Labels?.GetValueOrDefault(DockerSandbox.KindLabel) == "service" && container.State == "running")
+                    await StopLeaseAsync(container.Id, ct);
                 await engine.RemoveContainerAsync(container.Id, ct);
                 removed++;
                 logger.LogWarning("Removed container {ContainerId} left by an earlier run (execution {ExecutionId})",
@@ -65,6 +83,16 @@ public sealed class CrashRecovery(
             execution.Status = ExecutionStatus.Abandoned;
             execution.EndedAt = now;
             execution.Error = "the orchestrator stopped during this execution; its container was removed at the next start";
+        }
+        // A lease between windows had served every window it was paid for: preempted, not abandoned, and not refunded.
+        var leases = await db.Set<ExecutionRecord>().Where(e => e.Status == ExecutionStatus.Leased).ToListAsync(ct);
+        foreach (var execution in leases)
+        {
+            execution.Status = ExecutionStatus.Preempted;
+            execution.EndedAt = now;
+            execution.Error = "the orchestrator stopped between its windows; its lease container was stopped at the next start";
+            db.AddEvent(EventTypes.ExecutionPreempted, execution.AgentId, execution.Cycle, now,
+                new { executionId = execution.Id, containerId = execution.ContainerId, status = execution.Status.ToString(), reason = execution.Error });
         }
 
         var interrupted = await db.Set<CycleRecord>()

@@ -1,3 +1,5 @@
+using CyAgents.Persistence.Records;
+
 namespace CyAgents.Orchestrator.Cycles;
 
 /// <summary>
@@ -12,6 +14,13 @@ public interface ICycleStep
 
     /// <summary>Before the cycle places entry bids and freezes the book: the state bids are cleared against.</summary>
     Task BeforeClearingAsync(long cycle, CancellationToken ct);
+
+    /// <summary>
+    /// After settlement committed, before the winners launch: <paramref name="executions"/> are the cycle's execution records
+    /// (those that will run are <see cref="ExecutionStatus.Pending"/>). Work that may take long should start here and be
+    /// awaited in <see cref="AfterExecutionsAsync"/>, so the winners are not kept waiting. Most steps need nothing here.
+    /// </summary>
+    Task AfterSettlementAsync(long cycle, IReadOnlyList<ExecutionRecord> executions, CancellationToken ct) => Task.CompletedTask;
 
     /// <summary>After the cycle's executions ended and host faults were repaired, before the conservation check.</summary>
     Task AfterExecutionsAsync(long cycle, CancellationToken ct);

@@ -6,6 +6,7 @@ using CyAgents.SystemApi.Hosting;
 using CyAgents.SystemApi.Identity;
 using CyAgents.SystemApi.Logging;
 using CyAgents.SystemApi.Market;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace CyAgents.Orchestrator.Hosting;
@@ -216,6 +217,12 @@ public sealed class LiveEconomy : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Service leases outlive their cycles, not the host: each gets its SIGTERM and grace, and its record says so.
+        try { await _app.Services.GetRequiredService<ServiceLeases>().EndAllAsync("the orchestrator stopped: the lease ended with it"); }
+        catch (Exception e) when (e is DockerEngineException or InvalidOperationException or DbUpdateException)
+        {
+            Logger.LogError("Leases could not all be ended at stop ({Error}); the next start removes their containers", e.Message);
+        }
         try { await _app.StopAsync(CancellationToken.None); }
         finally
         {

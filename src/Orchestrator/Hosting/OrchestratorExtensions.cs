@@ -72,6 +72,10 @@ public static class OrchestratorExtensions
             sp.GetRequiredService<ILogger<RuntimeImages>>()));
         services.AddSingleton(sp => new AgentPrograms(sp.GetRequiredService<IRuntimeImages>(),
             async (image, ct) => await sp.GetRequiredService<DockerEngine>().InspectImageAsync(image, ct) is not null));
+        // Service agents' leases (ADR 0137): decided once each cycle has settled, ended when the host stops.
+        services.AddSingleton(sp => new ServiceLeases(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(), sp.GetRequiredService<DockerSandbox>(),
+            sp.GetRequiredService<ILogger<ServiceLeases>>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ICycleStep>(sp => sp.GetRequiredService<ServiceLeases>());
         services.AddSingleton(sp =>
         {
             var binding = sp.GetRequiredService<LedgerBinding>();
@@ -89,7 +93,7 @@ public static class OrchestratorExtensions
             var binding = sp.GetRequiredService<LedgerBinding>();
             return new CrashRecovery(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(), db => binding(db), sp.GetRequiredService<DockerEngine>(),
                 sp.GetRequiredService<IExecutionTokens>(), sp.GetRequiredService<ILogger<CrashRecovery>>(), sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<SandboxOptions>().Instance);
+                sp.GetRequiredService<SandboxOptions>().Instance) { LeaseGrace = sp.GetRequiredService<SandboxOptions>().StopGrace };
         });
         return services;
     }

@@ -13,12 +13,30 @@ public sealed class AgentOutput(long budgetBytes, int maxLineBytes, Action<LogLi
     private readonly byte[][] _pending = [new byte[maxLineBytes], new byte[maxLineBytes]];
     private readonly int[] _pendingLength = new int[2];
     private readonly List<LogLine> _kept = [];
+    private readonly Lock _gate = new();
     private long _keptBytes;
 
-    /// <summary>The lines kept within the budget, in order.</summary>
+    /// <summary>The lines kept within the budget, in order (read once the stream ended; a lease's window uses <see cref="TakeWindow"/>).</summary>
     public IReadOnlyList<LogLine> Lines => _kept;
     /// <summary>Bytes read beyond the budget and dropped.</summary>
     public long BytesDropped { get; private set; }
+
+    /// <summary>
+    /// While the stream is still being read (a service's lease, ADR 0137): the lines kept since the last call and the bytes
+    /// dropped since then; the budget starts afresh, so each window a lease serves has an output budget of its own.
+    /// </summary>
+    public (IReadOnlyList<LogLine> Lines, long BytesDropped) TakeWindow()
+    {
+        lock (_gate)
+        {
+            var lines = _kept.ToList();
+            var dropped = BytesDropped;
+            _kept.Clear();
+            _keptBytes = 0;
+            BytesDropped = 0;
+            return (lines, dropped);
+        }
+    }
     /// <summary>All bytes of output read.</summary>
     public long BytesRead { get; private set; }
 
@@ -70,7 +88,7 @@ public sealed class AgentOutput(long budgetBytes, int maxLineBytes, Action<LogLi
         BytesRead += data.Length;
         if (_keptBytes >= budgetBytes)
         {
-            BytesDropped += data.Length;
+            lock (_gate) BytesDropped += data.Length;
             return;
         }
         var pending = _pending[stream];
@@ -93,7 +111,7 @@ public sealed class AgentOutput(long budgetBytes, int maxLineBytes, Action<LogLi
             }
             if (_keptBytes >= budgetBytes)
             {
-                BytesDropped += data.Length;
+                lock (_gate) BytesDropped += data.Length;
                 return;
             }
         }
@@ -103,10 +121,10 @@ public sealed class AgentOutput(long budgetBytes, int maxLineBytes, Action<LogLi
     {
         var length = _pendingLength[stream];
         _pendingLength[stream] = 0;
-        _keptBytes += length + 1;
+        lock (_gate) _keptBytes += length + 1;
         var text = Encoding.UTF8.GetString(_pending[stream], 0, length).TrimEnd('\r');
         var line = new LogLine(stream == 1 ? "stderr" : "stdout", text);
-        _kept.Add(line);
+        lock (_gate) _kept.Add(line);
         onLine(line);
     }
 }

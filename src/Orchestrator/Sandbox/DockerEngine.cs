@@ -141,6 +141,16 @@ public sealed class DockerEngine : IDisposable
         throw await ErrorAsync("kill", response, ct);
     }
 
+    /// <summary>
+    /// Changes the caps of a (running) container in place (<c>POST /containers/{id}/update</c>); the engine writes them to its
+    /// cgroup at once. Throws <see cref="DockerEngineException"/> with the engine's message when it refuses, e.g. a memory
+    /// cap below what the container uses now (the kernel cannot reclaim it: EBUSY).
+    /// </summary>
+    public async Task UpdateContainerAsync(string id, ContainerUpdate update, CancellationToken ct = default)
+    {
+        using var _ = await SendAsync(HttpMethod.Post, $"containers/{id}/update", JsonContent.Create(update, options: Json), ct);
+    }
+
     /// <summary>Removes a container (forcefully, with its anonymous volumes); absent is not an error.</summary>
     public async Task RemoveContainerAsync(string id, CancellationToken ct = default)
     {

@@ -42,6 +42,9 @@ public sealed record HostConfig
     public LogConfig? LogConfig { get; init; }
 }
 
+/// <summary>The body of <c>POST /containers/{id}/update</c>: the caps a lease's next bundle sets on its running container.</summary>
+public sealed record ContainerUpdate(long NanoCpus, long Memory, long MemorySwap, long PidsLimit);
+
 /// <summary>A resource limit of the container's processes (setrlimit).</summary>
 public sealed record Ulimit(string Name, long Soft, long Hard);
 

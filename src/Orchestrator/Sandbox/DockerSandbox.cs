@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using CyAgents.Contracts.Sandbox;
+using CyAgents.Economy.Resources;
 using CyAgents.Persistence.Records;
+using CyAgents.SystemApi.Workspaces;
 using Microsoft.Extensions.Logging;
 
 namespace CyAgents.Orchestrator.Sandbox;
@@ -92,6 +95,11 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
     public const string AgentLabel = "cyagents.agent";
     public const string ExecutionLabel = "cyagents.execution";
     public const string CycleLabel = "cyagents.cycle";
+    /// <summary>On a service's container (value <c>service</c>): it may outlive its execution as a lease (ADR 0137).</summary>
+    public const string KindLabel = "cyagents.kind";
+
+    // The containers of service agents kept between the windows they win, by agent (ADR 0137).
+    private readonly ConcurrentDictionary<string, ServiceLease> _leases = new(StringComparer.Ordinal);
 
     /// <summary>Called after the container exited and before it is removed (tests inspect it here).</summary>
     public Func<ContainerInspect, Task>? OnExited { get; set; }
@@ -141,6 +149,7 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
                 [AgentLabel] = request.AgentId,
                 [ExecutionLabel] = request.ExecutionId,
                 [CycleLabel] = request.Cycle.ToString(CultureInfo.InvariantCulture),
+                [KindLabel] = request.Service ? "service" : "job",
             },
             HostConfig = new HostConfig
             {
@@ -168,7 +177,12 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
     public async Task<ExecutionOutcome> RunAsync(ExecutionRequest request, CancellationToken ct)
     {
         using (logger.BeginScope(Tags(request, "Orchestrator")))
+        {
+            // A service that won again runs its new window in the container it holds (ADR 0137); otherwise a fresh container.
+            if (request.Service && _leases.TryGetValue(request.AgentId, out var lease))
+                return await RenewAsync(lease, request, ct);
             return await RunContainerAsync(request, ct);
+        }
     }
 
     private static Dictionary<string, object> Tags(ExecutionRequest request, string component) => new()
@@ -182,14 +196,21 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         string containerId;
         if (ct.IsCancellationRequested)
             return new ExecutionOutcome(ExecutionStatus.Abandoned, null, null, null, _clock.GetUtcNow(), "not started: the orchestrator is shutting down", []);
+        // A service's container may outlive this execution, so it mounts a context folder of the lease's own, which the host
+        // rewrites for every window it serves; a job mounts its execution's folder as before.
+        var hold = request.Service && !debug;
+        string? leaseContext = null;
         try
         {
+            if (hold && request.ContextFolder is { } context) leaseContext = LeaseContexts.Open(context, request.ExecutionId);
             // Create and start are quick and not cancelled half-way, so a container never exists without its record.
-            containerId = await engine.CreateContainerAsync(Specify(request), $"cyagents-{request.ExecutionId}", CancellationToken.None);
+            containerId = await engine.CreateContainerAsync(Specify(leaseContext is null ? request : request with { ContextFolder = leaseContext }),
+                $"cyagents-{request.ExecutionId}", CancellationToken.None);
         }
-        catch (Exception e) when (e is DockerEngineException or HttpRequestException)
+        catch (Exception e) when (e is DockerEngineException or HttpRequestException or IOException or UnauthorizedAccessException)
         {
             logger.LogError("Launch of {ExecutionId} failed at create: {Error}", request.ExecutionId, e.Message);
+            LeaseContexts.Remove(leaseContext);
             return new ExecutionOutcome(ExecutionStatus.LaunchFailed, null, null, null, _clock.GetUtcNow(), e.Message, []);
         }
 
@@ -198,8 +219,10 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         using var sampling = new CancellationTokenSource();
         Task sampler = Task.CompletedTask;
         Task reader = Task.CompletedTask;
-        using var reading = new CancellationTokenSource();
-        using var watching = new CancellationTokenSource();
+        // Not disposed here when the container becomes a lease: the lease keeps reading its output and its events.
+        var reading = new CancellationTokenSource();
+        var watching = new CancellationTokenSource();
+        ServiceLease? leased = null;
         var events = ContainerEvents.None;
         // The agent's lines go to the log as they come, under its own component tag.
         AgentOutput output;
@@ -208,7 +231,8 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             {
                 if (line.Stream == "stderr") logger.LogWarning("{Stream}: {Line}", line.Stream, line.Text);
                 else logger.LogInformation("{Stream}: {Line}", line.Stream, line.Text);
-                OnOutput?.Invoke(request, line);
+                // A lease's output belongs to the execution it serves now.
+                OnOutput?.Invoke(leased?.Serving ?? request, line);
             });
         var keep = false;
         try
@@ -235,8 +259,20 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             sampler = usage.SampleAsync(options.SampleEvery, sampling.Token);
             var quota = request.WorkspaceQuotaBytes is { } bytes ? WatchQuotaAsync(containerId, request.Workspace, bytes, sampling.Token) : Task.FromResult<string?>(null);
 
-            var (timedOut, stopped) = await WaitWithinWindowAsync(containerId, request, debug, ct);
+            var (timedOut, stopped, held) = await WaitWithinWindowAsync(containerId, request, debug, hold, ct);
             var endedAt = _clock.GetUtcNow();
+            if (held)
+            {
+                await StopSamplingAsync(sampling, sampler);
+                leased = new ServiceLease
+                {
+                    AgentId = request.AgentId, ContainerId = containerId, ExecutionId = request.ExecutionId, Bundle = request.Bundle,
+                    ContextFolder = leaseContext, Output = output, Reader = reader, Reading = reading, Events = events, Watching = watching,
+                    CpuNanosBefore = usage.CpuTimeNanos ?? 0, StartedAt = startedAt.Value,
+                };
+                _leases[request.AgentId] = leased;
+                return Held(leased, request, startedAt.Value, endedAt, usage);
+            }
             // The kill and die events are a separate stream: give it a moment to catch up with the wait's answer.
             if (!timedOut && !stopped) await events.SettleAsync(TimeSpan.FromSeconds(2));
             await StopSamplingAsync(sampling, sampler);
@@ -302,18 +338,29 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         }
         finally
         {
-            // Whatever happened above: no sampler, no reader and (unless kept for the debugger) no container outlives the run.
+            // Whatever happened above: no sampler, no reader and (unless kept for the debugger or held as a lease) no container
+            // outlives the run.
             await StopSamplingAsync(sampling, sampler);
-            await watching.CancelAsync();
-            await events.StopAsync();
-            await reading.CancelAsync();
-            try { await reader; } catch (Exception) { /* already logged by the reader */ }
-            if (!keep) await RemoveQuietlyAsync(containerId, request.ExecutionId);
+            if (leased is null)
+            {
+                await watching.CancelAsync();
+                await events.StopAsync();
+                await reading.CancelAsync();
+                try { await reader; } catch (Exception) { /* already logged by the reader */ }
+                if (!keep) await RemoveQuietlyAsync(containerId, request.ExecutionId);
+                LeaseContexts.Remove(leaseContext);
+                reading.Dispose();
+                watching.Dispose();
+            }
         }
     }
 
-    /// <summary>Waits for the exit; at the window's end (or at shutdown) SIGTERM, then SIGKILL after the grace.</summary>
-    private async Task<(bool TimedOut, bool Stopped)> WaitWithinWindowAsync(string containerId, ExecutionRequest request, bool debug, CancellationToken ct)
+    /// <summary>
+    /// Waits for the exit; at the window's end SIGTERM, then SIGKILL after the grace — unless <paramref name="hold"/> (a
+    /// service): then the container keeps running and the answer says Held. Shutdown always stops it.
+    /// </summary>
+    private async Task<(bool TimedOut, bool Stopped, bool Held)> WaitWithinWindowAsync(string containerId, ExecutionRequest request, bool debug,
+        bool hold, CancellationToken ct)
     {
         using var window = CancellationTokenSource.CreateLinkedTokenSource(ct);
         // The debugged agent's window also covers the wait for the attach.
@@ -321,19 +368,27 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
         try
         {
             await engine.WaitContainerAsync(containerId, window.Token);
-            return (false, false);
+            return (false, false, false);
         }
         catch (OperationCanceledException)
         {
         }
         var stopped = ct.IsCancellationRequested;
+        if (hold && !stopped) return (false, false, true);
+        await StopWithGraceAsync(containerId);
+        return (!stopped, stopped, false);
+    }
+
+    /// <summary>SIGTERM, then SIGKILL when it has not exited after <see cref="SandboxOptions.StopGrace"/>; returns when it stopped.</summary>
+    private async Task StopWithGraceAsync(string containerId)
+    {
         await engine.KillContainerAsync(containerId, "SIGTERM", CancellationToken.None);
         using (var grace = new CancellationTokenSource(options.StopGrace))
         {
             try
             {
                 await engine.WaitContainerAsync(containerId, grace.Token);
-                return (!stopped, stopped);
+                return;
             }
             catch (OperationCanceledException) { }
         }
@@ -343,7 +398,6 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             try { await engine.WaitContainerAsync(containerId, after.Token); }
             catch (OperationCanceledException) { }
         }
-        return (!stopped, stopped);
     }
 
     /// <summary>Samples the workspace's file system (statvfs: constant work); when it is full, stops the container and says why.</summary>
@@ -411,4 +465,165 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             logger.LogError("Container {ContainerId} of {ExecutionId} could not be removed: {Error}", containerId[..Math.Min(12, containerId.Length)], executionId, e.Message);
         }
     }
+
+    /// <summary>The leases held now (service containers running between or across windows), ordered by agent.</summary>
+    public IReadOnlyList<LeaseView> Leases =>
+        _leases.Values.OrderBy(l => l.AgentId, StringComparer.Ordinal)
+            .Select(l => new LeaseView(l.AgentId, l.ContainerId, l.ExecutionId, l.Bundle)).ToList();
+
+    /// <summary>
+    /// Applies a lease's next bundle to its running container in place (CPU, memory and swap, pids). Throws
+    /// <see cref="DockerEngineException"/> when the engine refuses — a memory cap below what the container uses now; the
+    /// lease is unchanged then and the caller decides (<see cref="Cycles.ServiceLeases"/> preempts it).
+    /// </summary>
+    public async Task ResizeAsync(string agentId, ResourceBundle bundle, CancellationToken ct)
+    {
+        var lease = _leases.GetValueOrDefault(agentId) ?? throw new InvalidOperationException($"{agentId} holds no lease");
+        var memory = bundle.MemoryMiB * 1024 * 1024;
+        await engine.UpdateContainerAsync(lease.ContainerId, new ContainerUpdate(bundle.CpuMillicores * 1_000_000, memory, memory, options.PidsLimit), ct);
+        logger.LogInformation("Lease of {AgentId} in {ContainerId} resized in place from {From} to {To}", agentId, Short(lease.ContainerId), lease.Bundle, bundle);
+        lease.Bundle = bundle;
+    }
+
+    /// <summary>
+    /// Ends a lease whose container exited on its own between windows: collects its exit and output and removes it. Returns
+    /// null while the container still runs (the lease stands) or when the agent holds no lease.
+    /// </summary>
+    public async Task<ExecutionOutcome?> EndIfExitedAsync(string agentId, CancellationToken ct)
+    {
+        if (!_leases.TryGetValue(agentId, out var lease)) return null;
+        var inspect = await engine.InspectContainerAsync(lease.ContainerId, ct);
+        if (inspect?.State is { Running: true }) return null;
+        if (!_leases.TryRemove(agentId, out lease)) return null;
+        var state = inspect?.State;
+        var (status, error) = state switch
+        {
+            null => (ExecutionStatus.HostFault, "its container disappeared between windows"),
+            { OOMKilled: true } => (ExecutionStatus.OOMKilled, $"killed by the kernel at its memory cap of {lease.Bundle.MemoryMiB} MiB between windows"),
+            { ExitCode: 0 } => (ExecutionStatus.Succeeded, "exited between windows"),
+            _ => (ExecutionStatus.Failed, $"exited with code {state.ExitCode} between windows"),
+        };
+        return await CloseAsync(lease, status, error, state?.ExitCode);
+    }
+
+    /// <summary>
+    /// Preempts a lease (its agent lost, or the host stops): SIGTERM, SIGKILL after <see cref="SandboxOptions.StopGrace"/>,
+    /// then its output is collected and the container and its context folder removed. Null when the agent holds no lease.
+    /// </summary>
+    public async Task<ExecutionOutcome?> PreemptAsync(string agentId, string reason)
+    {
+        if (!_leases.TryRemove(agentId, out var lease)) return null;
+        var preempted = _clock.GetUtcNow();
+        try
+        {
+            await StopWithGraceAsync(lease.ContainerId);
+            var state = (await engine.InspectContainerAsync(lease.ContainerId, CancellationToken.None))?.State;
+            logger.LogInformation("Lease of {AgentId} in {ContainerId} preempted ({Reason}) after {Seconds:F2} s, exit {ExitCode}",
+                agentId, Short(lease.ContainerId), reason, (_clock.GetUtcNow() - preempted).TotalSeconds, state?.ExitCode);
+            return await CloseAsync(lease, ExecutionStatus.Preempted, reason, state?.ExitCode);
+        }
+        catch (Exception e) when (e is DockerEngineException || DockerEngine.IsEngineLost(e))
+        {
+            logger.LogError("Lease of {AgentId} in {ContainerId} could not be stopped cleanly: {Error}", agentId, Short(lease.ContainerId), e.Message);
+            return await CloseAsync(lease, ExecutionStatus.Preempted, $"{reason}; the engine failed while stopping it: {e.Message}", null);
+        }
+    }
+
+    /// <summary>A new window in the container a service holds: its context is replaced, then it runs on as in any window.</summary>
+    private async Task<ExecutionOutcome> RenewAsync(ServiceLease lease, ExecutionRequest request, CancellationToken ct)
+    {
+        if (ct.IsCancellationRequested)
+            return new ExecutionOutcome(ExecutionStatus.Abandoned, null, lease.ContainerId, null, _clock.GetUtcNow(), "not started: the orchestrator is shutting down", []);
+        lease.ExecutionId = request.ExecutionId;
+        lease.Serving = request;
+        try
+        {
+            if (lease.ContextFolder is { } folder && request.ContextFolder is { } context) LeaseContexts.Refresh(folder, context);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or UnsafeWorkspaceEntryException)
+        {
+            // Without its new token the service cannot use the API in this window: stop it, and the host's fault is refunded.
+            _leases.TryRemove(request.AgentId, out _);
+            await StopWithGraceAsync(lease.ContainerId);
+            return await CloseAsync(lease, ExecutionStatus.LaunchFailed, $"its new context could not be delivered to the lease: {e.Message}", null);
+        }
+        var startedAt = _clock.GetUtcNow();
+        logger.LogInformation("Lease of {AgentId} in {ContainerId} serves {ExecutionId} with {Bundle}, window {Window}",
+            request.AgentId, Short(lease.ContainerId), request.ExecutionId, request.Bundle, request.Window);
+        var usage = new CgroupUsage(lease.ContainerId);
+        using var sampling = new CancellationTokenSource();
+        var sampler = usage.SampleAsync(options.SampleEvery, sampling.Token);
+        var quota = request.WorkspaceQuotaBytes is { } bytes ? WatchQuotaAsync(lease.ContainerId, request.Workspace, bytes, sampling.Token) : Task.FromResult<string?>(null);
+        var killsBefore = lease.Events.Kills.Count;
+        try
+        {
+            var (_, stopped, held) = await WaitWithinWindowAsync(lease.ContainerId, request, debug: false, hold: true, ct);
+            var endedAt = _clock.GetUtcNow();
+            await StopSamplingAsync(sampling, sampler);
+            if (held) return Held(lease, request, startedAt, endedAt, usage);
+            // It ended within this window (on its own, by its quota, or stopped by shutdown): the lease ends with it.
+            _leases.TryRemove(request.AgentId, out _);
+            var quotaReason = await quota;
+            if (!stopped) await lease.Events.SettleAsync(TimeSpan.FromSeconds(2));
+            var state = (await engine.InspectContainerAsync(lease.ContainerId, CancellationToken.None))?.State;
+            var (status, error) = state switch
+            {
+                _ when lease.Events.CutBeforeDeath is { } cut => (ExecutionStatus.HostFault, $"the Docker engine went away while it ran: {cut}"),
+                _ when quotaReason is not null => (ExecutionStatus.QuotaExceeded, quotaReason),
+                _ when stopped => (ExecutionStatus.Abandoned, "stopped because the orchestrator shut down"),
+                _ when lease.Events.Kills.Count > killsBefore =>
+                    (ExecutionStatus.HostFault, $"stopped from the host's side (signal {string.Join(", then ", lease.Events.Kills.Skip(killsBefore))} from the engine), exit {state?.ExitCode}"),
+                { OOMKilled: true } => (ExecutionStatus.OOMKilled, $"killed by the kernel at its memory cap of {request.Bundle.MemoryMiB} MiB"),
+                { ExitCode: 0 } => (ExecutionStatus.Succeeded, (string?)null),
+                _ => (ExecutionStatus.Failed, $"exited with code {state?.ExitCode} (memory cap {request.Bundle.MemoryMiB} MiB)"),
+            };
+            var outcome = await CloseAsync(lease, status, error, state?.ExitCode, usage);
+            return outcome with { StartedAt = startedAt, EndedAt = endedAt };
+        }
+        catch (Exception e) when (e is DockerEngineException || DockerEngine.IsEngineLost(e))
+        {
+            await StopSamplingAsync(sampling, sampler);
+            _leases.TryRemove(request.AgentId, out _);
+            logger.LogError("Lease of {AgentId} lost its engine in {ExecutionId}: {Error}", request.AgentId, request.ExecutionId, e.Message);
+            var status = DockerEngine.IsEngineLost(e) ? ExecutionStatus.HostFault : ExecutionStatus.Failed;
+            return await CloseAsync(lease, status, $"the engine failed during the run: {e.Message}", null, usage);
+        }
+    }
+
+    /// <summary>The outcome of a window that ended with the container held: the window's output, its CPU time and the peak so far.</summary>
+    private ExecutionOutcome Held(ServiceLease lease, ExecutionRequest request, DateTimeOffset startedAt, DateTimeOffset endedAt, CgroupUsage usage)
+    {
+        var (lines, dropped) = lease.Output.TakeWindow();
+        var cpu = usage.CpuTimeNanos is { } total ? total - lease.CpuNanosBefore : (long?)null;
+        lease.CpuNanosBefore = usage.CpuTimeNanos ?? lease.CpuNanosBefore;
+        logger.LogInformation("Window of {ExecutionId} ended; {AgentId}'s container {ContainerId} runs on as its lease", request.ExecutionId,
+            request.AgentId, Short(lease.ContainerId));
+        return new ExecutionOutcome(ExecutionStatus.Leased, null, lease.ContainerId, startedAt, endedAt,
+            "its window ended with the service still running: the container is held for the agent's next win", lines, usage.PeakMemoryBytes, cpu)
+        {
+            OutputBytesDropped = dropped,
+        };
+    }
+
+    /// <summary>Collects the rest of a lease's output, stops watching it, removes its container and context folder.</summary>
+    private async Task<ExecutionOutcome> CloseAsync(ServiceLease lease, ExecutionStatus status, string? error, int? exitCode, CgroupUsage? usage = null)
+    {
+        // The output stream ends when the container stops; a stuck engine stream is cut after a short wait.
+        lease.Reading.CancelAfter(TimeSpan.FromSeconds(5));
+        try { await lease.Reader; } catch (Exception) { /* already logged by the reader */ }
+        await lease.Watching.CancelAsync();
+        await lease.Events.StopAsync();
+        var (lines, dropped) = lease.Output.TakeWindow();
+        await RemoveQuietlyAsync(lease.ContainerId, lease.ExecutionId);
+        LeaseContexts.Remove(lease.ContextFolder);
+        lease.Reading.Dispose();
+        lease.Watching.Dispose();
+        var cpu = usage?.CpuTimeNanos is { } total ? total - lease.CpuNanosBefore : (long?)null;
+        return new ExecutionOutcome(status, exitCode, lease.ContainerId, null, _clock.GetUtcNow(), error, lines, usage?.PeakMemoryBytes, cpu)
+        {
+            OutputBytesDropped = dropped,
+        };
+    }
+
+    private static string Short(string containerId) => containerId[..Math.Min(12, containerId.Length)];
 }

@@ -27,6 +27,11 @@ public sealed record ExecutionRequest(
     public int Uid { get; init; } = AgentImage.SandboxUid;
     /// <summary>The workspace's quota when it is a file system of its own (ADR 0073): watched while it runs; null for none.</summary>
     public long? WorkspaceQuotaBytes { get; init; }
+    /// <summary>
+    /// A service agent's execution (manifest <c>kind: service</c>, ADR 0137): at the window's end its container keeps running
+    /// as a lease instead of being stopped, and its agent's next win runs in that container.
+    /// </summary>
+    public bool Service { get; init; }
     /// <summary>Another image and command than the configured agent image's; null runs the configured one.</summary>
     public AgentProgram? Program { get; init; }
 }

@@ -77,6 +77,17 @@ public enum ExecutionStatus
     /// payment is refunded from the treasury.
     /// </summary>
     Superseded = 10,
+    /// <summary>
+    /// A service's window ended with its container still running, kept as a lease for its agent's next win (ADR 0137). When
+    /// the agent wins the next cycle this record stays Leased and the next execution runs in the same container; when it
+    /// loses, this record becomes <see cref="Preempted"/>.
+    /// </summary>
+    Leased = 11,
+    /// <summary>
+    /// A service's lease was ended by the host between windows — its agent lost the next cycle, its next bundle could not be
+    /// applied in place, or the orchestrator stopped: SIGTERM, then SIGKILL after the grace. Its windows were served; no refund.
+    /// </summary>
+    Preempted = 12,
 }
 
 /// <summary>Which execution outcomes are the host's fault rather than the agent's (ADR 0085).</summary>

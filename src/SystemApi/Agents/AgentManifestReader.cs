@@ -131,6 +131,8 @@ public static partial class AgentManifestReader
                 w.WriteEndObject();
                 w.WriteEndObject();
             }
+            // Written only for a service, so every job manifest stored before kinds existed keeps its canonical form.
+            if (manifest.Kind == AgentKind.Service) w.WriteString("kind", AgentKinds.Service);
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
@@ -143,6 +145,7 @@ public static partial class AgentManifestReader
         List<string>? command = null;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         EntryBid? entryBid = null;
+        var kind = AgentKind.Job;
         foreach (var property in root.EnumerateObject())
         {
             switch (property.Name)
@@ -152,7 +155,8 @@ public static partial class AgentManifestReader
                 case "command": command = Command(property.Value); break;
                 case "env": env = Env(property.Value); break;
                 case "entryBid": entryBid = property.Value.ValueKind == JsonValueKind.Null ? null : Bid(property.Value, minimums); break;
-                default: throw Unknown("", property.Name, "runtime, image, command, env, entryBid");
+                case "kind": kind = KindNamed(String(property.Value, "kind")); break;
+                default: throw Unknown("", property.Name, "runtime, image, command, env, entryBid, kind");
             }
         }
         if (runtime is not null && image is not null) throw new AgentManifestException("runtime", "give either runtime or image, not both");
@@ -161,8 +165,15 @@ public static partial class AgentManifestReader
             throw new AgentManifestException("runtime", $"unknown runtime '{Shown(runtime)}'; use one of {string.Join(", ", RuntimeNames.All)}");
         if (image is not null) CheckImage(image);
         if (command is null) throw new AgentManifestException("command", "is required: the program and its arguments, e.g. [\"python3\", \"agent.py\"]");
-        return new AgentManifest(runtime, image, command, env, entryBid);
+        return new AgentManifest(runtime, image, command, env, entryBid, kind);
     }
+
+    private static AgentKind KindNamed(string name) => name switch
+    {
+        AgentKinds.Job => AgentKind.Job,
+        AgentKinds.Service => AgentKind.Service,
+        _ => throw new AgentManifestException("kind", $"unknown kind '{Shown(name)}'; use {AgentKinds.Job} or {AgentKinds.Service}"),
+    };
 
     private static string String(JsonElement value, string field) => value.ValueKind == JsonValueKind.String
         ? value.GetString()!

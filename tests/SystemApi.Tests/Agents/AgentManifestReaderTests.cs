@@ -48,6 +48,30 @@ public sealed class AgentManifestReaderTests
     }
 
     [Fact]
+    public void A_service_manifest_reads_its_kind_and_stores_it_while_a_job_manifest_keeps_its_old_canonical_form()
+    {
+        var service = Read("""{"image":"my-agents/server:1","command":["/srv/run"],"kind":"service"}""");
+        var job = Read("""{"image":"my-agents/server:1","command":["/srv/run"],"kind":"job"}""");
+        var unsaid = Read("""{"image":"my-agents/server:1","command":["/srv/run"]}""");
+
+        service.Kind.ShouldBe(AgentKind.Service);
+        job.Kind.ShouldBe(AgentKind.Job);
+        unsaid.Kind.ShouldBe(AgentKind.Job);
+        var stored = AgentManifestReader.Write(service);
+        stored.ShouldBe("""{"image":"my-agents/server:1","command":["/srv/run"],"env":{},"kind":"service"}""");
+        AgentManifestReader.FromStored(stored).Kind.ShouldBe(AgentKind.Service);
+        AgentManifestReader.Write(job).ShouldBe("""{"image":"my-agents/server:1","command":["/srv/run"],"env":{}}""");
+    }
+
+    [Theory]
+    [InlineData("\"daemon\"")]
+    [InlineData("\"Service\"")]
+    [InlineData("1")]
+    [InlineData("null")]
+    public void A_kind_other_than_job_or_service_is_refused(string kind) =>
+        Refused($$"""{"runtime":"python","command":["python3"],"kind":{{kind}}}""", "kind");
+
+    [Fact]
     public void A_stored_null_is_the_genesis_default() =>
         AgentManifestReader.FromStored(null).ShouldBeSameAs(AgentManifestReader.GenesisDefault);
 

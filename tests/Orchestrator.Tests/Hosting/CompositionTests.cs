@@ -95,7 +95,9 @@ public sealed class CompositionTests : IDisposable
         });
         var live = services.GetRequiredService<LiveOptions>();
 
-        services.GetServices<ICycleStep>().Select(s => s.Name).ShouldBe(["prompt-expiry", "retirement"], ignoreOrder: true);
+        var steps = services.GetServices<ICycleStep>().Select(s => s.Name).ToList();
+        steps.ShouldContain("prompt-expiry");
+        steps.ShouldContain("retirement");
         live.Prompts.ExpireAfterCycles.ShouldBe(4);
         live.Retirement.ShouldBe(new CyAgents.Orchestrator.Retirement.RetirementOptions { IdleCycles = 5, DustCredits = 2 });
     }

@@ -94,6 +94,9 @@ public sealed class CompositionTests : IDisposable
             ["Live:Prompts:ExpireAfterCycles"] = "4", ["Live:Retirement:IdleCycles"] = "5", ["Live:Retirement:DustCredits"] = "2",
         });
         var live = services.GetRequiredService<LiveOptions>();
+        // Other steps (leases) need the engine's answers; these two do not, but all steps are resolved together.
+        using var engine = new DockerEngine("/nonexistent/docker.sock");
+        services.GetRequiredService<EngineAtStart>().Record(engine, new EngineInfo(4, 8L * 1024 * 1024 * 1024, null, null), "cyagents-agent:test");
 
         var steps = services.GetServices<ICycleStep>().Select(s => s.Name).ToList();
         steps.ShouldContain("prompt-expiry");

@@ -11,8 +11,8 @@ using CyAgents.SystemApi.Logging;
 using Microsoft.EntityFrameworkCore;
 
 // The LLM gateway's added latency: the same chat request sent straight to a fake upstream on loopback and through the
-// gateway (over its unix socket, as agents call it: auth, rate limits, reservation, forwarding, settlement, call record),
-// interleaved in one run so both see the same machine. Also the first-chunk latency of streams, both ways.
+// gateway (over its unix socket, as agents call it: auth, rate limits, reservation, forwarding, settlement, call record,
+// llm.call event), interleaved in one run so both see the same machine. Also the first-chunk latency of streams, both ways.
 // Usage: dotnet run -c Release --project bench/LlmGateway [-- --calls 2000]
 var calls = args.Length >= 2 && args[0] == "--calls" && int.TryParse(args[1], out var n) ? n : 2000;
 var root = Directory.CreateTempSubdirectory("cyagents-llm-bench-").FullName;
@@ -76,6 +76,7 @@ try
         await FirstChunkAsync(gateway, streamed);
     }
 
+    var loadBefore = LoadAverage();
     var (d, g, ds, gs, hop) = (new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>());
     for (var i = 0; i < calls; i++)
     {
@@ -85,15 +86,15 @@ try
         gs.Add(await FirstChunkAsync(gateway, streamed));
         hop.Add(await GetAsync(gateway, "models"));
     }
-    Console.WriteLine($"LLM gateway latency, {calls} calls each way, interleaved (ms):");
-    Console.WriteLine($"{"",-28}{"p50",8}{"p99",8}");
+    Console.WriteLine($"LLM gateway latency, {calls} calls each way, interleaved (ms); load average {loadBefore} before, {LoadAverage()} after:");
+    Console.WriteLine($"{"",-28}{"p50",8}{"p90",8}{"p99",8}");
     Row("chat, upstream direct", d);
     Row("chat, through gateway", g);
-    Console.WriteLine($"{"chat, added by gateway",-28}{P(g, 50) - P(d, 50),8:F3}{P(g, 99) - P(d, 99),8:F3}");
+    Added("chat, added by gateway", g, d);
     Row("GET /v1/models (API hop)", hop);
     Row("stream first chunk, direct", ds);
     Row("stream first chunk, gateway", gs);
-    Console.WriteLine($"{"stream first chunk, added",-28}{P(gs, 50) - P(ds, 50),8:F3}{P(gs, 99) - P(ds, 99),8:F3}");
+    Added("stream first chunk, added", gs, ds);
     await app.StopAsync();
     return 0;
 }
@@ -150,7 +151,14 @@ static double P(List<double> xs, int p)
     return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p / 100.0 * sorted.Count) - 1)];
 }
 
-static void Row(string name, List<double> xs) => Console.WriteLine($"{name,-28}{P(xs, 50),8:F3}{P(xs, 99),8:F3}");
+static void Row(string name, List<double> xs) => Console.WriteLine($"{name,-28}{P(xs, 50),8:F3}{P(xs, 90),8:F3}{P(xs, 99),8:F3}");
+
+// The difference of the percentiles (not a percentile of differences: the two calls of a pair are independent samples).
+static void Added(string name, List<double> through, List<double> direct) =>
+    Console.WriteLine($"{name,-28}{P(through, 50) - P(direct, 50),8:F3}{P(through, 90) - P(direct, 90),8:F3}{P(through, 99) - P(direct, 99),8:F3}");
+
+// The 1-minute load average (Linux), so a figure is quoted with how busy the machine was.
+static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
 /// <summary>An OpenAI-format server on loopback that answers at once (and streams four chunks) with usage.</summary>
 sealed class FakeUpstream : IAsyncDisposable

@@ -59,4 +59,14 @@ public static class ApiRoutes
     public const string Cycles = "/v1/cycles";
     /// <summary>Executions, newest first (<c>?cycle=&amp;agentId=</c>).</summary>
     public const string Executions = "/v1/executions";
+    /// <summary>Operator: agents with balances, paged and filtered (<c>?status=&amp;generation=&amp;parentId=&amp;rootId=&amp;namePrefix=&amp;skip=&amp;take=</c>).</summary>
+    public const string Agents = "/v1/agents";
+    /// <summary>Operator: one agent's page (bids, executions with output, transfers, history, LLM usage).</summary>
+    public static string OperatorAgent(string id) => $"/v1/operator/agents/{Uri.EscapeDataString(id)}";
+    /// <summary>Operator: every agent's bids (<c>?agentId=&amp;cycle=&amp;status=&amp;skip=&amp;take=</c>).</summary>
+    public const string OperatorBids = "/v1/operator/bids";
+    /// <summary>Operator: the ledger's transfers (<c>?account=&amp;kind=&amp;cycle=&amp;skip=&amp;take=</c>).</summary>
+    public const string OperatorTransfers = "/v1/operator/transfers";
+    /// <summary>Operator: a dashboard session cookie for the event stream (POST with the operator token, DELETE to end it).</summary>
+    public const string OperatorSession = "/v1/operator/session";
 }

@@ -37,5 +37,10 @@ namespace CyAgents.Contracts;
 [JsonSerializable(typeof(OpenAiErrorBody))]
 [JsonSerializable(typeof(ApiProblem))]
 [JsonSerializable(typeof(WorkspaceHistoryPage))]
+[JsonSerializable(typeof(AgentPage))]
+[JsonSerializable(typeof(OperatorBidPage))]
+[JsonSerializable(typeof(OperatorTransferPage))]
+[JsonSerializable(typeof(AgentDetail))]
+[JsonSerializable(typeof(OperatorSessionResponse))]
 [JsonSerializable(typeof(JsonElement))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext;

@@ -84,10 +84,10 @@ public class DashboardTests
             page.PageError += (_, e) => errors.Add(e);
             await page.GotoAsync(address + "/dashboard");
 
-            // Public market data needs no token: four resources and one price line per kind.
+            // Public market data needs no token: four resources and one price chart per kind.
             await page.Locator("#market tbody tr").Nth(3).WaitForAsync();
             (await page.Locator("#market tbody tr").CountAsync()).ShouldBe(4);
-            await page.Locator("#history polyline").Nth(3).WaitForAsync();
+            await page.Locator(".price-chart polyline").Nth(3).WaitForAsync();
 
             await page.FillAsync("#token", Operator);
             await page.ClickAsync("#token-form button");
@@ -95,7 +95,7 @@ public class DashboardTests
             await prompt.WaitForAsync();
             await page.Locator("#cycles tbody tr").First.WaitForAsync();
             (await page.Locator("#cycles tbody tr").First.InnerTextAsync()).ShouldContain("critical-value");
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetTempPath(), "cyagents-dashboard.png"), FullPage = true });
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.ScreenshotFolder, "dashboard-prompts.png"), FullPage = true });
 
             await prompt.Locator("textarea").FillAsync("Memory: its price has fallen three cycles in a row.");
             await prompt.Locator("input[type=number]").FillAsync("7");

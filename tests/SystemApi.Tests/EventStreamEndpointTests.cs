@@ -27,7 +27,7 @@ public sealed class EventStreamEndpointTests : IDisposable
     }
 
     /// <summary>The frames and comment lines read until <paramref name="count"/> events (and, if asked, one heartbeat) arrived.</summary>
-    private static async Task<(List<(long Id, string Type, string Data)> Events, bool Heartbeat)> ReadAsync(HttpClient client, int count,
+    internal static async Task<(List<(long Id, string Type, string Data)> Events, bool Heartbeat)> ReadAsync(HttpClient client, int count,
         string? lastEventId = null, bool untilHeartbeat = false)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));

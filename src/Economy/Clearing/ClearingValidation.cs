@@ -86,6 +86,9 @@ public static class ClearingValidation
             if (bid is not null)
                 rejected.Add((bid, problem));
         }
+        // Every cycle of a run usually has nothing to refuse: then the input is the valid part, without a copy.
+        if (leftOut.Count == 0)
+            return (input, rejected);
         var valid = new List<Bid>(input.Bids.Count);
         foreach (var bid in input.Bids)
         {

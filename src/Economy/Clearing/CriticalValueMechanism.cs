@@ -46,17 +46,21 @@ public sealed class CriticalValueMechanism : IClearingMechanism
     /// <inheritdoc />
     public ClearingResult Clear(ClearingInput input)
     {
-        var bids = PreparedBids.From(input);
+        using var bids = PreparedBids.From(input);
         var n = bids.Count;
-        var sqrtSize = new double[n];
-        var key = new double[n];
+        using var sqrtSizes = new Scratch<double>(n);
+        using var keys = new Scratch<double>(n);
+        var sqrtSize = sqrtSizes.Array;
+        var key = keys.Array;
         for (var i = 0; i < n; i++)
         {
             sqrtSize[i] = Math.Sqrt(bids.NormalizedSize[i]);
-            key[i] = bids.Bids[i].Amount / sqrtSize[i];
+            key[i] = bids.Amount[i] / sqrtSize[i];
         }
         // amount / sqrt(size) orders as amount^2 / size, which integers compare exactly.
-        var order = bids.OrderByExactKey(key, power: 2);
+        using var ordered = new Scratch<int>(n);
+        var order = ordered.Span;
+        bids.OrderByExactKey(key, power: 2, order);
         var reserve = input.Reserve;
 
         // The greedy pass, remembering each rejected bid's deficit and, per winner, how many rejections preceded it.
@@ -69,13 +73,18 @@ public sealed class CriticalValueMechanism : IClearingMechanism
         var winnerFirstRejection = new List<int>();
         var winnerReserve = new List<long>();
         var winnerOwnBlocker = new List<int>();
-        var winnerOf = input.OneWinPerAgent ? new Dictionary<string, int>(StringComparer.Ordinal) : null;
-        var rejected = new List<int>(n);
-        var deficits = new List<long>(n * K);
+        // Per agent: 1 + the index of its winner among winnerBids, 0 while it has none.
+        using var winnerOfAgent = new Scratch<int>(input.OneWinPerAgent ? bids.AgentCount : 0);
+        var winnerOf = input.OneWinPerAgent ? winnerOfAgent.Array : null;
+        using var rejectedBids = new Scratch<int>(n);
+        using var deficitsOfRejected = new Scratch<long>(n * K);
+        var rejected = rejectedBids.Array;
+        var deficits = deficitsOfRejected.Array;
+        var rejectedCount = 0;
         var losers = new List<string>(n);
         foreach (var i in order)
         {
-            var amount = bids.Bids[i].Amount;
+            var amount = bids.Amount[i];
             var reserveCost = reserve is null ? 0 : reserve.CostOf(bids.Bids[i].Bundle);
             if (amount < reserveCost)
             {
@@ -83,9 +92,10 @@ public sealed class CriticalValueMechanism : IClearingMechanism
                 losers.Add(bids.Ids[i]);
                 continue;
             }
-            if (winnerOf is not null && winnerOf.TryGetValue(bids.Bids[i].AgentId, out var w))
+            if (winnerOf is not null && winnerOf[bids.AgentOf[i]] > 0)
             {
                 // Taken in the run without winner w exactly when it fits once w's bundle is given back.
+                var w = winnerOf[bids.AgentOf[i]] - 1;
                 if (winnerOwnBlocker[w] < 0 && FitsWithGivenBack(bids, i, winnerBids[w], remaining))
                     winnerOwnBlocker[w] = i;
                 losers.Add(bids.Ids[i]);
@@ -94,26 +104,29 @@ public sealed class CriticalValueMechanism : IClearingMechanism
             if (bids.Fits(i, remaining))
             {
                 bids.Take(i, remaining);
-                winnerOf?.Add(bids.Bids[i].AgentId, winnerBids.Count);
+                if (winnerOf is not null)
+                    winnerOf[bids.AgentOf[i]] = winnerBids.Count + 1;
                 winnerBids.Add(i);
-                winnerFirstRejection.Add(rejected.Count);
+                winnerFirstRejection.Add(rejectedCount);
                 winnerReserve.Add(reserveCost);
                 winnerOwnBlocker.Add(-1);
             }
             else
             {
-                rejected.Add(i);
                 var q = bids.Quantity.AsSpan(i * K, K);
+                var d = deficits.AsSpan(rejectedCount * K, K);
                 for (var k = 0; k < K; k++)
-                    deficits.Add(Math.Max(0, q[k] - remaining[k]));
+                    d[k] = Math.Max(0, q[k] - remaining[k]);
+                rejected[rejectedCount++] = i;
                 losers.Add(bids.Ids[i]);
             }
         }
 
-        var positionOf = new int[n];
+        using var positions = new Scratch<int>(n);
+        var positionOf = positions.Array;
         for (var p = 0; p < n; p++)
             positionOf[order[p]] = p;
-        var blockers = new BlockerIndex(deficits, rejected.Count, bids.Supply);
+        var blockers = new BlockerIndex(deficits, rejectedCount, bids.Supply);
         var winners = new List<Allocation>(winnerBids.Count);
         for (var w = 0; w < winnerBids.Count; w++)
         {
@@ -150,7 +163,7 @@ public sealed class CriticalValueMechanism : IClearingMechanism
     /// </summary>
     private static long CriticalPayment(PreparedBids bids, int i, double sqrtSize, double blockerKey, int blocker)
     {
-        var bid = bids.Bids[i].Amount;
+        var bid = bids.Amount[i];
         bool Wins(long r) => bids.RanksBeforeExactly(r, i, blocker, power: 2);
 
         var estimate = Math.Ceiling(blockerKey * sqrtSize);
@@ -173,7 +186,7 @@ public sealed class CriticalValueMechanism : IClearingMechanism
     {
         private readonly List<(int Mask, int[] Members, DeficitTree Tree)> _groups = [];
 
-        public BlockerIndex(List<long> deficits, int count, long[] supply)
+        public BlockerIndex(long[] deficits, int count, long[] supply)
         {
             var members = new List<int>?[(1 << K) * K];
             for (var j = 0; j < count; j++)
@@ -211,7 +224,9 @@ public sealed class CriticalValueMechanism : IClearingMechanism
             var best = int.MaxValue;
             foreach (var (mask, members, tree) in _groups)
             {
-                if ((mask & unused) != 0)
+                // A group short in a kind the winner does not use, or wholly before the winner or after the best
+                // blocker so far, is passed over without a search.
+                if ((mask & unused) != 0 || members[^1] < start || members[0] >= best)
                     continue;
                 // Only members after the winner and before the best blocker found so far can matter.
                 var from = LowerBound(members, start);
@@ -241,7 +256,7 @@ public sealed class CriticalValueMechanism : IClearingMechanism
         private readonly int _leaves;
         private readonly long[] _min;
 
-        public DeficitTree(List<long> deficits, List<int> members)
+        public DeficitTree(long[] deficits, List<int> members)
         {
             _leaves = 1;
             while (_leaves < members.Count)

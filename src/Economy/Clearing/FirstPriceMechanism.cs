@@ -18,27 +18,32 @@ public sealed class FirstPriceMechanism : IClearingMechanism
     /// <inheritdoc />
     public ClearingResult Clear(ClearingInput input)
     {
-        var bids = PreparedBids.From(input);
-        var density = new double[bids.Count];
-        for (var i = 0; i < density.Length; i++)
-            density[i] = bids.Bids[i].Amount / bids.NormalizedSize[i];
-        var order = bids.OrderByExactKey(density, power: 1);
+        using var bids = PreparedBids.From(input);
+        var n = bids.Count;
+        using var density = new Scratch<double>(n);
+        var key = density.Array;
+        for (var i = 0; i < n; i++)
+            key[i] = bids.Amount[i] / bids.NormalizedSize[i];
+        using var order = new Scratch<int>(n);
+        bids.OrderByExactKey(key, power: 1, order.Span);
         var reserve = input.Reserve;
-        var winningAgents = input.OneWinPerAgent ? new HashSet<string>(StringComparer.Ordinal) : null;
+        using var agentWon = new Scratch<bool>(input.OneWinPerAgent ? bids.AgentCount : 0);
 
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
         var winners = new List<Allocation>();
-        var losers = new List<string>(bids.Count);
-        foreach (var i in order)
+        var losers = new List<string>(n);
+        foreach (var i in order.Span)
         {
-            // Only a bid that fits is asked about its agent: the set lookups stay about as few as the winners.
+            // Only a bid that fits is asked about its reserve and its agent.
             if (bids.Fits(i, remaining) &&
-                (reserve is null || bids.Bids[i].Amount >= reserve.CostOf(bids.Bids[i].Bundle)) &&
-                (winningAgents is null || winningAgents.Add(bids.Bids[i].AgentId)))
+                (reserve is null || bids.Amount[i] >= reserve.CostOf(bids.Bids[i].Bundle)) &&
+                (!input.OneWinPerAgent || !agentWon.Array[bids.AgentOf[i]]))
             {
+                if (input.OneWinPerAgent)
+                    agentWon.Array[bids.AgentOf[i]] = true;
                 bids.Take(i, remaining);
-                winners.Add(bids.Allocate(i, bids.Bids[i].Amount));
+                winners.Add(bids.Allocate(i, bids.Amount[i]));
             }
             else
                 losers.Add(bids.Ids[i]);

@@ -20,70 +20,114 @@ public sealed class LotteryMechanism : IClearingMechanism
     /// <inheritdoc />
     public ClearingResult Clear(ClearingInput input)
     {
-        var bids = PreparedBids.From(input);
+        using var bids = PreparedBids.From(input);
+        var n = bids.Count;
         // Slots in ordinal-id order make the draw independent of the order bids arrive in.
-        var slots = bids.OrderById();
-        var weights = new FenwickTree(slots.Length);
+        using var slotOrder = new Scratch<int>(n);
+        var slots = slotOrder.Array;
+        bids.OrderById(slotOrder.Span);
+        using var weightBuffer = new Scratch<long>(n);
+        var weight = weightBuffer.Array;
+        // What a draw needs of its bid, copied into slot order in one place: the copy reads at random once and
+        // independently (the memory system overlaps such reads), where each draw's reads wait on the draw.
+        using var slotBuffer = new Scratch<Slot>(n);
+        var slotBid = slotBuffer.Array;
         long total = 0;
-        for (var s = 0; s < slots.Length; s++)
+        for (var s = 0; s < n; s++)
         {
-            var amount = bids.Bids[slots[s]].Amount;
-            weights.Add(s, amount);
-            total += amount;
+            var i = slots[s];
+            total += weight[s] = bids.Amount[i];
+            var q = bids.Quantity.AsSpan(i * PreparedBids.Kinds, PreparedBids.Kinds);
+            slotBid[s] = new Slot(q[0], q[1], q[2], q[3], i, bids.AgentOf[i], bids.Ids[i]);
         }
+        using var blockBuffer = new Scratch<long>(BlockedWeights.BlockCount(n) + 1);
+        var weights = new BlockedWeights(weight, blockBuffer.Array, n);
 
-        var winningAgents = input.OneWinPerAgent ? new HashSet<string>(StringComparer.Ordinal) : null;
+        using var agentWon = new Scratch<bool>(input.OneWinPerAgent ? bids.AgentCount : 0);
         var random = new SplitMix64(input.Seed);
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
         var winners = new List<Allocation>();
-        var losers = new List<string>(bids.Count);
+        var losers = new List<string>(n);
         while (total > 0)
         {
-            var slot = weights.FindByCumulative((long)random.NextBelow((ulong)total));
-            var i = slots[slot];
-            var amount = bids.Bids[i].Amount;
-            weights.Add(slot, -amount);
+            var slot = weights.Take((long)random.NextBelow((ulong)total), out var amount);
             total -= amount;
-            if (bids.Fits(i, remaining) && (winningAgents is null || winningAgents.Add(bids.Bids[i].AgentId)))
+            ref readonly var b = ref slotBid[slot];
+            if (b.Cpu <= remaining[0] && b.Memory <= remaining[1] && b.Tokens <= remaining[2] && b.Attention <= remaining[3] &&
+                (!input.OneWinPerAgent || !agentWon.Array[b.Agent]))
             {
-                bids.Take(i, remaining);
-                winners.Add(bids.Allocate(i, amount));
+                if (input.OneWinPerAgent)
+                    agentWon.Array[b.Agent] = true;
+                bids.Take(b.Bid, remaining);
+                winners.Add(bids.Allocate(b.Bid, amount));
             }
             else
-                losers.Add(bids.Ids[i]);
+                losers.Add(b.Id);
         }
         return bids.Result(Name, winners, losers, remaining);
     }
 
-    /// <summary>Prefix sums of integer weights with O(log n) update and search.</summary>
-    private sealed class FenwickTree(int size)
-    {
-        private readonly long[] _tree = new long[size + 1];
+    /// <summary>A bid as a draw sees it: its bundle, index, agent number and id.</summary>
+    private readonly record struct Slot(long Cpu, long Memory, long Tokens, long Attention, int Bid, int Agent, string Id);
 
-        public void Add(int index, long delta)
+    /// <summary>
+    /// Integer weights in slot order, drawn by cumulative position and removed: a Fenwick tree over blocks of
+    /// <see cref="Block"/> slots (small enough to stay in cache) finds the block, a scan of at most that many adjacent
+    /// weights finds the slot. The same slot a Fenwick tree over the slots would find (the first whose cumulative
+    /// range holds the target), at a few cache misses a draw instead of one per tree level.
+    /// </summary>
+    private readonly struct BlockedWeights
+    {
+        private const int Block = 32;
+        private readonly long[] _weight;
+        private readonly long[] _tree;
+        private readonly int _blocks;
+        private readonly int _top;
+
+        public static int BlockCount(int slots) => (slots + Block - 1) / Block;
+
+        /// <param name="weight">Each slot's weight; zeroed as slots are taken.</param>
+        /// <param name="tree">Zeroed, at least BlockCount + 1 long: the Fenwick tree of block sums (1-based).</param>
+        /// <param name="slots">Number of slots.</param>
+        public BlockedWeights(long[] weight, long[] tree, int slots)
         {
-            for (var i = index + 1; i < _tree.Length; i += i & -i)
-                _tree[i] += delta;
+            _weight = weight;
+            _tree = tree;
+            _blocks = BlockCount(slots);
+            _top = _blocks == 0 ? 0 : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)_blocks + 1) >> 1;
+            for (var s = 0; s < slots; s++)
+                tree[s / Block + 1] += weight[s];
+            for (var b = 1; b <= _blocks; b++)
+            {
+                var parent = b + (b & -b);
+                if (parent <= _blocks)
+                    tree[parent] += tree[b];
+            }
         }
 
-        /// <summary>The slot whose cumulative range [prefix before it, prefix including it) holds <paramref name="target"/>.</summary>
-        public int FindByCumulative(long target)
+        /// <summary>The slot whose cumulative range [prefix before it, prefix including it) holds <paramref name="target"/>, removed; its weight in <paramref name="taken"/>.</summary>
+        public int Take(long target, out long taken)
         {
             var position = 0;
-            var step = 1;
-            while (step * 2 < _tree.Length)
-                step *= 2;
-            for (; step > 0; step >>= 1)
+            for (var step = _top; step > 0; step >>= 1)
             {
                 var next = position + step;
-                if (next < _tree.Length && _tree[next] <= target)
+                if (next <= _blocks && _tree[next] <= target)
                 {
                     position = next;
                     target -= _tree[next];
                 }
             }
-            return position;
+            // position is the block (0-based) holding the target; the slot is the first whose weight exceeds what is left.
+            var slot = position * Block;
+            while (target >= _weight[slot])
+                target -= _weight[slot++];
+            taken = _weight[slot];
+            _weight[slot] = 0;
+            for (var b = position + 1; b <= _blocks; b += b & -b)
+                _tree[b] -= taken;
+            return slot;
         }
     }
 }

@@ -31,7 +31,7 @@ public sealed class OptimalMechanism : IClearingMechanism
         if (input.Bids is { Count: > MaxBids })
             throw new ClearingInputException(
                 $"optimal clears at most {MaxBids} bids exactly (got {input.Bids.Count}); use it on small instances only");
-        var bids = PreparedBids.From(input);
+        using var bids = PreparedBids.From(input);
         var n = bids.Count;
         var density = new double[n];
         for (var i = 0; i < n; i++)

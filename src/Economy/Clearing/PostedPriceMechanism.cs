@@ -20,33 +20,35 @@ public sealed class PostedPriceMechanism : IClearingMechanism
     /// <inheritdoc />
     public ClearingResult Clear(ClearingInput input)
     {
-        var bids = PreparedBids.From(input);
-        var cost = new long[bids.Count];
-        var surplus = new long[bids.Count];
-        for (var i = 0; i < cost.Length; i++)
+        using var bids = PreparedBids.From(input);
+        var n = bids.Count;
+        using var costs = new Scratch<long>(n);
+        using var surpluses = new Scratch<long>(n);
+        var cost = costs.Array;
+        var surplus = surpluses.Array;
+        for (var i = 0; i < n; i++)
         {
-            var bid = bids.Bids[i];
             // CostOf saturates at long.MaxValue for absurd prices, and amount >= 1, so this cannot overflow.
             // Bids below cost keep their (negative) surplus: they then lose in order of how far short they fall.
-            cost[i] = input.Prices.CostOf(bid.Bundle);
-            surplus[i] = bid.Amount - cost[i];
+            cost[i] = input.Prices.CostOf(bids.Bids[i].Bundle);
+            surplus[i] = bids.Amount[i] - cost[i];
         }
         // Equal surplus: the larger bid first (more welfare and revenue for the same surplus), then the id.
-        var amount = new long[bids.Count];
-        for (var i = 0; i < amount.Length; i++)
-            amount[i] = bids.Bids[i].Amount;
-        var order = bids.OrderByDescending(surplus, amount);
+        using var order = new Scratch<int>(n);
+        bids.OrderByDescending(surpluses.Span, bids.Amount.AsSpan(0, n), hasSecondary: true, order.Span);
 
-        var winningAgents = input.OneWinPerAgent ? new HashSet<string>(StringComparer.Ordinal) : null;
+        using var agentWon = new Scratch<bool>(input.OneWinPerAgent ? bids.AgentCount : 0);
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
         var winners = new List<Allocation>();
-        var losers = new List<string>(bids.Count);
-        foreach (var i in order)
+        var losers = new List<string>(n);
+        foreach (var i in order.Span)
         {
             if (surplus[i] >= 0 && bids.Fits(i, remaining) &&
-                (winningAgents is null || winningAgents.Add(bids.Bids[i].AgentId)))
+                (!input.OneWinPerAgent || !agentWon.Array[bids.AgentOf[i]]))
             {
+                if (input.OneWinPerAgent)
+                    agentWon.Array[bids.AgentOf[i]] = true;
                 bids.Take(i, remaining);
                 winners.Add(bids.Allocate(i, cost[i]));
             }

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using CyAgents.Economy.Resources;
 
 namespace CyAgents.Economy.Clearing;
@@ -10,7 +12,7 @@ namespace CyAgents.Economy.Clearing;
 /// that density keys (amount / size, amount / sqrt(size)) can be compared exactly where floating point cannot
 /// tell them apart (ADR 0120).
 /// </summary>
-internal sealed class PreparedBids
+internal sealed class PreparedBids : IDisposable
 {
     public const int Kinds = ResourceKinds.Count;
 
@@ -27,22 +29,35 @@ internal sealed class PreparedBids
     private readonly long[]? _sizeNumerator;
     /// <summary>The same multipliers in arbitrary precision, for supplies whose lcm does not fit (rare).</summary>
     private readonly BigInteger[]? _bigMultiplier;
+    private readonly int _count;
+    private bool _returned;
 
+    // The per-bid arrays are rented (ADR 0126): at 100,000 bids each is on the large-object heap, and allocating
+    // them per clearing set off full collections that cost as much as the clearing. They may be longer than Count.
     public IReadOnlyList<Bid> Bids { get; }
     public string[] Ids { get; }
+    /// <summary>Each bid's amount (read here rather than through the bid object in the hot loops).</summary>
+    public long[] Amount { get; }
+    /// <summary>Each bid's agent as a dense number (0, 1, ... in order of first appearance): one win per agent is an array lookup.</summary>
+    public int[] AgentOf { get; }
+    /// <summary>How many distinct agents bid.</summary>
+    public int AgentCount { get; }
     public long[] Quantity { get; }
     public double[] NormalizedSize { get; }
     public long[] Supply { get; }
-    public int Count => Ids.Length;
+    public int Count => _count;
 
     private PreparedBids(ClearingInput input, out bool valid)
     {
         ArgumentNullException.ThrowIfNull(input);
         var n = input.Bids?.Count ?? 0;
+        _count = n;
         Bids = input.Bids ?? [];
-        Ids = new string[n];
-        Quantity = new long[n * Kinds];
-        NormalizedSize = new double[n];
+        Ids = ArrayPool<string>.Shared.Rent(n);
+        Amount = ArrayPool<long>.Shared.Rent(n);
+        AgentOf = ArrayPool<int>.Shared.Rent(n);
+        Quantity = ArrayPool<long>.Shared.Rent(n * Kinds);
+        NormalizedSize = ArrayPool<double>.Shared.Rent(n);
         var supply = input.Supply;
         Supply = [supply.CpuMillicores, supply.MemoryMiB, supply.Tokens, supply.AttentionBasisPoints];
         // Validation's fast path runs in the same pass that lays the bids out: one walk over 100,000 bids, not two.
@@ -63,7 +78,7 @@ internal sealed class PreparedBids
             _multiplier = new long[Kinds];
             for (var k = 0; k < Kinds; k++)
                 _multiplier[k] = Supply[k] > 0 ? d / Supply[k] : 0;
-            _sizeNumerator = new long[n];
+            _sizeNumerator = ArrayPool<long>.Shared.Rent(n);
         }
         else
         {
@@ -72,35 +87,220 @@ internal sealed class PreparedBids
                 _bigMultiplier[k] = Supply[k] > 0 ? lcm / Supply[k] : BigInteger.Zero;
         }
         var multiplier = _multiplier;
-        var seen = new HashSet<string>(n, StringComparer.Ordinal);
+        var agentIds = ArrayPool<string>.Shared.Rent(n);
+        int idsCommon = int.MaxValue, agentsCommon = int.MaxValue;
+        var quantity = Quantity;
+        var s0 = Supply[0];
+        var s1 = Supply[1];
+        var s2 = Supply[2];
+        var s3 = Supply[3];
         for (var i = 0; i < n && valid; i++)
         {
             var bid = Bids[i];
             if (bid is null || string.IsNullOrWhiteSpace(bid.Id) || string.IsNullOrWhiteSpace(bid.AgentId) ||
                 bid.Amount <= 0 || bid.Amount > ClearingValidation.MaxAmount ||
-                bid.Bundle.IsEmpty || !bid.Bundle.FitsWithin(supply) || !seen.Add(bid.Id))
+                bid.Bundle.IsEmpty || !bid.Bundle.FitsWithin(supply))
             {
                 valid = false;
                 break;
             }
             Ids[i] = bid.Id;
+            agentIds[i] = bid.AgentId;
+            // The prefixes every id (and every agent) shares, skipped when they are packed into sort keys below.
+            idsCommon = i == 0 ? bid.Id.Length : Math.Min(idsCommon, Ids[0].AsSpan(0, idsCommon).CommonPrefixLength(bid.Id));
+            agentsCommon = i == 0 ? bid.AgentId.Length : Math.Min(agentsCommon, agentIds[0].AsSpan(0, agentsCommon).CommonPrefixLength(bid.AgentId));
+            Amount[i] = bid.Amount;
             var b = bid.Bundle;
-            var q = Quantity.AsSpan(i * Kinds, Kinds);
-            q[0] = b.CpuMillicores;
-            q[1] = b.MemoryMiB;
-            q[2] = b.Tokens;
-            q[3] = b.AttentionBasisPoints;
-            // Every bundle fits the supply, so a kind with zero supply is never asked for and is skipped.
+            var q0 = quantity[i * Kinds] = b.CpuMillicores;
+            var q1 = quantity[i * Kinds + 1] = b.MemoryMiB;
+            var q2 = quantity[i * Kinds + 2] = b.Tokens;
+            var q3 = quantity[i * Kinds + 3] = b.AttentionBasisPoints;
+            // Every bundle fits the supply, so a kind with zero supply is never asked for and is skipped; the sum runs
+            // in kind order as it always has, so the floating-point sizes (and every key made from them) are unchanged.
             double size = 0;
-            for (var k = 0; k < Kinds; k++)
-            {
-                if (Supply[k] > 0)
-                    size += (double)q[k] / Supply[k];
-            }
+            if (s0 > 0)
+                size += (double)q0 / s0;
+            if (s1 > 0)
+                size += (double)q1 / s1;
+            if (s2 > 0)
+                size += (double)q2 / s2;
+            if (s3 > 0)
+                size += (double)q3 / s3;
             NormalizedSize[i] = size;
             if (multiplier is not null)
-                _sizeNumerator![i] = q[0] * multiplier[0] + q[1] * multiplier[1] + q[2] * multiplier[2] + q[3] * multiplier[3];
+                _sizeNumerator![i] = q0 * multiplier[0] + q1 * multiplier[1] + q2 * multiplier[2] + q3 * multiplier[3];
         }
+        // Duplicate ids and the grouping by agent by sorting, not hashing (ADR 0126): a hash table of 100,000 strings
+        // is 100,000 cache misses, a radix sort of their packed prefixes a few linear passes.
+        if (valid && n > 0)
+            valid = OrderIds(idsCommon);
+        if (valid && n > 0)
+            AgentCount = GroupAgents(agentIds, agentsCommon);
+        ArrayPool<string>.Shared.Return(agentIds, clearArray: true);
+    }
+
+    /// <summary>Bid indices in ordinal id order (rented, Count long), or null when ids were not ASCII past their common prefix.</summary>
+    private int[]? _idOrder;
+
+    /// <summary>
+    /// Each string's chars after <paramref name="common"/>, 7 bits each and big-endian above the index bits (a missing
+    /// char as 0), so the packed keys order as the strings do ordinally as far as they reach. False when a char in
+    /// reach is not ASCII. <paramref name="whole"/>: every string lies wholly within reach and has no NUL char there,
+    /// so equal keys mean equal strings.
+    /// </summary>
+    private static bool TryPack(string[] strings, int n, int common, int indexBits, ulong[] packed, out bool whole)
+    {
+        var chars = (64 - indexBits) / 7;
+        whole = true;
+        for (var i = 0; i < n; i++)
+        {
+            var text = strings[i];
+            if (text.Length > common + chars)
+                whole = false;
+            ulong key = 0;
+            for (var c = common; c < common + chars; c++)
+            {
+                var ch = c < text.Length ? text[c] : 0u;
+                if (ch >= 128)
+                    return false;
+                if (ch == 0 && c < text.Length)
+                    whole = false;
+                key = (key << 7) | ch;
+            }
+            packed[i] = (key << indexBits) | (uint)i;
+        }
+        return true;
+    }
+
+    /// <summary>Sorts the ids (into <see cref="_idOrder"/>) and checks they are distinct; false on a duplicate.</summary>
+    private bool OrderIds(int common)
+    {
+        var n = _count;
+        var indexBits = RadixSort.IndexBits(n);
+        var packed = ArrayPool<ulong>.Shared.Rent(n);
+        try
+        {
+            if (!TryPack(Ids, n, common, indexBits, packed, out var whole))
+            {
+                var seen = new HashSet<string>(n, StringComparer.Ordinal);
+                for (var i = 0; i < n; i++)
+                {
+                    if (!seen.Add(Ids[i]))
+                        return false;
+                }
+                return true;
+            }
+            var keys = packed.AsSpan(0, n);
+            RadixSort.Sort(keys, indexBits);
+            var order = _idOrder = ArrayPool<int>.Shared.Rent(n);
+            var indexMask = (1UL << indexBits) - 1;
+            var byId = new OrdinalId(Ids);
+            for (var start = 0; start < n;)
+            {
+                var end = start + 1;
+                while (end < n && keys[end] >> indexBits == keys[start] >> indexBits)
+                    end++;
+                for (var p = start; p < end; p++)
+                    order[p] = (int)(keys[p] & indexMask);
+                if (end - start > 1)
+                {
+                    if (whole)
+                        return false;
+                    var run = order.AsSpan(start, end - start);
+                    run.Sort(byId);
+                    for (var p = 1; p < run.Length; p++)
+                    {
+                        if (string.Equals(Ids[run[p - 1]], Ids[run[p]], StringComparison.Ordinal))
+                            return false;
+                    }
+                }
+                start = end;
+            }
+            return true;
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(packed);
+        }
+    }
+
+    /// <summary>Numbers the agents 0, 1, ... (in ordinal order of their ids) into <see cref="AgentOf"/>; returns how many.</summary>
+    private int GroupAgents(string[] agentIds, int common)
+    {
+        var n = _count;
+        var indexBits = RadixSort.IndexBits(n);
+        var packed = ArrayPool<ulong>.Shared.Rent(n);
+        try
+        {
+            if (!TryPack(agentIds, n, common, indexBits, packed, out var whole))
+            {
+                var number = new Dictionary<string, int>(StringComparer.Ordinal);
+                for (var i = 0; i < n; i++)
+                {
+                    if (!number.TryGetValue(agentIds[i], out var a))
+                        number.Add(agentIds[i], a = number.Count);
+                    AgentOf[i] = a;
+                }
+                return number.Count;
+            }
+            var keys = packed.AsSpan(0, n);
+            RadixSort.Sort(keys, indexBits);
+            var indexMask = (1UL << indexBits) - 1;
+            var byAgent = new OrdinalId(agentIds);
+            var run = new List<int>();
+            var agents = 0;
+            for (var start = 0; start < n;)
+            {
+                var end = start + 1;
+                while (end < n && keys[end] >> indexBits == keys[start] >> indexBits)
+                    end++;
+                if (whole || end - start == 1)
+                {
+                    for (var p = start; p < end; p++)
+                        AgentOf[(int)(keys[p] & indexMask)] = agents;
+                    agents++;
+                }
+                else
+                {
+                    // Equal as far as the keys reach: tell them apart by the whole id.
+                    run.Clear();
+                    for (var p = start; p < end; p++)
+                        run.Add((int)(keys[p] & indexMask));
+                    var members = CollectionsMarshal.AsSpan(run);
+                    members.Sort(byAgent);
+                    for (var m = 0; m < members.Length; m++)
+                    {
+                        if (m > 0 && !string.Equals(agentIds[members[m - 1]], agentIds[members[m]], StringComparison.Ordinal))
+                            agents++;
+                        AgentOf[members[m]] = agents;
+                    }
+                    agents++;
+                }
+                start = end;
+            }
+            return agents;
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(packed);
+        }
+    }
+
+    /// <summary>Gives the rented arrays back; the instance must not be used afterwards.</summary>
+    public void Dispose()
+    {
+        if (_returned)
+            return;
+        _returned = true;
+        ArrayPool<string>.Shared.Return(Ids, clearArray: true);
+        ArrayPool<long>.Shared.Return(Amount);
+        ArrayPool<int>.Shared.Return(AgentOf);
+        ArrayPool<long>.Shared.Return(Quantity);
+        ArrayPool<double>.Shared.Return(NormalizedSize);
+        if (_sizeNumerator is not null)
+            ArrayPool<long>.Shared.Return(_sizeNumerator);
+        if (_idOrder is not null)
+            ArrayPool<int>.Shared.Return(_idOrder);
     }
 
     /// <summary>Validates (throwing <see cref="ClearingInputException"/>) and prepares.</summary>
@@ -109,6 +309,7 @@ internal sealed class PreparedBids
         var prepared = new PreparedBids(input, out var valid);
         if (!valid)
         {
+            prepared.Dispose();
             ClearingValidation.EnsureValid(input);
             // The fast path and the full check agree on what is valid; reaching here would be a bug in one of them.
             throw new InvalidOperationException("clearing input failed the fast validation but passed the full one");
@@ -134,15 +335,38 @@ internal sealed class PreparedBids
     /// <summary>Bid indices by <paramref name="key"/> descending, ties by ordinal id ascending.</summary>
     public int[] OrderByDescending(double[] key)
     {
-        // Sorting negated primitive keys with the runtime's specialised key/item sort is several times faster
-        // than a comparer; the (rare) runs of equal keys are then ordered by id.
-        var negated = new double[key.Length];
-        for (var i = 0; i < key.Length; i++)
-            negated[i] = -key[i];
-        var order = Enumerable.Range(0, Count).ToArray();
-        Array.Sort(negated, order);
-        OrderTiesById(negated, order);
+        var order = new int[Count];
+        OrderByDescending(key, order);
         return order;
+    }
+
+    /// <summary>Fills <paramref name="order"/> (length <see cref="Count"/>) with bid indices by <paramref name="key"/> descending, ties by ordinal id.</summary>
+    public void OrderByDescending(double[] key, Span<int> order)
+    {
+        if (!SortByFloatKey(key, order, out var indexBits))
+        {
+            // Negative or NaN keys (no mechanism makes them): the runtime's key/item sort, then equal keys by id.
+            var negated = new double[Count];
+            for (var i = 0; i < negated.Length; i++)
+                negated[i] = -key[i];
+            var sorted = Enumerable.Range(0, Count).ToArray();
+            Array.Sort(negated, sorted);
+            OrderTiesById(negated, sorted);
+            sorted.CopyTo(order);
+            return;
+        }
+        // The radix sort saw the keys truncated; a run whose truncated keys are equal is put in (key, id) order.
+        var byKey = new FloatKeyThenId(key, Ids);
+        for (var start = 0; start < order.Length;)
+        {
+            var high = Truncated(key[order[start]], indexBits);
+            var end = start + 1;
+            while (end < order.Length && Truncated(key[order[end]], indexBits) == high)
+                end++;
+            if (end - start > 1)
+                order[start..end].Sort(byKey);
+            start = end;
+        }
     }
 
     /// <summary>
@@ -151,14 +375,116 @@ internal sealed class PreparedBids
     /// </summary>
     public int[] OrderByDescending(long[] key, long[]? secondary = null)
     {
-        var negated = new long[key.Length];
-        for (var i = 0; i < key.Length; i++)
-            negated[i] = -key[i];
-        var order = Enumerable.Range(0, Count).ToArray();
-        Array.Sort(negated, order);
-        OrderTiesById(negated, order, secondary);
+        var order = new int[Count];
+        OrderByDescending(key.AsSpan(0, Count), secondary is null ? default : secondary.AsSpan(0, Count), secondary is not null, order);
         return order;
     }
+
+    /// <summary>
+    /// The same into <paramref name="order"/>. When the keys' range, the secondary keys' range and the index fit 64 bits
+    /// together (amounts and surpluses of a market do, by far) all three are packed into one radix-sorted key and only
+    /// bids equal in both keys are compared, by id; otherwise the runtime's key/item sort does it.
+    /// </summary>
+    public void OrderByDescending(ReadOnlySpan<long> key, ReadOnlySpan<long> secondary, bool hasSecondary, Span<int> order)
+    {
+        var n = Count;
+        var indexBits = RadixSort.IndexBits(n);
+        var (keyMax, keyBits) = Range(key);
+        var (secondaryMax, secondaryBits) = hasSecondary ? Range(secondary) : (0, 0);
+        if (keyBits + secondaryBits + indexBits > 64)
+        {
+            var negated = new long[n];
+            for (var i = 0; i < n; i++)
+                negated[i] = -key[i];
+            var sorted = Enumerable.Range(0, n).ToArray();
+            Array.Sort(negated, sorted);
+            OrderTiesById(negated, sorted, hasSecondary ? secondary.ToArray() : null);
+            sorted.CopyTo(order);
+            return;
+        }
+        var packed = ArrayPool<ulong>.Shared.Rent(n);
+        try
+        {
+            var secondaryShift = indexBits;
+            var keyShift = indexBits + secondaryBits;
+            for (var i = 0; i < n; i++)
+            {
+                // max - value: the largest value gets the smallest packed key, so ascending is descending.
+                var high = keyBits == 0 ? 0 : unchecked((ulong)(keyMax - key[i])) << keyShift;
+                var middle = secondaryBits == 0 ? 0 : unchecked((ulong)(secondaryMax - secondary[i])) << secondaryShift;
+                packed[i] = high | middle | (uint)i;
+            }
+            var keys = packed.AsSpan(0, n);
+            RadixSort.Sort(keys, indexBits);
+            var indexMask = (1UL << indexBits) - 1;
+            var byId = new OrdinalId(Ids);
+            for (var start = 0; start < n;)
+            {
+                var end = start + 1;
+                while (end < n && keys[end] >> indexBits == keys[start] >> indexBits)
+                    end++;
+                for (var p = start; p < end; p++)
+                    order[p] = (int)(keys[p] & indexMask);
+                if (end - start > 1)
+                    order[start..end].Sort(byId);
+                start = end;
+            }
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(packed);
+        }
+    }
+
+    /// <summary>The largest value and the bits needed for (largest - smallest).</summary>
+    private static (long Max, int Bits) Range(ReadOnlySpan<long> values)
+    {
+        if (values.IsEmpty)
+            return (0, 0);
+        long min = long.MaxValue, max = long.MinValue;
+        foreach (var v in values)
+        {
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+        }
+        var range = unchecked((ulong)(max - min));
+        return (max, 64 - BitOperations.LeadingZeroCount(range));
+    }
+
+    /// <summary>
+    /// Radix-sorts bid indices by non-negative float keys descending, each key cut to its high 64 - indexBits bits
+    /// (the low bits hold the index); false, doing nothing, when some key is negative or NaN.
+    /// </summary>
+    private bool SortByFloatKey(double[] key, Span<int> order, out int indexBits)
+    {
+        var n = Count;
+        indexBits = RadixSort.IndexBits(n);
+        var packed = ArrayPool<ulong>.Shared.Rent(n);
+        try
+        {
+            for (var i = 0; i < n; i++)
+            {
+                if (!(key[i] >= 0))
+                    return false;
+                // The bits of a non-negative double order as the double; complemented, ascending is descending.
+                packed[i] = Truncated(key[i], indexBits) | (uint)i;
+            }
+            var keys = packed.AsSpan(0, n);
+            RadixSort.Sort(keys, indexBits);
+            var indexMask = (1UL << indexBits) - 1;
+            for (var p = 0; p < n; p++)
+                order[p] = (int)(keys[p] & indexMask);
+            return true;
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(packed);
+        }
+    }
+
+    /// <summary>The complemented bits of a non-negative key without its low <paramref name="indexBits"/> (-0 counts as 0).</summary>
+    private static ulong Truncated(double key, int indexBits) =>
+        ~BitConverter.DoubleToUInt64Bits(key == 0 ? 0.0 : key) & ~((1UL << indexBits) - 1);
 
     private void OrderTiesById<T>(T[] sortedKeys, int[] order, long[]? secondary = null) where T : IEquatable<T>
     {
@@ -185,35 +511,42 @@ internal sealed class PreparedBids
         }
     }
 
+    /// <summary>Float key descending, then ordinal id (within a run the radix sort could not tell apart).</summary>
+    private readonly struct FloatKeyThenId(double[] key, string[] ids) : IComparer<int>
+    {
+        public int Compare(int a, int b)
+        {
+            var c = key[b].CompareTo(key[a]);
+            return c != 0 ? c : string.CompareOrdinal(ids[a], ids[b]);
+        }
+    }
+
     /// <summary>
     /// Bid indices by the exact key amount^<paramref name="power"/> / size descending (power 1: density
     /// amount / size; power 2: the order of amount / sqrt(size)), ties by ordinal id ascending.
-    /// <paramref name="approximate"/> holds the same keys in floating point: the bids are sorted by it, and only
-    /// runs of keys within <see cref="NearTie"/> of each other are re-sorted exactly, so exactness costs nothing
-    /// where keys are far apart. Sound because a pair that floating point orders wrongly differs by less than
-    /// the tolerance, and so does every key sorted between them: the whole stretch is one run.
+    /// <paramref name="approximate"/> holds the same keys in floating point: the bids are radix-sorted by them cut
+    /// to their high bits, and only runs of keys within <see cref="NearTie"/> plus the cut's resolution of each other
+    /// are re-sorted exactly, so exactness costs nothing where keys are far apart. Sound because a pair that the
+    /// sort orders wrongly differs by less than that tolerance, and so does every key sorted between them: the
+    /// whole stretch is one run.
     /// </summary>
-    public int[] OrderByExactKey(double[] approximate, int power)
+    public void OrderByExactKey(double[] approximate, int power, Span<int> order)
     {
-        var negated = new double[approximate.Length];
-        for (var i = 0; i < approximate.Length; i++)
-            negated[i] = -approximate[i];
-        var order = new int[Count];
-        for (var i = 0; i < order.Length; i++)
-            order[i] = i;
-        Array.Sort(negated, order);
+        // Keys are positive (amount >= 1, size > 0), so the float sort cannot refuse them.
+        SortByFloatKey(approximate, order, out var indexBits);
+        // Cutting indexBits bits off a double moves it by less than 2^(indexBits - 52) of itself.
+        var tolerance = NearTie + Math.ScaleB(1, indexBits - 51);
         var exact = new ExactOrder(this, power);
         for (var start = 0; start < order.Length;)
         {
             var end = start + 1;
-            // Negated keys ascend; all keys are positive, so -negated is the magnitude.
-            while (end < order.Length && negated[end] - negated[end - 1] <= -negated[end - 1] * NearTie)
+            // Keys descend, up to the tolerance: a later key may even be a little larger.
+            while (end < order.Length && approximate[order[end - 1]] - approximate[order[end]] <= approximate[order[end - 1]] * tolerance)
                 end++;
             if (end - start > 1)
-                order.AsSpan(start, end - start).Sort(exact);
+                order[start..end].Sort(exact);
             start = end;
         }
-        return order;
     }
 
     /// <summary>
@@ -241,7 +574,7 @@ internal sealed class PreparedBids
     /// <summary>True when bid <paramref name="a"/> (offering <paramref name="amountA"/>) ranks before bid <paramref name="b"/> (at its amount): larger exact key, then smaller ordinal id.</summary>
     public bool RanksBeforeExactly(long amountA, int a, int b, int power)
     {
-        var c = CompareKeys(amountA, a, Bids[b].Amount, b, power);
+        var c = CompareKeys(amountA, a, Amount[b], b, power);
         return c > 0 || (c == 0 && string.CompareOrdinal(Ids[a], Ids[b]) < 0);
     }
 
@@ -269,8 +602,8 @@ internal sealed class PreparedBids
     {
         public int Compare(int a, int b)
         {
-            var amountA = bids.Bids[a].Amount;
-            var amountB = bids.Bids[b].Amount;
+            var amountA = bids.Amount[a];
+            var amountB = bids.Amount[b];
             var same = amountA == amountB && bids.Quantity.AsSpan(a * Kinds, Kinds).SequenceEqual(bids.Quantity.AsSpan(b * Kinds, Kinds));
             var c = same ? 0 : bids.CompareKeys(amountB, b, amountA, a, power);
             return c != 0 ? c : string.CompareOrdinal(bids.Ids[a], bids.Ids[b]);
@@ -280,19 +613,34 @@ internal sealed class PreparedBids
     /// <summary>Bid indices by ordinal id.</summary>
     public int[] OrderById()
     {
-        // Sorting strings compares them char by char, over the prefix all ids share (bid-, 12:agent-) every time.
-        // Instead: skip the common prefix, sort by the next four chars packed in a 64-bit key (big-endian, a
-        // missing char as 0, so the key order agrees with ordinal order), then order equal keys by the full id.
+        var order = new int[Count];
+        OrderById(order);
+        return order;
+    }
+
+    /// <summary>Fills <paramref name="order"/> (length <see cref="Count"/>) with bid indices by ordinal id.</summary>
+    public void OrderById(Span<int> order)
+    {
+        // The ids were sorted when they were checked for duplicates; only non-ASCII ones are sorted here.
+        if (_idOrder is not null)
+        {
+            _idOrder.AsSpan(0, Count).CopyTo(order);
+            return;
+        }
+        var common = Count == 0 ? 0 : Ids[0].Length;
+        for (var i = 1; i < Count && common > 0; i++)
+            common = Math.Min(common, Ids[0].AsSpan(0, common).CommonPrefixLength(Ids[i]));
+        OrderByIdWide(order, common);
+    }
+
+    /// <summary>The same for ids with non-ASCII chars after the common prefix: four 16-bit chars a key, the runtime's key/item sort.</summary>
+    private void OrderByIdWide(Span<int> order, int common)
+    {
         var n = Count;
         var ids = Ids;
-        var order = new int[n];
+        var sorted = new int[n];
         for (var i = 0; i < n; i++)
-            order[i] = i;
-        if (n < 2)
-            return order;
-        var common = ids[0].Length;
-        for (var i = 1; i < n && common > 0; i++)
-            common = Math.Min(common, ids[0].AsSpan(0, common).CommonPrefixLength(ids[i]));
+            sorted[i] = i;
         var keys = new ulong[n];
         for (var i = 0; i < n; i++)
         {
@@ -302,7 +650,7 @@ internal sealed class PreparedBids
                 key = (key << 16) | (c < id.Length ? id[c] : 0u);
             keys[i] = key;
         }
-        Array.Sort(keys, order);
+        Array.Sort(keys, sorted);
         var byId = new OrdinalId(ids);
         for (var start = 0; start < n;)
         {
@@ -310,10 +658,10 @@ internal sealed class PreparedBids
             while (end < n && keys[end] == keys[start])
                 end++;
             if (end - start > 1)
-                order.AsSpan(start, end - start).Sort(byId);
+                sorted.AsSpan(start, end - start).Sort(byId);
             start = end;
         }
-        return order;
+        sorted.CopyTo(order);
     }
 
     private readonly struct OrdinalId(string[] ids) : IComparer<int>

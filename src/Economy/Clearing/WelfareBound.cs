@@ -31,7 +31,7 @@ public static class WelfareBound
     /// <summary>An upper bound on the welfare <c>optimal</c> would find for <paramref name="input"/> (same validation as every mechanism).</summary>
     public static long UpperBound(ClearingInput input)
     {
-        var bids = PreparedBids.From(input);
+        using var bids = PreparedBids.From(input);
         var n = bids.Count;
         if (n == 0)
             return 0;

@@ -393,7 +393,7 @@ public sealed class AllocationCycle(
             if (tokenIssued) await tokens.RevokeAsync(execution.Id, CancellationToken.None);
             if (contextDelivered) RemoveContext(execution.Id);
         }
-        metrics?.ExecutionEnded(outcome.Status.ToString(), outcome.StartedAt - handedOver);
+        metrics?.ExecutionEnded(outcome.Status.ToString(), outcome.InRunningLease ? null : outcome.StartedAt - handedOver);
         var finished = await UpdateExecutionAsync(execution.Id, e =>
         {
             e.Status = outcome.Status;

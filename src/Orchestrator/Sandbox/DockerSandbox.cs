@@ -560,7 +560,7 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
             var (_, stopped, held) = await WaitWithinWindowAsync(lease.ContainerId, request, debug: false, hold: true, ct);
             var endedAt = _clock.GetUtcNow();
             await StopSamplingAsync(sampling, sampler);
-            if (held) return Held(lease, request, startedAt, endedAt, usage);
+            if (held) return Held(lease, request, startedAt, endedAt, usage) with { InRunningLease = true };
             // It ended within this window (on its own, by its quota, or stopped by shutdown): the lease ends with it.
             _leases.TryRemove(request.AgentId, out _);
             var quotaReason = await quota;
@@ -578,7 +578,7 @@ public sealed class DockerSandbox(DockerEngine engine, SandboxOptions options, I
                 _ => (ExecutionStatus.Failed, $"exited with code {state?.ExitCode} (memory cap {request.Bundle.MemoryMiB} MiB)"),
             };
             var outcome = await CloseAsync(lease, status, error, state?.ExitCode, usage);
-            return outcome with { StartedAt = startedAt, EndedAt = endedAt };
+            return outcome with { StartedAt = startedAt, EndedAt = endedAt, InRunningLease = true };
         }
         catch (Exception e) when (e is DockerEngineException || DockerEngine.IsEngineLost(e))
         {

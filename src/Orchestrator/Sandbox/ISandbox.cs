@@ -59,4 +59,6 @@ public sealed record ExecutionOutcome(
 {
     /// <summary>Output bytes beyond the execution's budget that were read and dropped (0 when nothing was dropped).</summary>
     public long OutputBytesDropped { get; init; }
+    /// <summary>It ran in a service's lease container that was already running (no launch: not a launch-latency sample).</summary>
+    public bool InRunningLease { get; init; }
 }

@@ -61,6 +61,7 @@ public static class SystemApiExtensions
         services.TryAddSingleton<LedgerBinding>(DefaultLedger.Binding);
         services.TryAddSingleton<AgentTokenService>();
         services.TryAddSingleton<OperatorToken>();
+        services.TryAddSingleton<OperatorSessions>();
         services.TryAddSingleton(sp => CycleSupply.From(sp.GetRequiredService<IOptions<MarketDefaultsOptions>>().Value));
         services.TryAddSingleton<MarketView>();
         services.TryAddSingleton<WorkspaceTemplate>();
@@ -148,12 +149,14 @@ public static class SystemApiExtensions
         SpawnEndpoints.Map(app);
         OperatorAgentEndpoints.Map(app);
         AgentEndpoints.Map(app);
+        OperatorViewEndpoints.Map(app);
         HistoryEndpoints.Map(app);
         PromptEndpoints.Map(app);
         CycleEndpoints.Map(app);
         LlmEndpoints.Map(app);
         OpenAiEndpoints.Map(app);
         DashboardEndpoints.Map(app);
+        DashboardSessionEndpoints.Map(app);
         MetricsEndpoints.Map(app);
         EventEndpoints.Map(app);
         app.MapOpenApi().AllowAnonymous();

@@ -1,6 +1,8 @@
 using System.Text.Encodings.Web;
 using CyAgents.Contracts;
+using CyAgents.SystemApi.Dashboard;
 using CyAgents.SystemApi.Errors;
+using CyAgents.SystemApi.Events;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
@@ -9,11 +11,11 @@ namespace CyAgents.SystemApi.Identity;
 /// <summary>
 /// Accepts <c>Authorization: Bearer &lt;token&gt;</c> with an agent token (looked up by hash, refused once revoked)
 /// or the operator token (on the loopback TCP listener only, never on the sandboxes' unix socket). Challenges and forbids
-/// with problem details.
+/// with problem details. Without a header, the dashboard's session cookie may authenticate the event stream.
 /// </summary>
 internal sealed class BearerAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    AgentTokenService agentTokens, OperatorToken operatorToken)
+    AgentTokenService agentTokens, OperatorToken operatorToken, OperatorSessions sessions)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
@@ -21,7 +23,7 @@ internal sealed class BearerAuthenticationHandler(
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization.ToString();
-        if (string.IsNullOrEmpty(header)) return AuthenticateResult.NoResult();
+        if (string.IsNullOrEmpty(header)) return SessionCookie();
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
             return AuthenticateResult.Fail("the Authorization header must be 'Bearer <token>'");
         var token = header["Bearer ".Length..].Trim();
@@ -34,6 +36,22 @@ internal sealed class BearerAuthenticationHandler(
         return identity is null
             ? AuthenticateResult.Fail("unknown or revoked token (agent tokens end with their execution)")
             : AuthenticateResult.Success(new AuthenticationTicket(Caller.ForAgent(identity, SchemeName), SchemeName));
+    }
+
+    /// <summary>
+    /// The dashboard's session cookie (ADR 0128): only for reading the event stream, which an EventSource cannot send a header to,
+    /// and never on the sandboxes' unix socket.
+    /// </summary>
+    private AuthenticateResult SessionCookie()
+    {
+        if (Request.Cookies[OperatorSessions.CookieName] is not { Length: > 0 } secret
+            || !HttpMethods.IsGet(Request.Method) || Request.Path != EventEndpoints.Path)
+            return AuthenticateResult.NoResult();
+        if (SandboxSocket.Carries(Context))
+            return AuthenticateResult.Fail("the dashboard session is accepted only on the host's loopback TCP listener");
+        return sessions.Accepts(secret)
+            ? AuthenticateResult.Success(new AuthenticationTicket(Caller.ForOperator(SchemeName), SchemeName))
+            : AuthenticateResult.Fail("the dashboard session has expired or was ended; sign in with the operator token again");
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using CyAgents.Contracts;
 using CyAgents.Persistence;
+using CyAgents.Persistence.Events;
 using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Idempotency;
 using CyAgents.SystemApi.Identity;
@@ -28,8 +29,8 @@ public sealed record TokenMeterReading(long Used, long Granted)
 /// execution: an execution's calls all arrive at one API host — the one whose unix socket is mounted into its
 /// network-less container — so the host that holds them sees every call in flight, and a reservation costs no database
 /// write on the way to the provider. Settlement is one write through the API's writer: the charge added to
-/// <see cref="ExecutionRecord.TokensUsed"/> and the call's record, in one transaction. Together the calls in flight never
-/// hold more than the execution has left.
+/// <see cref="ExecutionRecord.TokensUsed"/>, the call's record and its event, in one transaction, committed before the
+/// caller has its answer (ADR 0124). Together the calls in flight never hold more than the execution has left.
 /// </summary>
 internal sealed class TokenMeter(IdempotentWrites writes, IDbContextFactory<CyAgentsDbContext> databases, LlmGatewayOptions options)
 {
@@ -83,19 +84,17 @@ internal sealed class TokenMeter(IdempotentWrites writes, IDbContextFactory<CyAg
         }
     }
 
-    /// <summary>Charges the call and records it in one transaction, then releases its reservation.</summary>
+    /// <summary>
+    /// Charges the call, records it and adds its <c>llm.call</c> event in one transaction (hand-written statements, see
+    /// <see cref="SettlementStatements"/>), then releases its reservation.
+    /// </summary>
     public async Task<TokenMeterReading> SettleAsync(Caller caller, TokenReservation reservation, LlmCallRecord call)
     {
         var meter = (await MeterOfAsync(caller.ExecutionId!, CancellationToken.None))!;
         try
         {
             var outcome = await writes.RunAsync<TokenMeterReading>(caller, async w =>
-            {
-                var execution = await w.Db.Set<ExecutionRecord>().FirstAsync(e => e.Id == caller.ExecutionId, w.Ct);
-                execution.TokensUsed += call.ChargedTokens;
-                w.Db.Add(call);
-                return new TokenMeterReading(execution.TokensUsed, execution.Granted.Tokens);
-            });
+                await SettlementStatements.For(w.Db).SettleAsync(w.Db, call, CallEvent(call, w.Now), w.Ct));
             // Added, not copied from the reading: settlements may resume out of their commit order, and a copy could go back.
             lock (meter) meter.Used += call.ChargedTokens;
             return outcome.Value!;
@@ -105,6 +104,14 @@ internal sealed class TokenMeter(IdempotentWrites writes, IDbContextFactory<CyAg
             lock (meter) meter.Held -= reservation.Reserved;
         }
     }
+
+    /// <summary>The call's event for the stream, about its agent (who sees it) and its cycle.</summary>
+    private static EventRecord CallEvent(LlmCallRecord call, DateTimeOffset at) => EventRecords.Create(EventTypes.LlmCall, call.AgentId, call.Cycle, at, new
+    {
+        callId = call.Id, executionId = call.ExecutionId, model = call.Model, provider = call.Provider, route = call.Route, stream = call.Stream,
+        promptTokens = call.PromptTokens, completionTokens = call.CompletionTokens, reservedTokens = call.ReservedTokens,
+        chargedTokens = call.ChargedTokens, latencyMs = call.LatencyMs, outcome = call.Outcome.ToString(),
+    });
 
     private Task<ExecutionMeter?> MeterOfAsync(string executionId, CancellationToken ct)
     {

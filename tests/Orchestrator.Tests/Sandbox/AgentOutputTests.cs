@@ -54,6 +54,24 @@ public sealed class AgentOutputTests
     }
 
     [Fact]
+    public async Task A_lease_takes_each_windows_lines_and_each_window_has_a_budget_of_its_own()
+    {
+        var output = new AgentOutput(90, 1024, _ => { });
+        byte[] Lines(int from) => Enumerable.Range(from, 20).SelectMany(i => Frame(1, $"line {i:000}\n")).ToArray(); // 9 bytes a line
+
+        await output.ReadAsync(new Trickle(Lines(0), 7), default);
+        var first = output.TakeWindow();
+        await output.ReadAsync(new Trickle(Lines(100), 7), default);
+        var second = output.TakeWindow();
+
+        first.Lines.Select(l => l.Text).ShouldBe(Enumerable.Range(0, 10).Select(i => $"line {i:000}"));
+        first.BytesDropped.ShouldBe(90);
+        second.Lines.Select(l => l.Text).ShouldBe(Enumerable.Range(100, 10).Select(i => $"line {i:000}"));
+        second.BytesDropped.ShouldBe(90);
+        output.TakeWindow().Lines.ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task Output_without_newlines_is_read_to_its_end_in_capped_lines_and_counted()
     {
         // 64 MiB in 32 KiB frames and no newline (the time it takes is measured by `cyagents bench --flood`, not here).

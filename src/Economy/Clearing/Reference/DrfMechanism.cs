@@ -28,7 +28,7 @@ public sealed class DrfMechanism : IClearingMechanism
     /// <inheritdoc />
     public ClearingResult Clear(ClearingInput input)
     {
-        var bids = PreparedBids.From(input);
+        using var bids = PreparedBids.From(input);
         var cost = new long[bids.Count];
         var tasks = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         var losers = new List<string>(bids.Count);

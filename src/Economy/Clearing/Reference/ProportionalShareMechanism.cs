@@ -37,7 +37,7 @@ public sealed class ProportionalShareMechanism(ResourceBundle? minimumGrant = nu
     /// <inheritdoc />
     public ClearingResult Clear(ClearingInput input)
     {
-        var bids = PreparedBids.From(input);
+        using var bids = PreparedBids.From(input);
         var n = bids.Count;
         var q = bids.Quantity;
         var supply = bids.Supply;

@@ -28,7 +28,7 @@ public sealed class UniformPriceMechanism : IClearingMechanism
     /// <inheritdoc />
     public ClearingResult Clear(ClearingInput input)
     {
-        var bids = PreparedBids.From(input);
+        using var bids = PreparedBids.From(input);
         var density = new double[bids.Count];
         for (var i = 0; i < density.Length; i++)
             density[i] = bids.Bids[i].Amount / bids.NormalizedSize[i];

@@ -47,7 +47,8 @@ public sealed class EventStreamTests(DockerFixture docker)
         received.Select(e => e.Id).ShouldBe(table);
         var types = received.Select(e => e.Type).ToHashSet();
         foreach (var type in new[] { EventTypes.CycleStarted, EventTypes.BidPlaced, EventTypes.BidSettled, EventTypes.CycleSettled,
-                     EventTypes.ExecutionStarted, EventTypes.ExecutionOutput, EventTypes.ExecutionEnded, EventTypes.AgentSpawned, EventTypes.CycleCompleted })
+                     EventTypes.ExecutionStarted, EventTypes.ExecutionOutput, EventTypes.ExecutionEnded, EventTypes.AgentSpawned, EventTypes.CycleCompleted,
+                     EventTypes.LedgerTransfer })
             types.ShouldContain(type);
         // A won bid carries its payment.
         received.First(e => e.Type == EventTypes.BidSettled && e.Data.GetProperty("data").GetProperty("outcome").GetString() == "won")

@@ -72,6 +72,13 @@ public static class OrchestratorExtensions
             sp.GetRequiredService<ILogger<RuntimeImages>>()));
         services.AddSingleton(sp => new AgentPrograms(sp.GetRequiredService<IRuntimeImages>(),
             async (image, ct) => await sp.GetRequiredService<DockerEngine>().InspectImageAsync(image, ct) is not null));
+        // Checkpoints of system.log's chain in the database, every N lines, every interval and at each cycle's end (ADR 0131).
+        services.BindValidated<CyAgents.SystemApi.Logging.AuditCheckpointOptions>(configuration, CyAgents.SystemApi.Logging.AuditCheckpointOptions.Section,
+            o => o.Validate());
+        services.AddSingleton(sp => new CyAgents.SystemApi.Logging.AuditCheckpoints(settings.Log, sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<CyAgents.SystemApi.Logging.AuditCheckpointOptions>>().Value));
+        services.AddHostedService(sp => sp.GetRequiredService<CyAgents.SystemApi.Logging.AuditCheckpoints>());
+        services.AddSingleton<ICycleStep, AuditCheckpointStep>();
         // Service agents' leases (ADR 0137): decided once each cycle has settled, ended when the host stops.
         services.AddSingleton(sp => new ServiceLeases(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(), sp.GetRequiredService<DockerSandbox>(),
             sp.GetRequiredService<ILogger<ServiceLeases>>(), sp.GetRequiredService<TimeProvider>()));

@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using CyAgents.Economy.Ledger;
 using CyAgents.Persistence;
+using CyAgents.Persistence.Events;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -25,6 +26,11 @@ namespace CyAgents.Persistence.Ledger;
 /// The hot path runs prepared ADO.NET commands on the context's connection (EF's per-call overhead would cap
 /// throughput well below the target); the schema is EF's (see <see cref="DatabaseSetup"/>).
 /// </para>
+/// <para>
+/// Events: every stored transfer (posted, pending hold, and the resolution of a hold) adds a <c>ledger.transfer</c> row to
+/// the event stream's table in the same transaction, one per agent account it touches, scoped to that agent (ADR 0130).
+/// Here and nowhere else, so no caller can move credits without the stream seeing it.
+/// </para>
 /// </summary>
 public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
 {
@@ -43,15 +49,21 @@ public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
     private long? _unusedSequence;
     private bool _wrote;
     private bool _ownTransaction;
+    private readonly TimeProvider _clock;
 
     /// <summary>A ledger on a caller's context; the caller keeps ownership of <paramref name="db"/>.</summary>
-    public EfLedger(CyAgentsDbContext db) : this(db, ownsContext: false) { }
+    public EfLedger(CyAgentsDbContext db) : this(db, ownsContext: false, TimeProvider.System) { }
 
-    private EfLedger(CyAgentsDbContext db, bool ownsContext)
+    /// <summary>A ledger on a caller's context whose events are stamped by <paramref name="clock"/>.</summary>
+    public EfLedger(CyAgentsDbContext db, TimeProvider clock) : this(db, ownsContext: false, clock) { }
+
+    private EfLedger(CyAgentsDbContext db, bool ownsContext, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(clock);
         _db = db;
         _ownsContext = ownsContext;
+        _clock = clock;
         _postgres = db.Database.IsNpgsql();
     }
 
@@ -59,7 +71,7 @@ public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
     public static EfLedger Open(DatabaseOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new EfLedger(new CyAgentsDbContext(options.BuildOptions()), ownsContext: true);
+        return new EfLedger(new CyAgentsDbContext(options.BuildOptions()), ownsContext: true, TimeProvider.System);
     }
 
     /// <inheritdoc />
@@ -352,6 +364,9 @@ public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
         var transfer = new Transfer(r.Id, await TakeSequenceAsync(ct), r.DebitAccountId, r.CreditAccountId, amount, r.Kind,
             r.Pending ? TransferState.Pending : TransferState.Posted, r.Cycle, r.Memo);
         await InsertAsync(transfer, ct);
+        await AddEventsAsync(transfer,
+            r.Pending ? debit with { Reserved = debit.Reserved + amount } : debit with { Posted = debit.Posted - amount },
+            r.Pending ? credit with { Incoming = credit.Incoming + amount } : credit with { Posted = credit.Posted + amount }, ct);
         return transfer;
     }
 
@@ -391,6 +406,9 @@ public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
         var transfer = new Transfer(r.Id, await TakeSequenceAsync(ct), pending.DebitAccountId, pending.CreditAccountId, pending.Amount, pending.Kind,
             r.Void ? TransferState.PendingVoided : TransferState.PendingPosted, r.Cycle, r.Memo, pending.Id, post);
         await InsertAsync(transfer, ct);
+        await AddEventsAsync(transfer,
+            debit with { Posted = debit.Posted - post, Reserved = debit.Reserved - pending.Amount },
+            credit with { Posted = credit.Posted + post, Incoming = credit.Incoming - pending.Amount }, ct);
         return transfer;
     }
 
@@ -420,6 +438,78 @@ public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
         p[10].Value = t.PostedAmount is { } pa ? pa : DBNull.Value;
         await cmd.ExecuteNonQueryAsync(ct);
         _wrote = true;
+    }
+
+    // ---- events (ADR 0130) ----
+
+    private static readonly string[] KindNames = Enum.GetNames<TransferKind>().Select(System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName).ToArray();
+    private static readonly string[] StateNames = Enum.GetNames<TransferState>().Select(System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName).ToArray();
+    private readonly System.Buffers.ArrayBufferWriter<byte> _json = new(512);
+
+    // One event per agent side (an agent-to-agent transfer is in both agents' streams, with the side and the balance after);
+    // a transfer between host accounts only (escrow to treasury) is one market-wide event, which only the operator sees.
+    private async Task AddEventsAsync(Transfer t, AccountRow debitAfter, AccountRow creditAfter, CancellationToken ct)
+    {
+        var debitAgent = AgentOf(t.DebitAccountId);
+        var creditAgent = AgentOf(t.CreditAccountId);
+        var at = _clock.GetUtcNow();
+        if (debitAgent is not null) await InsertEventAsync(t, debitAgent, "debit", debitAfter, at, ct);
+        if (creditAgent is not null) await InsertEventAsync(t, creditAgent, "credit", creditAfter, at, ct);
+        if (debitAgent is null && creditAgent is null) await InsertEventAsync(t, null, null, null, at, ct);
+    }
+
+    private static string? AgentOf(string accountId)
+    {
+        const string Prefix = "agent:";
+        return accountId.StartsWith(Prefix, StringComparison.Ordinal) ? accountId[Prefix.Length..] : null;
+    }
+
+    private async Task InsertEventAsync(Transfer t, string? agentId, string? side, AccountRow? after, DateTimeOffset at, CancellationToken ct)
+    {
+        _json.ResetWrittenCount();
+        using (var w = new System.Text.Json.Utf8JsonWriter(_json))
+        {
+            w.WriteStartObject();
+            w.WriteString("transferId", t.Id);
+            w.WriteString("kind", (int)t.Kind < KindNames.Length ? KindNames[(int)t.Kind] : t.Kind.ToString());
+            w.WriteString("state", StateNames[(int)t.State]);
+            w.WriteString("debit", t.DebitAccountId);
+            w.WriteString("credit", t.CreditAccountId);
+            w.WriteNumber("amount", t.Amount);
+            if (t.PendingId is not null)
+            {
+                w.WriteString("pendingId", t.PendingId);
+                w.WriteNumber("postedAmount", t.PostedAmount ?? 0);
+            }
+            if (t.Cycle is { } cycle) w.WriteNumber("cycle", cycle);
+            else w.WriteNull("cycle");
+            if (t.Memo is not null) w.WriteString("memo", t.Memo);
+            else w.WriteNull("memo");
+            w.WriteNumber("sequence", t.Sequence);
+            if (side is not null && after is not null)
+            {
+                w.WriteString("side", side);
+                w.WriteStartObject("balance");
+                w.WriteNumber("posted", after.Posted);
+                w.WriteNumber("reserved", after.Reserved);
+                w.WriteNumber("incoming", after.Incoming);
+                w.WriteNumber("available", after.Posted - after.Reserved);
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+        }
+        var cmd = Command(Sql.InsertEvent,
+            "INSERT INTO \"events\" (\"Type\", \"AgentId\", \"Cycle\", \"At\", \"Data\") VALUES (@type, @agent, @cycle, @at, @data)",
+            ("type", DbType.String), ("agent", DbType.String), ("cycle", DbType.Int64),
+            ("at", _postgres ? DbType.DateTimeOffset : DbType.String), ("data", DbType.String));
+        var p = cmd.Parameters;
+        p[0].Value = EventTypes.LedgerTransfer;
+        p[1].Value = (object?)agentId ?? DBNull.Value;
+        p[2].Value = t.Cycle is { } c ? c : DBNull.Value;
+        // SQLite: the text form EF's DateTimeOffset converter writes and reads.
+        p[3].Value = _postgres ? at : at.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFFzzz", System.Globalization.CultureInfo.InvariantCulture);
+        p[4].Value = System.Text.Encoding.UTF8.GetString(_json.WrittenSpan);
+        await cmd.ExecuteNonQueryAsync(ct);
     }
 
     // ---- transaction frame ----
@@ -576,7 +666,7 @@ public sealed class EfLedger : ILedger, IAsyncDisposable, IDisposable
     private enum Sql
     {
         InsertAccount, FindAccounts, AllAccounts, FindTransfer, AccountTransfers, NextSequence,
-        PostDebit, PostCredit, ReserveDebit, ReserveCredit, ResolveDebit, ResolveCredit, InsertTransfer, Replay, Count,
+        PostDebit, PostCredit, ReserveDebit, ReserveCredit, ResolveDebit, ResolveCredit, InsertTransfer, InsertEvent, Replay, Count,
     }
 
     private async Task EnsureConnectionAsync(CancellationToken ct)

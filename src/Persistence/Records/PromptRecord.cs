@@ -55,7 +55,7 @@ internal sealed class PromptRecordConfiguration : IEntityTypeConfiguration<Promp
         b.Property(x => x.Id).HasMaxLength(64);
         b.Property(x => x.AgentId).HasMaxLength(64);
         b.Property(x => x.ExecutionId).HasMaxLength(64);
-        // A default, so the column could be added to a table with rows (schema version 6): older prompts cost nothing.
+        // A default, so the column could be added to a table with rows (schema version 7): older prompts cost nothing.
         b.Property(x => x.Attention).HasDefaultValue(0L);
         b.HasIndex(x => new { x.Status, x.CreatedAt });
         b.HasIndex(x => x.AgentId);

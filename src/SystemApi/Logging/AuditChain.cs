@@ -41,6 +41,15 @@ public static class AuditChain
         return true;
     }
 
+    /// <summary>The <c>Hash</c> field of a line (only its start is needed), or null when it does not have the chain's shape.</summary>
+    public static string? TryReadHash(string lineStart)
+    {
+        if (lineStart.Length < BodyStart || !lineStart.StartsWith(PrevKey, StringComparison.Ordinal)
+            || string.CompareOrdinal(lineStart, PrevKey.Length + 64, HashKey, 0, HashKey.Length) != 0
+            || lineStart[BodyStart - 2] != '"' || lineStart[BodyStart - 1] != ',') return null;
+        return lineStart.Substring(PrevKey.Length + 64 + HashKey.Length, 64);
+    }
+
     /// <summary>The last <c>Hash</c> written to the log at <paramref name="path"/>, or <see cref="Genesis"/> for a new log.</summary>
     public static string LastHash(string path)
     {
@@ -83,20 +92,38 @@ public static class AuditChain
     }
 }
 
-/// <summary>What <see cref="AuditVerifier.Verify"/> found: the first broken line, or none.</summary>
-public sealed record AuditFinding(bool Intact, long Lines, string? File, long LineNumber, string? Problem);
+/// <summary>What <see cref="AuditVerifier.Verify"/> found: the first broken line, or none; and how many checkpoints matched.</summary>
+public sealed record AuditFinding(bool Intact, long Lines, string? File, long LineNumber, string? Problem, int CheckpointsMatched = 0);
 
-/// <summary>Checks a log's chain line by line, over every rolled file, oldest first.</summary>
+/// <summary>A checkpoint as <see cref="AuditVerifier"/> compares it: the hash line <paramref name="Line"/> of file <paramref name="File"/> had.</summary>
+public sealed record AuditMark(string File, long Line, long Offset, string Hash, DateTimeOffset At);
+
+/// <summary>Checks a log's chain line by line, over every rolled file, oldest first, and against the database's checkpoints.</summary>
 public static class AuditVerifier
 {
     /// <summary>Verifies the log at <paramref name="path"/> (and its rolled files); stops at the first broken line.</summary>
-    public static AuditFinding Verify(string path)
+    public static AuditFinding Verify(string path) => Verify(path, []);
+
+    /// <summary>
+    /// Verifies the chain and, line by line, the <paramref name="checkpoints"/> (ADR 0131): a line whose hash differs from
+    /// its checkpoint belongs to a rewritten log (one re-chained from some line on, which the chain alone cannot show); a
+    /// checkpoint beyond the log's end means its tail was cut off. Checkpoints in files older than the oldest kept one
+    /// were taken before retention deleted those files and are skipped.
+    /// </summary>
+    public static AuditFinding Verify(string path, IReadOnlyList<AuditMark> checkpoints)
     {
         var files = SystemLog.Files(path);
+        var stem = Path.GetFileNameWithoutExtension(path);
+        var oldest = files.Count == 0 ? 0 : SystemLog.SequenceOf(Path.GetFileName(files[0]), stem);
+        var marks = new Dictionary<(string, long), AuditMark>();
+        foreach (var c in checkpoints)
+            if (SystemLog.SequenceOf(c.File, stem) is { } n && n >= oldest) marks.TryAdd((c.File, c.Line), c);
+        var matched = 0;
         string? expected = null;
         long total = 0;
         foreach (var file in files)
         {
+            var name = Path.GetFileName(file);
             long number = 0;
             using var reader = new StreamReader(new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
             while (reader.ReadLine() is { } line)
@@ -110,9 +137,31 @@ public static class AuditVerifier
                 // The oldest kept line may follow files deleted by retention: its link is taken as given.
                 if (expected is not null && prev != expected)
                     return new(false, total, file, number, "the line does not follow the one before it: a line was removed before it, or lines were reordered");
+                if (marks.Remove((name, number), out var mark))
+                {
+                    if (mark.Hash != hash)
+                        return new(false, total, file, number,
+                            $"the chain holds but the line differs from the checkpoint taken at {mark.At.UtcDateTime:O} (hash {mark.Hash[..12]}…): the log was rewritten and re-chained at or before this line");
+                    matched++;
+                }
                 expected = hash;
             }
         }
-        return new(true, total, null, 0, null);
+        if (marks.Count > 0)
+        {
+            var lost = marks.Values.OrderBy(m => SystemLog.SequenceOf(m.File, stem)).ThenBy(m => m.Line).First();
+            var end = files.Count == 0 ? "the log is empty" : $"the log ends at {files[^1]}:{LineCount(files[^1])}";
+            return new(false, total, Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, lost.File), lost.Line,
+                $"the line is missing: {end}, but a checkpoint taken at {lost.At.UtcDateTime:O} recorded this line: lines were removed from the end of the log", matched);
+        }
+        return new(true, total, null, 0, null, matched);
+    }
+
+    private static long LineCount(string file)
+    {
+        long n = 0;
+        using var reader = new StreamReader(new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+        while (reader.ReadLine() is not null) n++;
+        return n;
     }
 }

@@ -82,6 +82,14 @@ public static class SystemLog
             .ToList();
     }
 
+    /// <summary>The place of a log file's name in the rolled sequence (0 for <c>system.log</c>, 3 for <c>system_003.log</c>); null for other names.</summary>
+    public static int? SequenceOf(string fileName, string stem)
+    {
+        var name = Path.GetFileNameWithoutExtension(fileName);
+        if (name == stem) return 0;
+        return IsSequenceFile(name, stem) && int.TryParse(name[(stem.Length + 1)..], out var n) ? n : null;
+    }
+
     private static bool IsSequenceFile(string name, string stem) =>
         name.Length > stem.Length + 1 && name.StartsWith(stem + "_", StringComparison.Ordinal) && name[(stem.Length + 1)..].All(char.IsAsciiDigit);
 

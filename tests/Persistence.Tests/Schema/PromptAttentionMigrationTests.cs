@@ -6,7 +6,7 @@ using Npgsql;
 
 namespace CyAgents.Persistence.Tests.Schema;
 
-/// <summary>Schema version 6 (prompts.Attention, prompts.ExpiredCycle, ADR 0135): old prompts upgrade as having cost nothing.</summary>
+/// <summary>Schema version 7 (prompts.Attention, prompts.ExpiredCycle, ADR 0135): old prompts upgrade as having cost nothing.</summary>
 public sealed class PromptAttentionMigrationTests : IDisposable
 {
     public void Dispose() => SqliteConnection.ClearAllPools();
@@ -51,7 +51,7 @@ public sealed class PromptAttentionMigrationTests : IDisposable
         await PostgresTable.ExecuteAsync(admin, $"CREATE DATABASE \"{fresh}\"");
         try
         {
-            // Version 1 as it was: today's model without what version 6 adds, with a prompt in it, and no version stamp.
+            // Version 1 as it was: today's model without what version 7 adds, with a prompt in it, and no version stamp.
             await using (var db = new CyAgentsDbContext(Of(old).BuildOptions())) await db.Database.EnsureCreatedAsync();
             await PostgresTable.ExecuteAsync(Of(old).ConnectionString,
                 """DROP INDEX "IX_prompts_ExecutionId"; ALTER TABLE prompts DROP COLUMN "Attention"; ALTER TABLE prompts DROP COLUMN "ExpiredCycle";""");

@@ -199,7 +199,7 @@ class Spawned:
 
 @dataclass(frozen=True)
 class Prompt:
-    """A question to the human; ``status`` is Pending until answered, then ``answer`` and ``reward`` are set."""
+    """A question to the human; ``status`` is Pending until answered (then ``answer`` and ``reward`` are set) or Expired."""
     id: str
     agent_id: str
     cycle: int
@@ -210,6 +210,7 @@ class Prompt:
     execution_id: str | None = None
     answer: str | None = None
     answered_at: str | None = None
+    attention: int = 0  # basis points of the human it cost, from the execution's won share
 
 
 @dataclass(frozen=True)
@@ -336,6 +337,8 @@ class Conflict(CyAgentsError): """409: wrong state (bid not open) or an idempote
 class BundleExceedsSupply(CyAgentsError): """422: the bundle asks for more than the cycle supplies."""
 class SpawnLimit(CyAgentsError): """422: spawn depth or children-per-cycle limit reached."""
 class TokenBudgetExceeded(CyAgentsError): """422: the LLM call could use more tokens than the execution has left."""
+class AttentionExhausted(CyAgentsError): """422: the prompt would cost more attention than the execution won and has left."""
+class AgentRetired(Forbidden): """403: this agent is retired (bankrupt and idle); it may not bid, spawn or ask."""
 class ProviderFailed(CyAgentsError): """502: every LLM provider of the model failed (or the stream broke)."""
 class RateLimited(CyAgentsError): """429 after the SDK's retries: ``retry_after`` says how long to wait."""
 class Unavailable(CyAgentsError): """The API could not be reached (socket missing, refused, timed out) or answered 503."""
@@ -348,7 +351,8 @@ _BY_CODE: dict[str, type[CyAgentsError]] = {
     "validation": ValidationError, "unauthenticated": Unauthenticated, "forbidden": Forbidden, "not_found": NotFound,
     "insufficient_funds": InsufficientFunds, "conflict": Conflict, "bundle_exceeds_supply": BundleExceedsSupply,
     "spawn_limit": SpawnLimit, "token_budget_exceeded": TokenBudgetExceeded, "llm_provider_failed": ProviderFailed,
-    "rate_limited": RateLimited, "unavailable": Unavailable, "task_closed": TaskClosed,
+    "rate_limited": RateLimited, "unavailable": Unavailable, "attention_exhausted": AttentionExhausted,
+    "agent_retired": AgentRetired, "task_closed": TaskClosed,
     "submission_refused": SubmissionRefused, "submission_limit": SubmissionLimit,
 }
 
@@ -504,7 +508,8 @@ class Client:
     # -- the human ----------------------------------------------------------------------------------------------------
 
     def ask(self, question: str, *, idempotency_key: str | None = None) -> Prompt:
-        """POST /v1/prompts: asks the human; poll ``prompt(id)`` for the answer (and the reward it pays)."""
+        """POST /v1/prompts: asks the human, paying attention from the execution's won share (``AttentionExhausted``
+        beyond it); poll ``prompt(id)`` for the answer (and the reward it pays)."""
         return _build(Prompt, self._json("POST", "/v1/prompts", {"question": question}, key=idempotency_key))
 
     def prompt(self, prompt_id: str) -> Prompt:

@@ -39,6 +39,10 @@ public static class ErrorCodes
     public const string BadRequest = "bad_request";
     /// <summary>500: an unexpected failure; nothing was changed.</summary>
     public const string Internal = "internal";
+    /// <summary>422: the prompt would cost more attention than the execution won and has left (ADR 0135).</summary>
+    public const string AttentionExhausted = "attention_exhausted";
+    /// <summary>403: the calling agent is retired (bankrupt and idle, ADR 0136): it may not bid, spawn or ask the human.</summary>
+    public const string AgentRetired = "agent_retired";
     /// <summary>409: the task takes no more work: awarded, expired, or past its deadline cycle.</summary>
     public const string TaskClosed = "task_closed";
     /// <summary>422: the submitted path cannot be copied: outside the workspace, a link on the way, a special file, or over the copy limits.</summary>

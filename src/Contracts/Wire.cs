@@ -153,13 +153,14 @@ public sealed record AnswerPromptRequest(string? Answer, long Reward);
 /// <param name="Question">The question.</param>
 /// <param name="Answer">The answer, when answered.</param>
 /// <param name="Reward">Credits awarded.</param>
-/// <param name="Status">Pending or Answered.</param>
+/// <param name="Status">Pending, Answered or Expired.</param>
 /// <param name="CreatedAt">When asked.</param>
 /// <param name="AnsweredAt">When answered.</param>
+/// <param name="Attention">Attention it cost (basis points of one cycle's human), of the execution's won share.</param>
 public sealed record PromptResponse(string Id, string AgentId, string? ExecutionId, long Cycle, string Question, string? Answer,
-    long Reward, string Status, DateTimeOffset CreatedAt, DateTimeOffset? AnsweredAt);
+    long Reward, string Status, DateTimeOffset CreatedAt, DateTimeOffset? AnsweredAt, long Attention = 0);
 
-/// <summary>Prompts, oldest first.</summary>
+/// <summary>Prompts: an agent's own oldest first; the operator's pending inbox by attention paid, then age.</summary>
 /// <param name="Items">The prompts.</param>
 public sealed record PromptList(IReadOnlyList<PromptResponse> Items);
 

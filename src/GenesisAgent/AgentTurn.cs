@@ -46,7 +46,8 @@ public sealed class AgentTurn(IAgentApi api, AgentEnvironment env, Strategy stra
             log.WriteLine("no bid: the balance does not cover the minimum bid");
         }
 
-        if (!string.IsNullOrWhiteSpace(strategy.Prompt))
+        // A prompt is paid from the attention the execution won (ADR 0135): without any, the API would refuse it.
+        if (!string.IsNullOrWhiteSpace(strategy.Prompt) && env.Bundle.AttentionBasisPoints > 0)
         {
             var promptId = await api.PostPromptAsync(strategy.Prompt, $"{env.ExecutionId}:prompt", ct);
             notes.Add($"asked the human ({promptId})");

@@ -47,7 +47,10 @@ public sealed record Strategy
     public int MaxChildren { get; set; } = 1;
     /// <summary>The strategy the child starts with (written to its workspace); null gives it the template's.</summary>
     public JsonElement? ChildStrategy { get; set; }
-    /// <summary>A question for the human, posted once per execution; null asks nothing.</summary>
+    /// <summary>
+    /// A question for the human, posted once per execution whose won bundle has attention (bid for some in
+    /// <see cref="Bundle"/>: a prompt costs it, ADR 0135); null asks nothing.
+    /// </summary>
     public string? Prompt { get; set; }
     /// <summary>
     /// A question for the LLM gateway, asked once per execution when the won bundle has tokens; the answer goes to the

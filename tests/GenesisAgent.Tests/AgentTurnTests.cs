@@ -91,9 +91,17 @@ public sealed class AgentTurnTests : IDisposable
     [Fact]
     public async Task It_asks_the_human_when_its_strategy_has_a_prompt()
     {
-        await RunAsync(new Strategy { Prompt = "Which resource should I buy?" });
+        await RunAsync(new Strategy { Prompt = "Which resource should I buy?" }, Env() with { Bundle = new ResourceBundleDto(250, 96, 0, 200) });
 
         _api.Prompts.ShouldHaveSingleItem().ShouldBe("Which resource should I buy?");
+    }
+
+    [Fact]
+    public async Task It_does_not_ask_the_human_when_its_bundle_won_no_attention()
+    {
+        await RunAsync(new Strategy { Prompt = "Which resource should I buy?" });
+
+        _api.Prompts.ShouldBeEmpty();
     }
 
     [Fact]

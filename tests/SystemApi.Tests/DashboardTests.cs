@@ -123,6 +123,11 @@ public class DashboardTests
     {
         await using var db = await services.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>().CreateDbContextAsync();
         db.Add(new AgentRecord { Id = "ada", Name = "Ada", RootId = "ada", CreatedAt = DateTimeOffset.UtcNow });
+        // Its running execution won some of the human's attention: the share its prompt is paid from (ADR 0135).
+        db.Add(new ExecutionRecord
+        {
+            Id = "exe-ada", AgentId = "ada", Cycle = 3, Status = ExecutionStatus.Running, Granted = ResourceBundle.Create(250, 96, 0, 500),
+        });
         for (var cycle = 1; cycle <= 3; cycle++)
         {
             db.Add(new CycleRecord

@@ -66,7 +66,7 @@ public class IdentityTests
     public async Task An_agent_token_cannot_act_as_operator()
     {
         await using var api = new ApiFactory();
-        var token = await api.AgentTokenAsync("alice", 1000);
+        var token = await api.AskerTokenAsync("alice", 1000);
         var prompt = await api.TypedClient(token).AskAsync(new AskPromptRequest("May I?"));
         var before = await api.SnapshotAsync();
         using var http = api.ClientWith(token);

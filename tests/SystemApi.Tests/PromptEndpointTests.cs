@@ -12,7 +12,7 @@ public class PromptEndpointTests
     public async Task An_agent_asks_the_operator_answers_with_a_reward_and_the_agent_reads_the_answer()
     {
         await using var api = new ApiFactory();
-        var token = await api.AgentTokenAsync("alice", 100, executionId: "exe-7", cycle: 3);
+        var token = await api.AskerTokenAsync("alice", 100, executionId: "exe-7", cycle: 3);
         var agent = api.TypedClient(token);
         var op = api.TypedClient(ApiFactory.OperatorSecret);
 
@@ -38,7 +38,7 @@ public class PromptEndpointTests
     public async Task A_prompt_is_answered_and_rewarded_only_once()
     {
         await using var api = new ApiFactory();
-        var token = await api.AgentTokenAsync("alice", 0);
+        var token = await api.AskerTokenAsync("alice", 0);
         var asked = await api.TypedClient(token).AskAsync(new AskPromptRequest("Help?"));
         await api.TypedClient(ApiFactory.OperatorSecret).AnswerPromptAsync(asked.Id, new AnswerPromptRequest("Sure.", 10));
         var before = await api.SnapshotAsync();
@@ -55,7 +55,7 @@ public class PromptEndpointTests
     public async Task A_replayed_answer_returns_the_first_response_and_pays_once()
     {
         await using var api = new ApiFactory();
-        var token = await api.AgentTokenAsync("alice", 0);
+        var token = await api.AskerTokenAsync("alice", 0);
         var asked = await api.TypedClient(token).AskAsync(new AskPromptRequest("Help?"));
         var op = api.TypedClient(ApiFactory.OperatorSecret);
 
@@ -70,8 +70,8 @@ public class PromptEndpointTests
     public async Task An_agent_cannot_read_another_agents_prompts()
     {
         await using var api = new ApiFactory();
-        var alice = await api.AgentTokenAsync("alice", 0);
-        var mallory = await api.AgentTokenAsync("mallory", 0);
+        var alice = await api.AskerTokenAsync("alice", 0);
+        var mallory = await api.AskerTokenAsync("mallory", 0);
         var asked = await api.TypedClient(alice).AskAsync(new AskPromptRequest("secret question"));
 
         await (await api.ClientWith(mallory).GetAsync(ApiRoutes.Prompt(asked.Id))).ShouldBeProblemAsync(HttpStatusCode.NotFound, ErrorCodes.NotFound);
@@ -86,7 +86,7 @@ public class PromptEndpointTests
     public async Task An_empty_question_is_refused_and_changes_nothing(string? question)
     {
         await using var api = new ApiFactory();
-        var token = await api.AgentTokenAsync("alice", 0);
+        var token = await api.AskerTokenAsync("alice", 0);
         var before = await api.SnapshotAsync();
 
         var response = await api.ClientWith(token).PostAsJsonAsync(ApiRoutes.Prompts, new AskPromptRequest(question));
@@ -99,7 +99,7 @@ public class PromptEndpointTests
     public async Task A_question_over_the_size_limit_is_refused_and_changes_nothing()
     {
         await using var api = new ApiFactory(new Dictionary<string, string?> { ["SystemApi:MaxQuestionLength"] = "100" });
-        var token = await api.AgentTokenAsync("alice", 0);
+        var token = await api.AskerTokenAsync("alice", 0);
         var before = await api.SnapshotAsync();
 
         var response = await api.ClientWith(token).PostAsJsonAsync(ApiRoutes.Prompts, new AskPromptRequest(new string('?', 101)));
@@ -115,7 +115,7 @@ public class PromptEndpointTests
     public async Task An_invalid_answer_is_refused_field_by_field_and_changes_nothing(string answer, long reward, string field)
     {
         await using var api = new ApiFactory();
-        var token = await api.AgentTokenAsync("alice", 0);
+        var token = await api.AskerTokenAsync("alice", 0);
         var asked = await api.TypedClient(token).AskAsync(new AskPromptRequest("?"));
         var before = await api.SnapshotAsync();
 
@@ -144,7 +144,7 @@ public class PromptEndpointTests
     public async Task A_replayed_question_creates_one_prompt()
     {
         await using var api = new ApiFactory();
-        var token = await api.AgentTokenAsync("alice", 0);
+        var token = await api.AskerTokenAsync("alice", 0);
         var client = api.TypedClient(token);
 
         var first = await client.AskAsync(new AskPromptRequest("once?"), idempotencyKey: "q-1");

@@ -29,6 +29,8 @@ public sealed class PythonSdkTests : IAsyncLifetime
     private const string ExecutionId = "exe-py-1";
     private const long Credits = 20_000;
     private const long GrantedTokens = 2_000;
+    // One short prompt costs 200 bp with the default rule (ADR 0135): room for one, so the SDK test meets attention_exhausted on the second.
+    private const long GrantedAttention = 300;
     private WebApplication _app = null!;
     private string _root = "";
     private string _socket = "";
@@ -150,7 +152,7 @@ public sealed class PythonSdkTests : IAsyncLifetime
             db.Add(new ExecutionRecord
             {
                 Id = ExecutionId, AgentId = AgentId, Cycle = 1, Status = ExecutionStatus.Running,
-                Granted = ResourceBundle.Create(cpuMillicores: 250, memoryMiB: 96, tokens: GrantedTokens),
+                Granted = ResourceBundle.Create(cpuMillicores: 250, memoryMiB: 96, tokens: GrantedTokens, attentionBasisPoints: GrantedAttention),
             });
             await db.SaveChangesAsync();
             await ledger.OpenAccountAsync(AccountIds.ForAgent(AgentId), AccountKind.Agent);
@@ -161,7 +163,7 @@ public sealed class PythonSdkTests : IAsyncLifetime
         var environment = new AgentEnvironment
         {
             AgentId = AgentId, ExecutionId = ExecutionId, Token = token, Cycle = 1, NextCycle = 2,
-            Bundle = new ResourceBundleDto(250, 96, GrantedTokens, 0), Balance = new BalanceView(Credits, 0, Credits),
+            Bundle = new ResourceBundleDto(250, 96, GrantedTokens, GrantedAttention), Balance = new BalanceView(Credits, 0, Credits),
             Prices = new PricesView(0.05, 0.1, 0.01, 1), ApiSocket = _socket, Deadline = DateTimeOffset.UtcNow.AddMinutes(5),
         };
         var file = Path.Combine(_root, AgentEnvironment.FileName);

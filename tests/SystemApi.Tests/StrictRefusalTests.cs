@@ -43,7 +43,7 @@ public class StrictRefusalTests
     public async Task A_question_with_a_control_or_bidi_character_is_refused_and_changes_nothing(string hostile)
     {
         await using var api = new ApiFactory();
-        var token = await api.AgentTokenAsync("alice", 100);
+        var token = await api.AskerTokenAsync("alice", 100);
         var before = await api.SnapshotAsync();
 
         var response = await api.ClientWith(token).PostAsJsonAsync(ApiRoutes.Prompts, new AskPromptRequest($"pay me{hostile} now"));
@@ -57,7 +57,7 @@ public class StrictRefusalTests
     public async Task An_answer_with_a_control_or_bidi_character_is_refused_and_changes_nothing(string hostile)
     {
         await using var api = new ApiFactory();
-        var token = await api.AgentTokenAsync("alice", 100);
+        var token = await api.AskerTokenAsync("alice", 100);
         var prompt = await AskAsync(api, token);
         var before = await api.SnapshotAsync();
 
@@ -88,7 +88,7 @@ public class StrictRefusalTests
     public async Task Newlines_and_tabs_are_fine_in_questions_and_answers()
     {
         await using var api = new ApiFactory();
-        var token = await api.AgentTokenAsync("alice", 100);
+        var token = await api.AskerTokenAsync("alice", 100);
         var asked = await api.TypedClient(token).AskAsync(new AskPromptRequest("line one\n\tline two"));
         var answered = await api.TypedClient(ApiFactory.OperatorSecret).AnswerPromptAsync(asked.Id, new AnswerPromptRequest("a\nb\tc", 0));
         answered.Answer.ShouldBe("a\nb\tc");
@@ -98,7 +98,7 @@ public class StrictRefusalTests
     public async Task An_answer_without_a_reward_is_refused_and_changes_nothing()
     {
         await using var api = new ApiFactory();
-        var token = await api.AgentTokenAsync("alice", 100);
+        var token = await api.AskerTokenAsync("alice", 100);
         var prompt = await AskAsync(api, token);
         var before = await api.SnapshotAsync();
 
@@ -254,7 +254,7 @@ public class StrictRefusalTests
 
         foreach (var (path, body) in new[] { (ApiRoutes.Bids, Bid), (ApiRoutes.Spawn, """{"name":"kid","endowment":100}"""), (ApiRoutes.Prompts, """{"question":"why?"}""") })
         {
-            var problem = await (await client.PostAsync(path, Json(body))).ShouldBeProblemAsync(HttpStatusCode.Forbidden, ErrorCodes.Forbidden);
+            var problem = await (await client.PostAsync(path, Json(body))).ShouldBeProblemAsync(HttpStatusCode.Forbidden, ErrorCodes.AgentRetired);
             problem.GetProperty("detail").GetString()!.ShouldContain("retired");
         }
         (await api.SnapshotAsync()).ShouldBe(before);

@@ -69,9 +69,13 @@ def main():
             note(f"  no spawn: {e.code} {e.detail}")
 
     # 3. Ask the human once; later executions look for the answer.
+    # A prompt costs attention from what this execution won (the entry bid in agent.json buys 200 bp: one short question).
     if "prompt" not in state:
-        state["prompt"] = api.ask(QUESTION, idempotency_key=cyagents.idempotency_key(me.id, "question")).id
-        note("  asked the human")
+        try:
+            state["prompt"] = api.ask(QUESTION, idempotency_key=cyagents.idempotency_key(me.id, "question")).id
+            note("  asked the human")
+        except cyagents.AttentionExhausted as e:
+            note(f"  did not ask: {e.detail}")
     elif not state.get("answered"):
         prompt = api.prompt(state["prompt"])
         if prompt.status == "Answered":

@@ -121,7 +121,10 @@ class LiveApiTests(unittest.TestCase):
         self.assertEqual(asked.status, "Pending")
         self.assertEqual(self.api.prompt(asked.id), asked)
         self.assertIn(asked.id, [p.id for p in self.api.prompts()])
+        self.assertEqual(asked.attention, 200)  # 100 bp per prompt + 100 bp per started thousand characters
         self.assertRefused(cyagents.ValidationError, 400, "validation", lambda: self.api.ask("   "))
+        # The execution won 300 bp: a second prompt would spend 400.
+        self.assertRefused(cyagents.AttentionExhausted, 422, "attention_exhausted", lambda: self.api.ask("And after that?"))
 
     def test_post_list_and_submit_tasks(self):
         task = self.api.post_task("a haiku", 1, 5, description="poem.txt", human_review=True)

@@ -26,6 +26,10 @@ public sealed record LiveOptions
     public CapacityOptions Capacity { get; init; } = new();
     /// <summary>Reserve prices for first-price and critical-value (<c>Live:Reserve</c>); none by default.</summary>
     public ReserveOptions Reserve { get; init; } = new();
+    /// <summary>How long prompts wait for the human (<c>Live:Prompts</c>, ADR 0135).</summary>
+    public Attention.PromptExpiryOptions Prompts { get; init; } = new();
+    /// <summary>When bankrupt, idle agents retire (<c>Live:Retirement</c>, ADR 0136).</summary>
+    public Retirement.RetirementOptions Retirement { get; init; } = new();
 
     /// <summary>
     /// Reference mechanisms that research tools may use but live cycles must not, and why: a live cycle has any number of
@@ -53,6 +57,8 @@ public sealed record LiveOptions
         {
             if (!double.IsFinite(value) || value < 0) errors.Add($"Reserve:{name} must be a finite price of at least 0 (got {value})");
         }
+        errors.AddRange(Prompts.Validate());
+        errors.AddRange(Retirement.Validate());
         if (Interval < TimeSpan.Zero) errors.Add($"Interval must not be negative (got {Interval})");
         if (string.IsNullOrWhiteSpace(Genesis.AgentId)) errors.Add("Genesis:AgentId must not be empty");
         if (Genesis.Endowment < 1) errors.Add($"Genesis:Endowment must be at least 1 (got {Genesis.Endowment})");

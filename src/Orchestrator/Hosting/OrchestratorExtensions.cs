@@ -1,6 +1,8 @@
 using CyAgents.Economy.Market;
 using CyAgents.Persistence;
+using CyAgents.Orchestrator.Attention;
 using CyAgents.Orchestrator.Cycles;
+using CyAgents.Orchestrator.Retirement;
 using CyAgents.Orchestrator.Sandbox;
 using CyAgents.Orchestrator.Sandbox.Runtimes;
 using CyAgents.Orchestrator.Workspaces;
@@ -47,6 +49,13 @@ public static class OrchestratorExtensions
             return new AgentWorkspaces(settings.WorkspacesRoot, settings.WorkspaceTemplate, quota: new WorkspaceQuota(ws.QuotaMiB, ws.QuotaInodes));
         });
         services.AddSingleton<ExecutionHistory>();
+        // Per-cycle housekeeping of prompts and retirement (ADRs 0135, 0136), run by the cycle before each clearing.
+        services.AddSingleton<ICycleStep>(sp => new PromptExpiry(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(),
+            sp.GetRequiredService<LiveOptions>().Prompts, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PromptExpiry>>()));
+        services.AddSingleton<ICycleStep>(sp => new AgentRetirement(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(),
+            db => sp.GetRequiredService<LedgerBinding>()(db), sp.GetRequiredService<LiveOptions>().Retirement,
+            new WorkspaceArchive(sp.GetRequiredService<AgentWorkspaces>(), Path.Combine(settings.DataDirectory, "archive", "workspaces")),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<AgentRetirement>>()));
         services.AddSingleton(SandboxOptionsFor(settings));
         services.AddSingleton<DockerSandbox>(sp =>
         {

@@ -12,7 +12,7 @@ public static class SchemaMigrations
     public const int Baseline = 1;
 
     /// <summary>The steps after the baseline, in order (versions 2, 3, ...).</summary>
-    public static IReadOnlyList<SchemaMigration> All { get; } = [LlmCalls, AgentManifests, AgentUids, Events, AuditCheckpoints, Tasks];
+    public static IReadOnlyList<SchemaMigration> All { get; } = [LlmCalls, AgentManifests, AgentUids, Events, AuditCheckpoints, PromptAttention, Tasks];
 
     // Version 2 (issue 11): a row per LLM gateway call. IF NOT EXISTS because a database made by EnsureCreated from a
     // model that already had the table (tests build "before versions" databases that way) must upgrade too.
@@ -106,8 +106,22 @@ public static class SchemaMigrations
         """,
     ]);
 
-    // Version 7 (issue 12): tasks with escrowed rewards and the submissions made for them (ADR 0132).
-    private static SchemaMigration Tasks => new(7, "tasks and task_submissions: tasks that pay, and the work handed in",
+    // Version 7 (issue 12): what each prompt cost of its execution's attention (ADR 0135), when it expired, and the index the
+    // per-execution sum reads. Prompts asked before attention bound cost 0.
+    private static SchemaMigration PromptAttention => new(7, "prompts.Attention and prompts.ExpiredCycle: attention that binds, prompts that expire",
+    [
+        """ALTER TABLE "prompts" ADD COLUMN "Attention" INTEGER NOT NULL DEFAULT 0""",
+        """ALTER TABLE "prompts" ADD COLUMN "ExpiredCycle" INTEGER NULL""",
+        """CREATE INDEX IF NOT EXISTS "IX_prompts_ExecutionId" ON "prompts" ("ExecutionId")""",
+    ],
+    [
+        """ALTER TABLE "prompts" ADD COLUMN IF NOT EXISTS "Attention" bigint NOT NULL DEFAULT 0""",
+        """ALTER TABLE "prompts" ADD COLUMN IF NOT EXISTS "ExpiredCycle" bigint NULL""",
+        """CREATE INDEX IF NOT EXISTS "IX_prompts_ExecutionId" ON "prompts" ("ExecutionId")""",
+    ]);
+
+    // Version 8 (issue 12): tasks with escrowed rewards and the submissions made for them (ADR 0132).
+    private static SchemaMigration Tasks => new(8, "tasks and task_submissions: tasks that pay, and the work handed in",
     [
         """
         CREATE TABLE IF NOT EXISTS "tasks" (

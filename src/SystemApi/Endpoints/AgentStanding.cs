@@ -1,3 +1,4 @@
+using CyAgents.Contracts;
 using CyAgents.Persistence;
 using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Errors;
@@ -7,7 +8,8 @@ namespace CyAgents.SystemApi.Endpoints;
 
 /// <summary>
 /// Whether an agent may still act. A retired agent keeps its record and account (others may read them) but may not bid,
-/// spawn or ask the human; its token, if one is still alive, is refused with 403 forbidden for these writes.
+/// spawn or ask the human; its token, if one is still alive, is refused with 403 <c>agent_retired</c> for these writes
+/// (ADR 0136). Retirement is final: nothing in the API brings an agent back.
 /// </summary>
 internal static class AgentStanding
 {
@@ -18,7 +20,7 @@ internal static class AgentStanding
         return status switch
         {
             null => Refusal.NotFound($"the calling agent '{agentId}' has no record"),
-            AgentStatus.Retired => Refusal.Forbidden($"agent '{agentId}' is retired; a retired agent may not {action}"),
+            AgentStatus.Retired => new Refusal(ErrorCodes.AgentRetired, $"agent '{agentId}' is retired; a retired agent may not {action}"),
             _ => null,
         };
     }

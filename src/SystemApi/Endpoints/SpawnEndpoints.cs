@@ -53,10 +53,8 @@ internal static class SpawnEndpoints
             var outcome = await writes.RunAsync(http, caller, body, Json.SpawnResponse, StatusCodes.Status201Created, async w =>
             {
                 var ct = w.Ct;
-                var parent = await w.Db.Set<AgentRecord>().AsNoTracking().FirstOrDefaultAsync(a => a.Id == caller.AgentId, ct);
-                if (parent is null) return Refusal.NotFound($"the calling agent '{caller.AgentId}' has no record");
-                if (parent.Status == AgentStatus.Retired)
-                    return Refusal.Forbidden($"agent '{parent.Id}' is retired; a retired agent may not spawn");
+                if (await AgentStanding.RetiredAsync(w.Db, caller.AgentId!, "spawn", ct) is { } retired) return retired;
+                var parent = await w.Db.Set<AgentRecord>().AsNoTracking().FirstAsync(a => a.Id == caller.AgentId, ct);
                 if (parent.Generation + 1 > rules.MaxGeneration)
                     return new Refusal(ErrorCodes.SpawnLimit,
                         $"a child would be generation {parent.Generation + 1}; the limit is {rules.MaxGeneration}");

@@ -15,7 +15,7 @@ internal static class WireMapping
         new(a.Id, a.Name, a.ParentId, a.RootId, a.Generation, a.CreatedCycle, a.Status.ToString(), a.CreatedAt);
 
     public static PromptResponse ToWire(this PromptRecord p) => new(p.Id, p.AgentId, p.ExecutionId, p.Cycle, p.Question, p.Answer,
-        p.Reward, p.Status.ToString(), p.CreatedAt, p.AnsweredAt);
+        p.Reward, p.Status.ToString(), p.CreatedAt, p.AnsweredAt, p.Attention);
 
     public static CycleResponse ToWire(this CycleRecord c) => new(c.Number, c.Status.ToString(), c.Mechanism, c.BidCount,
         c.WinnerCount, c.Welfare, c.Revenue, c.InvariantHeld, c.StartedAt, c.EndedAt);

@@ -54,6 +54,18 @@ public sealed class SystemApiOptions
     /// <summary>Longest question an agent may ask, in characters.</summary>
     public int MaxQuestionLength { get; set; } = 4000;
 
+    /// <summary>
+    /// Attention (basis points of one cycle's human) every prompt costs, summed per execution against the attention its
+    /// bundle won (ADR 0135); a prompt beyond the share is refused with <c>attention_exhausted</c>.
+    /// </summary>
+    public long AttentionPerPrompt { get; set; } = CyAgents.Economy.Attention.PromptAttention.Default.PerPrompt;
+
+    /// <summary>Attention a prompt costs in addition, per started thousand characters of its question.</summary>
+    public long AttentionPerThousandCharacters { get; set; } = CyAgents.Economy.Attention.PromptAttention.Default.PerThousandCharacters;
+
+    /// <summary>The attention rule these settings describe.</summary>
+    public CyAgents.Economy.Attention.PromptAttention PromptAttention => new(AttentionPerPrompt, AttentionPerThousandCharacters);
+
     /// <summary>Largest reward the operator may pay for one answer.</summary>
     public long MaxPromptReward { get; set; } = 1_000_000;
 
@@ -100,6 +112,7 @@ public sealed class SystemApiOptions
         AtLeast(nameof(RateLimitBurst), RateLimitBurst, 1);
         AtLeast(nameof(TokenCacheMilliseconds), TokenCacheMilliseconds, 0);
         AtLeast(nameof(MarketCacheMilliseconds), MarketCacheMilliseconds, 0);
+        errors.AddRange(PromptAttention.Validate());
         return errors;
     }
 }

@@ -85,4 +85,40 @@ public sealed class CompositionTests : IDisposable
     {
         OrchestratorExtensions.ValidateConfiguration(new ConfigurationBuilder().Build());
     }
+
+    [Fact]
+    public async Task The_cycle_runs_prompt_expiry_and_retirement_with_their_live_settings()
+    {
+        await using var services = Compose(new Dictionary<string, string?>
+        {
+            ["Live:Prompts:ExpireAfterCycles"] = "4", ["Live:Retirement:IdleCycles"] = "5", ["Live:Retirement:DustCredits"] = "2",
+        });
+        var live = services.GetRequiredService<LiveOptions>();
+        // Other steps (leases) need the engine's answers; these two do not, but all steps are resolved together.
+        using var engine = new DockerEngine("/nonexistent/docker.sock");
+        services.GetRequiredService<EngineAtStart>().Record(engine, new EngineInfo(4, 8L * 1024 * 1024 * 1024, null, null), "cyagents-agent:test");
+
+        var steps = services.GetServices<ICycleStep>().Select(s => s.Name).ToList();
+        steps.ShouldContain("prompt-expiry");
+        steps.ShouldContain("retirement");
+        live.Prompts.ExpireAfterCycles.ShouldBe(4);
+        live.Retirement.ShouldBe(new CyAgents.Orchestrator.Retirement.RetirementOptions { IdleCycles = 5, DustCredits = 2 });
+    }
+
+    [Fact]
+    public void Bad_prompt_expiry_and_retirement_settings_stop_the_host_naming_their_keys()
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Live:Prompts:ExpireAfterCycles"] = "0", ["Live:Retirement:IdleCycles"] = "-1", ["SystemApi:AttentionPerPrompt"] = "0",
+        }).Build();
+
+        var e = Should.Throw<Exception>(() => OrchestratorExtensions.ValidateConfiguration(config));
+
+        var failures = e is AggregateException a ? a.InnerExceptions.SelectMany(x => ((OptionsValidationException)x).Failures)
+            : ((OptionsValidationException)e).Failures;
+        failures.ShouldContain(f => f.StartsWith("Live:Prompts:ExpireAfterCycles "));
+        failures.ShouldContain(f => f.StartsWith("Live:Retirement:IdleCycles "));
+        failures.ShouldContain(f => f.StartsWith("SystemApi:AttentionPerPrompt "));
+    }
 }

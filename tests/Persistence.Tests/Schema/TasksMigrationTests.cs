@@ -7,7 +7,7 @@ using Npgsql;
 
 namespace CyAgents.Persistence.Tests.Schema;
 
-/// <summary>Schema version 7 (tasks): the v1 fixture and a v1 PostgreSQL database upgrade to the tables today's model makes.</summary>
+/// <summary>Schema version 8 (tasks): the v1 fixture and a v1 PostgreSQL database upgrade to the tables today's model makes.</summary>
 public sealed class TasksMigrationTests : IDisposable
 {
     public void Dispose() => SqliteConnection.ClearAllPools();
@@ -63,7 +63,7 @@ public sealed class TasksMigrationTests : IDisposable
         await PostgresTable.ExecuteAsync(admin, $"CREATE DATABASE \"{fresh}\"");
         try
         {
-            // Version 1 as it was: today's model without the tables version 7 adds, and no version stamp.
+            // Version 1 as it was: today's model without the tables version 8 adds, and no version stamp.
             await using (var db = new CyAgentsDbContext(Of(old).BuildOptions())) await db.Database.EnsureCreatedAsync();
             await PostgresTable.ExecuteAsync(Of(old).ConnectionString, "DROP TABLE task_submissions");
             await PostgresTable.ExecuteAsync(Of(old).ConnectionString, "DROP TABLE tasks");

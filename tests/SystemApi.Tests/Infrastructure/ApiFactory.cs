@@ -106,6 +106,30 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
         return await IssueAsync(agentId, executionId ?? $"exe-{agentId}", cycle);
     }
 
+    /// <summary>
+    /// Seeds an agent with a running execution whose won bundle holds <paramref name="attention"/> basis points of the
+    /// human (the share its prompts are paid from, ADR 0135) and issues the execution's token.
+    /// </summary>
+    public async Task<string> AskerTokenAsync(string agentId, long credits = 0, long attention = 10_000, string? executionId = null, long cycle = 1)
+    {
+        await SeedAgentAsync(agentId, credits);
+        var execution = executionId ?? $"exe-{agentId}";
+        await SeedExecutionAsync(agentId, execution, cycle, attention);
+        return await IssueAsync(agentId, execution, cycle);
+    }
+
+    /// <summary>A running execution of <paramref name="agentId"/> that won <paramref name="attention"/> basis points (and small caps).</summary>
+    public async Task SeedExecutionAsync(string agentId, string executionId, long cycle, long attention)
+    {
+        await using var db = await DbAsync();
+        db.Add(new ExecutionRecord
+        {
+            Id = executionId, AgentId = agentId, Cycle = cycle, Status = ExecutionStatus.Running,
+            Granted = CyAgents.Economy.Resources.ResourceBundle.Create(250, 96, 0, attention),
+        });
+        await db.SaveChangesAsync();
+    }
+
     public async Task<string> IssueAsync(string agentId, string executionId, long cycle = 1) =>
         (await Get<AgentTokenService>().IssueAsync(agentId, executionId, cycle)).Token;
 

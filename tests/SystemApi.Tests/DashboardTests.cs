@@ -93,6 +93,8 @@ public class DashboardTests
             await page.ClickAsync("#token-form button");
             var prompt = page.Locator(".prompt").Filter(new LocatorFilterOptions { HasText = "Which resource should I buy next?" });
             await prompt.WaitForAsync();
+            // A one-line question costs 100 bp plus 100 bp for its first thousand characters (ADR 0135); the inbox shows it.
+            (await prompt.InnerTextAsync()).ShouldContain("200 bp attention");
             await page.Locator("#cycles tbody tr").First.WaitForAsync();
             (await page.Locator("#cycles tbody tr").First.InnerTextAsync()).ShouldContain("critical-value");
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.ScreenshotFolder, "dashboard-prompts.png"), FullPage = true });

@@ -286,7 +286,8 @@ async function loadPrompts() {
 function promptBox(p) {
   const box = el("div", null, "prompt");
   box.dataset.promptId = p.id;
-  const q = el("div", `${p.agentId} (cycle ${p.cycle}): ${p.question}`);
+  // The inbox is ordered by the attention each prompt paid (ADR 0135); showing it says why one stands above another.
+  const q = el("div", `${p.agentId} (cycle ${p.cycle}, ${p.attention} bp attention): ${p.question}`);
   const form = document.createElement("form");
   const answer = document.createElement("textarea");
   answer.name = "answer";

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
+using CyAgents.Economy.Market;
 using CyAgents.Economy.Resources;
 
 namespace CyAgents.Economy.Clearing;
@@ -397,6 +398,13 @@ internal sealed class PreparedBids : IDisposable
             throw new InvalidOperationException("clearing input failed the fast validation but passed the full one");
         }
         return prepared;
+    }
+
+    /// <summary>The bid's bundle at <paramref name="prices"/> (<see cref="MarketPrices.CostOf"/>), read from the flat quantities.</summary>
+    public long CostOf(int bid, MarketPrices prices)
+    {
+        var q = Quantity.AsSpan(bid * Kinds, Kinds);
+        return prices.CostOfQuantities(q[0], q[1], q[2], q[3]);
     }
 
     public bool Fits(int bid, ReadOnlySpan<long> remaining)

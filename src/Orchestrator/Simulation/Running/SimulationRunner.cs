@@ -125,6 +125,9 @@ public sealed class SimulationRunner
         /// <summary>What the last cycle's step decided.</summary>
         internal CycleClearingOutcome? LastStep { get; private set; }
 
+        /// <summary>The run's ledger, for tests that follow a credit to its transfer.</summary>
+        internal ILedger Ledger => _ledger;
+
         /// <summary>Draws the population, opens its accounts and pays the endowments.</summary>
         public static async Task<SimulationRun> OpenAsync(SimulationVariant variant, int cycles, int seed, CancellationToken ct)
         {

@@ -92,6 +92,9 @@ public sealed class SimulationRunner
         private double[] _noise;
         private double[] _uniform;
         private bool _balancesStale = true;
+        // The earning economy's parts (ADRs 0142, 0143); null when the scenario has none, so such runs are unchanged.
+        private readonly SimulatedTaskBoard? _tasks;
+        private readonly AlternativeBids? _alternatives;
 
         private SimulationRun(ScenarioSettings settings, int cycles, int seed, List<SyntheticAgent> agents, InMemoryLedger ledger)
         {
@@ -108,6 +111,8 @@ public sealed class SimulationRunner
             _arrivals = new int[agents.Count];
             _noise = new double[agents.Count];
             _uniform = new double[agents.Count];
+            _tasks = settings.Tasks is { } feed ? new SimulatedTaskBoard(feed, settings.Attention, seed, agents.Count) : null;
+            _alternatives = agents.Any(a => a.Alternatives > 1) ? new AlternativeBids() : null;
         }
 
         public ResourceBundle Supply { get; }
@@ -119,6 +124,9 @@ public sealed class SimulationRunner
 
         /// <summary>What the last cycle's step decided.</summary>
         internal CycleClearingOutcome? LastStep { get; private set; }
+
+        /// <summary>The run's ledger, for tests that follow a credit to its transfer.</summary>
+        internal ILedger Ledger => _ledger;
 
         /// <summary>Draws the population, opens its accounts and pays the endowments.</summary>
         public static async Task<SimulationRun> OpenAsync(SimulationVariant variant, int cycles, int seed, CancellationToken ct)
@@ -148,10 +156,13 @@ public sealed class SimulationRunner
             await ReadBalancesIfStaleAsync(ct);
             Draw(cycle);
             var gifts = await GiveGiftsAsync(cycle, ct);
+            if (_tasks is not null)
+                await _tasks.OpenCycleAsync(cycle, _agents.Count, _ledger, ct);
             await PlaceBidsAsync(cycle, ct);
 
             // The live economy's own cycle step (CycleClearing), so a simulated cycle clears, prices and settles as a live one does.
-            LastInput = new CycleClearingInput(cycle, _bids, Supply, _prices, mechanism,
+            LastInput = new CycleClearingInput(cycle, _alternatives is { Bids.Count: > 0 } xor ? [.. _bids, .. xor.Bids] : _bids,
+                Supply, _prices, mechanism,
                 _settings.PricingEnabled ? _settings.Pricing : null, SeedStreams.Derive(_seed, "clearing", cycle),
                 Reserve: _settings.Reserve.For(_prices));
             var step = LastStep = CycleClearing.Run(LastInput);
@@ -159,6 +170,8 @@ public sealed class SimulationRunner
             if (step.Settlement.Count > 0)
                 await _ledger.ApplyBatchAsync(step.Settlement, ct);
             var welfare = RecordOutcomes(result, cycle);
+            if (_tasks is not null)
+                await _tasks.SettleAsync(cycle, result, _byId, _agents, _ledger, ct);
             var efficiency = Efficiency(welfare);
             _prices = step.Market.NextPrices;
 
@@ -344,6 +357,7 @@ public sealed class SimulationRunner
         {
             _bids.Clear();
             _bidders.Clear();
+            _alternatives?.Clear();
             if (!_settings.MarketOpen)
                 return;
             var cycleText = Num(cycle);
@@ -353,12 +367,17 @@ public sealed class SimulationRunner
                 agent.ValueThisCycle = 0;
                 agent.PaidThisCycle = 0;
                 var k = _arrivals[i];
-                if (k <= 0 || _available[i] <= 0 || agent.Demand.IsEmpty)
+                // An agent with a task from the board wants compute even without tasks of its own (ADR 0142).
+                var picked = _tasks is not null && _tasks.HasPick(i);
+                if ((k <= 0 && !picked) || _available[i] <= 0 || agent.Demand.IsEmpty)
                     continue;
-                var bundle = k == 1 ? agent.Demand : agent.Demand.Scale(k);
+                var bundle = k <= 1 ? agent.Demand : agent.Demand.Scale(k);
                 if (!bundle.FitsWithin(Supply))
                     continue;
-                var value = Math.Max(1, (long)Math.Round(agent.BaseValue * _noise[i] * k));
+                var ownValue = k > 0 ? Math.Max(1, (long)Math.Round(agent.BaseValue * _noise[i] * k)) : 0;
+                var value = picked ? ownValue + _tasks!.ValueOf(i, agent, bundle) : ownValue;
+                if (value < 1)
+                    continue;
                 var cost = _prices.CostOf(bundle);
                 if (value < cost)
                     continue;
@@ -373,6 +392,12 @@ public sealed class SimulationRunner
                 _bidders.Add(i);
                 _operations.Add(new TransferRequest(BidTransferIds.Escrow(bid.Id), agent.AccountId, AccountIds.Escrow, amount,
                     TransferKind.BidEscrow, cycle, null, Pending: true));
+                if (_alternatives is not null && agent.Alternatives > 1)
+                {
+                    var index = i;
+                    _alternatives.Add(agent, cycleText, cycle, bundle, ownValue,
+                        alternative => _tasks?.ValueOf(index, agent, alternative) ?? 0, _available[i] - amount, _prices, _uniform[i], _operations);
+                }
             }
             await FlushAsync(ct);
         }
@@ -384,10 +409,11 @@ public sealed class SimulationRunner
             foreach (var winner in result.Winners)
             {
                 var agent = _agents[_byId[winner.AgentId]];
+                var (asked, askedValue) = _alternatives is not null && _alternatives.TryWinner(winner.BidId, out var alternative, out var alternativeValue)
+                    ? (alternative, alternativeValue)
+                    : (agent.RequestedThisCycle, agent.ValueThisCycle);
                 // A scaled grant (proportional) is worth its share of the task: the smallest granted / asked over the kinds.
-                var value = winner.Bundle == agent.RequestedThisCycle
-                    ? agent.ValueThisCycle
-                    : ScaledValue(agent.ValueThisCycle, agent.RequestedThisCycle, winner.Bundle);
+                var value = winner.Bundle == asked ? askedValue : ScaledValue(askedValue, asked, winner.Bundle);
                 agent.Wins++;
                 agent.LastWinCycle = cycle;
                 agent.LosingStreak = 0;
@@ -426,6 +452,9 @@ public sealed class SimulationRunner
             var truthful = new List<Bid>(_bids.Count);
             for (var b = 0; b < _bids.Count; b++)
                 truthful.Add(_bids[b] with { Amount = _agents[_bidders[b]].ValueThisCycle });
+            // Alternatives too; the yardsticks ignore the one-win rule, so with alternatives efficiency is a lower bound.
+            if (_alternatives is not null)
+                truthful.AddRange(_alternatives.AtTrueValues());
             var input = new ClearingInput(truthful, Supply, _prices);
             var bound = WelfareBound.UpperBound(input);
             if (_bids.Count > _settings.OptimalBidLimit)
@@ -474,6 +503,9 @@ public sealed class SimulationRunner
                 Gifts = gifts,
                 TreasuryIssued = report.TreasuryIssued,
                 Conserved = report.Holds,
+                Tasks = _tasks?.Last,
+                AlternativeBids = _alternatives?.Bids.Count,
+                AlternativeWins = _alternatives?.Wins,
             };
         }
 

@@ -119,6 +119,9 @@ public sealed class SimulationRunner
         private readonly LedgerAccountHandle _treasury;
         private readonly List<Posting> _postings = [];
         private long[] _posted;
+        // The earning economy's parts (ADRs 0142, 0143); null when the scenario has none, so such runs are unchanged.
+        private readonly SimulatedTaskBoard? _tasks;
+        private readonly AlternativeBids? _alternatives;
 
         private SimulationRun(ScenarioSettings settings, int cycles, int seed, List<SyntheticAgent> agents, InMemoryLedger ledger)
         {
@@ -138,6 +141,8 @@ public sealed class SimulationRunner
             _posted = new long[agents.Count];
             _accounts = agents.Select(a => ledger.GetAccountHandle(a.AccountId)).ToArray();
             _treasury = ledger.GetAccountHandle(AccountIds.Treasury);
+            _tasks = settings.Tasks is { } feed ? new SimulatedTaskBoard(feed, settings.Attention, seed, agents.Count) : null;
+            _alternatives = agents.Any(a => a.Alternatives > 1) ? new AlternativeBids() : null;
         }
 
         public ResourceBundle Supply { get; }
@@ -149,6 +154,9 @@ public sealed class SimulationRunner
 
         /// <summary>What the last cycle's step decided.</summary>
         internal CycleClearingOutcome? LastStep { get; private set; }
+
+        /// <summary>The run's ledger, for tests that follow a credit to its transfer.</summary>
+        internal ILedger Ledger => _ledger;
 
         /// <summary>Draws the population, opens its accounts and pays the endowments.</summary>
         public static async Task<SimulationRun> OpenAsync(SimulationVariant variant, int cycles, int seed, CancellationToken ct)
@@ -185,11 +193,14 @@ public sealed class SimulationRunner
             ReadBalancesIfStale();
             Draw(cycle);
             var gifts = GiveGifts(cycle);
+            if (_tasks is not null)
+                await _tasks.OpenCycleAsync(cycle, _agents.Count, _ledger, ct);
             await PlaceBidsAsync(cycle, ct);
 
             // The live economy's own cycle step (CycleClearing), so a simulated cycle clears, prices and settles as a live one does.
             var prices = _prices;
-            LastInput = new CycleClearingInput(cycle, _bids, Supply, prices, mechanism,
+            LastInput = new CycleClearingInput(cycle, _alternatives is { Bids.Count: > 0 } xor ? [.. _bids, .. xor.Bids] : _bids,
+                Supply, prices, mechanism,
                 _settings.PricingEnabled ? _settings.Pricing : null, SeedStreams.Derive(_seed, "clearing", cycle),
                 Reserve: _settings.Reserve.For(prices));
             var step = LastStep = CycleClearing.Run(LastInput);
@@ -197,6 +208,8 @@ public sealed class SimulationRunner
             if (step.Settlement.Count > 0)
                 _ledger.Apply(step.Settlement, 0, step.Settlement.Count);
             var welfare = RecordOutcomes(result, cycle);
+            if (_tasks is not null)
+                await _tasks.SettleAsync(cycle, result, _byId, _agents, _ledger, ct);
             _prices = step.Market.NextPrices;
 
             // What the measures read, copied: the bid list and the agents' tallies change in the next cycle.
@@ -204,10 +217,11 @@ public sealed class SimulationRunner
             var values = new long[bids.Length];
             for (var b = 0; b < values.Length; b++)
                 values[b] = _agents[_bidders[b]].ValueThisCycle;
+            var alternatives = _alternatives is null ? [] : _alternatives.AtTrueValues().ToArray();
             var resourcesWon = new double[_agents.Count];
             for (var i = 0; i < resourcesWon.Length; i++)
                 resourcesWon[i] = _agents[i].ResourcesWon;
-            return Measure(cycle, result, step.Market, welfare, gifts, bids, values, prices, resourcesWon);
+            return Measure(cycle, result, step.Market, welfare, gifts, bids, values, alternatives, prices, resourcesWon);
         }
 
         /// <summary>Each agent's posted balance after the last cycle's settlement, in agent order.</summary>
@@ -394,6 +408,7 @@ public sealed class SimulationRunner
         {
             _bids.Clear();
             _bidders.Clear();
+            _alternatives?.Clear();
             if (!_settings.MarketOpen)
                 return;
             var cycleText = Num(cycle);
@@ -403,12 +418,17 @@ public sealed class SimulationRunner
                 agent.ValueThisCycle = 0;
                 agent.PaidThisCycle = 0;
                 var k = _arrivals[i];
-                if (k <= 0 || _available[i] <= 0 || agent.Demand.IsEmpty)
+                // An agent with a task from the board wants compute even without tasks of its own (ADR 0142).
+                var picked = _tasks is not null && _tasks.HasPick(i);
+                if ((k <= 0 && !picked) || _available[i] <= 0 || agent.Demand.IsEmpty)
                     continue;
-                var bundle = k == 1 ? agent.Demand : agent.Demand.Scale(k);
+                var bundle = k <= 1 ? agent.Demand : agent.Demand.Scale(k);
                 if (!bundle.FitsWithin(Supply))
                     continue;
-                var value = Math.Max(1, (long)Math.Round(agent.BaseValue * _noise[i] * k));
+                var ownValue = k > 0 ? Math.Max(1, (long)Math.Round(agent.BaseValue * _noise[i] * k)) : 0;
+                var value = picked ? ownValue + _tasks!.ValueOf(i, agent, bundle) : ownValue;
+                if (value < 1)
+                    continue;
                 var cost = _prices.CostOf(bundle);
                 if (value < cost)
                     continue;
@@ -423,6 +443,12 @@ public sealed class SimulationRunner
                 _bidders.Add(i);
                 _operations.Add(new TransferRequest(BidTransferIds.Escrow(bid.Id), agent.AccountId, AccountIds.Escrow, amount,
                     TransferKind.BidEscrow, cycle, null, Pending: true));
+                if (_alternatives is not null && agent.Alternatives > 1)
+                {
+                    var index = i;
+                    _alternatives.Add(agent, cycleText, cycle, bundle, ownValue,
+                        alternative => _tasks?.ValueOf(index, agent, alternative) ?? 0, _available[i] - amount, _prices, _uniform[i], _operations);
+                }
             }
             await FlushAsync(ct);
         }
@@ -434,10 +460,11 @@ public sealed class SimulationRunner
             foreach (var winner in result.Winners)
             {
                 var agent = _agents[_byId[winner.AgentId]];
+                var (asked, askedValue) = _alternatives is not null && _alternatives.TryWinner(winner.BidId, out var alternative, out var alternativeValue)
+                    ? (alternative, alternativeValue)
+                    : (agent.RequestedThisCycle, agent.ValueThisCycle);
                 // A scaled grant (proportional) is worth its share of the task: the smallest granted / asked over the kinds.
-                var value = winner.Bundle == agent.RequestedThisCycle
-                    ? agent.ValueThisCycle
-                    : ScaledValue(agent.ValueThisCycle, agent.RequestedThisCycle, winner.Bundle);
+                var value = winner.Bundle == asked ? askedValue : ScaledValue(askedValue, asked, winner.Bundle);
                 agent.Wins++;
                 agent.LastWinCycle = cycle;
                 agent.LosingStreak = 0;
@@ -469,13 +496,15 @@ public sealed class SimulationRunner
         /// on it, which makes the figure a lower bound on the true efficiency. The bound is computed on every cycle
         /// with bids, so the gap to the optimum shows wherever both exist.
         /// </summary>
-        private CycleEfficiency Efficiency(long welfare, Bid[] bids, long[] values, MarketPrices prices)
+        private CycleEfficiency Efficiency(long welfare, Bid[] bids, long[] values, Bid[] alternatives, MarketPrices prices)
         {
             if (bids.Length == 0)
                 return CycleEfficiency.None;
-            var truthful = new Bid[bids.Length];
-            for (var b = 0; b < truthful.Length; b++)
+            var truthful = new Bid[bids.Length + alternatives.Length];
+            for (var b = 0; b < bids.Length; b++)
                 truthful[b] = bids[b] with { Amount = values[b] };
+            // Alternatives too; the yardsticks ignore the one-win rule, so with alternatives efficiency is a lower bound.
+            alternatives.CopyTo(truthful, bids.Length);
             var input = new ClearingInput(truthful, Supply, prices);
             var bound = WelfareBound.UpperBound(input);
             if (truthful.Length > _settings.OptimalBidLimit)
@@ -486,7 +515,7 @@ public sealed class SimulationRunner
 
         /// <summary>Reads every balance (also refreshing what agents can spend) and checks conservation.</summary>
         private CycleStep Measure(int cycle, ClearingResult result, MarketState market, long welfare, int gifts, Bid[] bids,
-            long[] values, MarketPrices prices, double[] resourcesWon)
+            long[] values, Bid[] alternatives, MarketPrices prices, double[] resourcesWon)
         {
             var wealth = new long[_agents.Count];
             var bankrupt = 0;
@@ -502,8 +531,8 @@ public sealed class SimulationRunner
             // The in-memory ledger completes every call synchronously.
             var report = _ledger.CheckConservationAsync().GetAwaiter().GetResult();
             _lastWealth = wealth;
-            return new CycleStep(cycle, _agents.Count, result, market, welfare, gifts, bids, values, prices, resourcesWon, wealth,
-                bankrupt, starving, report);
+            return new CycleStep(cycle, _agents.Count, result, market, welfare, gifts, bids, values, alternatives, prices, resourcesWon,
+                wealth, bankrupt, starving, report, _tasks?.Last, _alternatives?.Bids.Count, _alternatives?.Wins);
         }
 
         /// <summary>
@@ -513,7 +542,7 @@ public sealed class SimulationRunner
         /// </summary>
         public Task<CycleMetrics> StartMeasures(CycleStep step) => Task.Run(() =>
         {
-            var efficiency = Efficiency(step.Welfare, step.Bids, step.Values, step.Prices);
+            var efficiency = Efficiency(step.Welfare, step.Bids, step.Values, step.Alternatives, step.Prices);
             var result = step.Result;
             var market = step.Market;
             return new CycleMetrics
@@ -538,6 +567,9 @@ public sealed class SimulationRunner
                 Gifts = step.Gifts,
                 TreasuryIssued = step.Conservation.TreasuryIssued,
                 Conserved = step.Conservation.Holds,
+                Tasks = step.Tasks,
+                AlternativeBids = step.AlternativeBids,
+                AlternativeWins = step.AlternativeWins,
             };
         });
 
@@ -604,7 +636,8 @@ public sealed class SimulationRunner
 
 /// <summary>One simulated cycle after settlement: what its row of measures is computed from (copies, safe to read on another thread).</summary>
 internal sealed record CycleStep(int Cycle, int Agents, ClearingResult Result, MarketState Market, long Welfare, int Gifts,
-    Bid[] Bids, long[] Values, MarketPrices Prices, double[] ResourcesWon, long[] Wealth, int Bankrupt, int Starving, ConservationReport Conservation)
+    Bid[] Bids, long[] Values, Bid[] Alternatives, MarketPrices Prices, double[] ResourcesWon, long[] Wealth, int Bankrupt, int Starving,
+    ConservationReport Conservation, TaskCycleMetrics? Tasks, int? AlternativeBids, int? AlternativeWins)
 {
     /// <summary>The ledger's conservation check held after the cycle.</summary>
     public bool Conserved => Conservation.Holds;

@@ -12,8 +12,6 @@ namespace CyAgents.SystemApi.Tests;
 /// </summary>
 public sealed class DeadlockRetryTests() : ThrowawayPostgresDatabase("cyagents_deadlock_")
 {
-    private string Connection => new NpgsqlConnectionStringBuilder(Admin) { Database = Database }.ConnectionString;
-
     private static async Task ExecAsync(NpgsqlConnection conn, string sql)
     {
         await using var cmd = new NpgsqlCommand(sql, conn);
@@ -23,10 +21,7 @@ public sealed class DeadlockRetryTests() : ThrowawayPostgresDatabase("cyagents_d
     [Fact]
     public async Task A_write_chosen_as_deadlock_victim_is_retried_and_succeeds()
     {
-        await using var api = new ApiFactory(new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = "postgres", ["Database:ConnectionString"] = Connection,
-        });
+        await using var api = Host();
         var writer = api.Get<GroupCommitWriter>();
         await using var other = new NpgsqlConnection(Connection);
         await other.OpenAsync();

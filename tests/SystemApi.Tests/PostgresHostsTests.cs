@@ -4,7 +4,6 @@ using CyAgents.Contracts;
 using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace CyAgents.SystemApi.Tests;
 
@@ -14,12 +13,6 @@ namespace CyAgents.SystemApi.Tests;
 /// </summary>
 public sealed class PostgresHostsTests() : ThrowawayPostgresDatabase("cyagents_api_")
 {
-    private ApiFactory Host() => new(new Dictionary<string, string?>
-    {
-        ["Database:Provider"] = "postgres",
-        ["Database:ConnectionString"] = new NpgsqlConnectionStringBuilder(Admin) { Database = Database }.ConnectionString,
-    });
-
     [Fact]
     public async Task Fifty_concurrent_bids_spread_over_two_hosts_accept_exactly_what_the_balance_covers()
     {

@@ -4,7 +4,6 @@ using CyAgents.Contracts;
 using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace CyAgents.SystemApi.Tests;
 
@@ -14,19 +13,18 @@ namespace CyAgents.SystemApi.Tests;
 /// </summary>
 public sealed class PromptAttentionPostgresTests() : ThrowawayPostgresDatabase("cyagents_attention_")
 {
-    private ApiFactory Host() => new(new Dictionary<string, string?>
+    // One prompt costs 100 whatever its length, so a share of 1,000 pays for exactly ten.
+    private static readonly Dictionary<string, string?> HundredPerPrompt = new()
     {
-        ["Database:Provider"] = "postgres",
-        ["Database:ConnectionString"] = new NpgsqlConnectionStringBuilder(Admin) { Database = Database }.ConnectionString,
         ["SystemApi:AttentionPerPrompt"] = "100",
         ["SystemApi:AttentionPerThousandCharacters"] = "0",
-    });
+    };
 
     [Fact]
     public async Task Fifty_concurrent_asks_spread_over_two_hosts_spend_exactly_the_share()
     {
-        await using var first = Host();
-        await using var second = Host();
+        await using var first = Host(HundredPerPrompt);
+        await using var second = Host(HundredPerPrompt);
         var token = await first.AskerTokenAsync("alice", attention: 1_000);
         second.Started();
         using var a = first.ClientWith(token);

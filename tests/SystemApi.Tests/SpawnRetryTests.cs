@@ -14,13 +14,9 @@ public sealed class SpawnRetryTests() : ThrowawayPostgresDatabase("cyagents_spaw
     [Fact]
     public async Task A_spawn_retried_after_a_serialization_failure_leaves_one_workspace_and_no_staged_copy()
     {
-        var connection = new NpgsqlConnectionStringBuilder(Admin) { Database = Database }.ConnectionString;
-        await using var api = new ApiFactory(new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = "postgres", ["Database:ConnectionString"] = connection,
-        });
+        await using var api = Host();
         var token = await api.AgentTokenAsync("genesis", 1000);
-        await using (var conn = new NpgsqlConnection(connection))
+        await using (var conn = new NpgsqlConnection(Connection))
         {
             await conn.OpenAsync();
             // A sequence is not rolled back with the failed transaction, so the trigger fails the first insert only.
@@ -38,7 +34,7 @@ public sealed class SpawnRetryTests() : ThrowawayPostgresDatabase("cyagents_spaw
 
         var spawned = await api.TypedClient(token).SpawnAsync(new SpawnRequest("scout", 300, null));
 
-        await using (var conn = new NpgsqlConnection(connection))
+        await using (var conn = new NpgsqlConnection(Connection))
         {
             await conn.OpenAsync();
             await using var cmd = new NpgsqlCommand("SELECT last_value FROM spawn_attempts", conn);

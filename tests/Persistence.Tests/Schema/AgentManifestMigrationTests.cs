@@ -12,12 +12,7 @@ public sealed class AgentManifestMigrationTests : IDisposable
     [Fact]
     public async Task The_v1_fixtures_agents_get_a_null_manifest_and_a_new_agent_stores_one()
     {
-        var path = SchemaFiles.CopyOfFixture();
-        var options = DatabaseOptions.ForSqliteFile(path);
-        SchemaFiles.Describe(path).ShouldNotContain(l => l.StartsWith("agents.ManifestJson"));
-
-        await DatabaseSetup.EnsureCreatedAsync(options);
-
+        var (path, options) = await SchemaFiles.UpgradedCopyOfFixtureAsync(l => l.StartsWith("agents.ManifestJson"));
         SchemaFiles.Describe(path).ShouldContain("agents.ManifestJson TEXT notnull=0 default= pk=0");
         await using (var db = new CyAgentsDbContext(options.BuildOptions()))
         {

@@ -1,5 +1,4 @@
 using CyAgents.Persistence.Records;
-using CyAgents.Persistence.Schema;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
@@ -13,13 +12,7 @@ public sealed class AgentUidsMigrationTests : IDisposable
     [Fact]
     public async Task The_v1_fixture_upgrades_to_agent_uids_keeps_its_agents_and_refuses_a_uid_given_twice()
     {
-        var path = SchemaFiles.CopyOfFixture();
-        var options = DatabaseOptions.ForSqliteFile(path);
-        SchemaFiles.Describe(path).ShouldNotContain(l => l.StartsWith("agent_uids."));
-
-        await DatabaseSetup.EnsureCreatedAsync(options);
-
-        (await DatabaseSetup.ReadVersionAsync(options)).ShouldBe(SchemaMigrations.Current);
+        var (path, options) = await SchemaFiles.UpgradedCopyOfFixtureAsync(l => l.StartsWith("agent_uids."));
         SchemaFiles.Describe(path).ShouldContain("agent_uids index IX_agent_uids_Uid unique=1 (Uid)");
         var at = new DateTimeOffset(2026, 12, 2, 9, 0, 0, TimeSpan.Zero);
         await using (var db = new CyAgentsDbContext(options.BuildOptions()))

@@ -1,9 +1,7 @@
 using CyAgents.Persistence.Events;
 using CyAgents.Persistence.Records;
-using CyAgents.Persistence.Schema;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace CyAgents.Persistence.Tests.Schema;
 
@@ -18,13 +16,7 @@ public sealed class EventsMigrationTests : IDisposable
     [Fact]
     public async Task The_v1_fixture_upgrades_and_numbers_events_in_order_next_to_its_old_rows()
     {
-        var path = SchemaFiles.CopyOfFixture();
-        var options = DatabaseOptions.ForSqliteFile(path);
-        SchemaFiles.Describe(path).ShouldNotContain(l => l.StartsWith("events."));
-
-        await DatabaseSetup.EnsureCreatedAsync(options);
-
-        (await DatabaseSetup.ReadVersionAsync(options)).ShouldBe(SchemaMigrations.Current);
+        var (path, options) = await SchemaFiles.UpgradedCopyOfFixtureAsync(l => l.StartsWith("events."));
         await using (var db = new CyAgentsDbContext(options.BuildOptions()))
         {
             db.Add(Event(EventTypes.BidPlaced));
@@ -45,34 +37,10 @@ public sealed class EventsMigrationTests : IDisposable
     [Fact]
     public async Task A_v1_postgres_database_upgrades_to_the_columns_a_new_database_gets()
     {
-        var admin = Environment.GetEnvironmentVariable("CYAGENTS_TEST_POSTGRES");
-        if (string.IsNullOrWhiteSpace(admin))
-            throw new InvalidOperationException("CYAGENTS_TEST_POSTGRES is not set: `export CYAGENTS_TEST_POSTGRES=$(scripts/ensure-postgres)`.");
-        var old = "cyagents_events_old_" + Guid.NewGuid().ToString("N");
-        var fresh = "cyagents_events_new_" + Guid.NewGuid().ToString("N");
-        DatabaseOptions Of(string name) => DatabaseOptions.ForPostgres(new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString);
-        await PostgresTable.ExecuteAsync(admin, $"CREATE DATABASE \"{old}\"");
-        await PostgresTable.ExecuteAsync(admin, $"CREATE DATABASE \"{fresh}\"");
-        try
+        await PostgresUpgrade.MatchesFreshAsync("events", ["DROP TABLE events"], [("events", 6)], async upgraded =>
         {
-            // Version 1 as it was: today's model without the table version 5 adds, and no version stamp.
-            await using (var db = new CyAgentsDbContext(Of(old).BuildOptions())) await db.Database.EnsureCreatedAsync();
-            await PostgresTable.ExecuteAsync(Of(old).ConnectionString, "DROP TABLE events");
-
-            await DatabaseSetup.EnsureCreatedAsync(Of(old));
-            await DatabaseSetup.EnsureCreatedAsync(Of(fresh));
-
-            (await DatabaseSetup.ReadVersionAsync(Of(old))).ShouldBe(SchemaMigrations.Current);
-            (await PostgresTable.DescribeAsync(Of(old).ConnectionString, "events", 6)).ShouldBe(await PostgresTable.DescribeAsync(Of(fresh).ConnectionString, "events", 6));
-            await using var write = new CyAgentsDbContext(Of(old).BuildOptions());
-            write.Add(Event(EventTypes.CycleStarted));
-            await write.SaveChangesAsync();
-        }
-        finally
-        {
-            NpgsqlConnection.ClearAllPools();
-            await PostgresTable.ExecuteAsync(admin, $"DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)");
-            await PostgresTable.ExecuteAsync(admin, $"DROP DATABASE IF EXISTS \"{fresh}\" WITH (FORCE)");
-        }
+            upgraded.Add(Event(EventTypes.CycleStarted));
+            await upgraded.SaveChangesAsync();
+        });
     }
 }

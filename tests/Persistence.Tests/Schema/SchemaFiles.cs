@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using CyAgents.Persistence.Schema;
 using Microsoft.Data.Sqlite;
 
 namespace CyAgents.Persistence.Tests.Schema;
@@ -14,6 +15,22 @@ internal static class SchemaFiles
         var path = Path.Combine(Directory.CreateTempSubdirectory("cyagents-schema-").FullName, "cyagents.db");
         File.Copy(Fixture, path);
         return path;
+    }
+
+    /// <summary>
+    /// A copy of the v1 fixture upgraded to the current version: first asserts that no line of its schema is one
+    /// <paramref name="addedLater"/> names (so the upgrade is what makes them), then runs the production upgrade.
+    /// </summary>
+    public static async Task<(string Path, DatabaseOptions Options)> UpgradedCopyOfFixtureAsync(Func<string, bool> addedLater)
+    {
+        var path = CopyOfFixture();
+        var options = DatabaseOptions.ForSqliteFile(path);
+        Describe(path).ShouldNotContain(l => addedLater(l));
+
+        await DatabaseSetup.EnsureCreatedAsync(options);
+
+        (await DatabaseSetup.ReadVersionAsync(options)).ShouldBe(SchemaMigrations.Current);
+        return (path, options);
     }
 
     public static string NewFolderFile() => Path.Combine(Directory.CreateTempSubdirectory("cyagents-schema-").FullName, "cyagents.db");

@@ -14,6 +14,16 @@ public abstract class ThrowawayPostgresDatabase(string prefix) : IAsyncLifetime
     /// <summary>The database made for this test.</summary>
     protected string Database { get; private set; } = "";
 
+    /// <summary>The connection string of this test's database.</summary>
+    protected string Connection => new NpgsqlConnectionStringBuilder(Admin) { Database = Database }.ConnectionString;
+
+    /// <summary>The settings that put an API host on this test's database, on top of <paramref name="more"/>.</summary>
+    protected Dictionary<string, string?> OnThisDatabase(IDictionary<string, string?>? more = null) =>
+        new(more ?? new Dictionary<string, string?>()) { ["Database:Provider"] = "postgres", ["Database:ConnectionString"] = Connection };
+
+    /// <summary>An API host on this test's database; several share it as the hosts behind one load balancer do.</summary>
+    protected ApiFactory Host(IDictionary<string, string?>? more = null) => new(OnThisDatabase(more));
+
     public async Task InitializeAsync()
     {
         Admin = Environment.GetEnvironmentVariable("CYAGENTS_TEST_POSTGRES") ?? "";

@@ -3,7 +3,6 @@ using CyAgents.Persistence.Events;
 using CyAgents.Persistence.Records;
 using CyAgents.SystemApi.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using OpenAI.Chat;
 
 namespace CyAgents.SystemApi.Tests.Llm;
@@ -15,11 +14,7 @@ namespace CyAgents.SystemApi.Tests.Llm;
 public sealed class LlmPostgresTests() : ThrowawayPostgresDatabase("cyagents_llm_")
 {
     private Task<LlmWorld> WorldAsync(long granted, FakeUpstream upstream) =>
-        LlmWorld.StartAsync(granted, new Dictionary<string, string?>(upstream.Provider(0, "m"))
-        {
-            ["Database:Provider"] = "postgres",
-            ["Database:ConnectionString"] = new NpgsqlConnectionStringBuilder(Admin) { Database = Database }.ConnectionString,
-        });
+        LlmWorld.StartAsync(granted, OnThisDatabase(upstream.Provider(0, "m")));
 
     [Fact]
     public async Task Plain_streamed_and_failed_calls_are_charged_recorded_and_evented_together()

@@ -155,6 +155,9 @@ internal sealed class PreparedBids : IDisposable
         return size;
     }
 
+    /// <summary>Bid <paramref name="bid"/>'s exact size numerator N (size = N / lcm of the supplies); null when the lcm is too large for 64 bits.</summary>
+    public long? SizeNumerator(int bid) => (_sizeNumerator ?? SizeNumerators()) is { } numerator ? numerator[bid] : null;
+
     /// <summary>The exact size numerators (null when the supplies' lcm is too large for them), made on first use.</summary>
     private long[]? SizeNumerators()
     {

@@ -29,42 +29,64 @@ public sealed class UniformPriceMechanism : IClearingMechanism
     public ClearingResult Clear(ClearingInput input)
     {
         using var bids = PreparedBids.From(input);
-        var density = new double[bids.Count];
-        for (var i = 0; i < density.Length; i++)
-            density[i] = bids.Bids[i].Amount / bids.NormalizedSize[i];
-        var order = bids.OrderByDescending(density);
+        var n = bids.Count;
+        using var densities = new Scratch<double>(n);
+        var density = densities.Array;
+        for (var i = 0; i < n; i++)
+            density[i] = bids.Amount[i] / bids.NormalizedSize[i];
+        using var ordered = new Scratch<int>(n);
+        var order = ordered.Span;
+        bids.OrderByDescending(density, order);
 
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
         bids.Supply.CopyTo(remaining);
         var accepted = new List<int>();
         var first = -1;
-        foreach (var i in order)
+        var firstAt = n;
+        for (var p = 0; p < n && first < 0; p++)
         {
-            if (first < 0 && bids.Fits(i, remaining))
+            var i = order[p];
+            if (bids.Fits(i, remaining))
             {
                 bids.Take(i, remaining);
                 accepted.Add(i);
             }
-            else if (first < 0)
-                first = i;
+            else
+                (first, firstAt) = (i, p);
         }
 
         var winners = new List<Allocation>(accepted.Count);
-        var firstSize = first >= 0 ? ScaledSize(bids, first) : BigInteger.Zero;
+        // Sizes in any common unit give the same price: the exact numerators over the supplies' lcm when they fit
+        // 64 bits (a 128-bit product and quotient, ADR 0145), else the size times the supplies' product, unbounded.
+        var firstNumerator = first >= 0 ? bids.SizeNumerator(first) : null;
+        var firstSize = first >= 0 && firstNumerator is null ? ScaledSize(bids, first) : BigInteger.Zero;
         foreach (var i in accepted)
         {
             long payment = 0;
             if (first >= 0)
             {
-                var amount = bids.Bids[i].Amount;
-                var price = BigInteger.DivRem(bids.Bids[first].Amount * ScaledSize(bids, i), firstSize, out var rest);
-                if (rest > 0)
-                    price += 1;
-                payment = price >= amount ? amount : (long)price;
+                var amount = bids.Amount[i];
+                if (firstNumerator is { } denominator)
+                {
+                    var product = (UInt128)(ulong)bids.Amount[first] * (ulong)bids.SizeNumerator(i)!.Value;
+                    var (price, rest) = UInt128.DivRem(product, (ulong)denominator);
+                    if (rest > 0)
+                        price += 1;
+                    payment = price >= (ulong)amount ? amount : (long)price;
+                }
+                else
+                {
+                    var price = BigInteger.DivRem(bids.Amount[first] * ScaledSize(bids, i), firstSize, out var rest);
+                    if (rest > 0)
+                        price += 1;
+                    payment = price >= amount ? amount : (long)price;
+                }
             }
             winners.Add(bids.Allocate(i, payment));
         }
-        List<string> losers = first < 0 ? [] : order.SkipWhile(i => i != first).Select(i => bids.Ids[i]).ToList();
+        var losers = new List<string>(n - firstAt);
+        for (var p = firstAt; p < n; p++)
+            losers.Add(bids.Ids[order[p]]);
         return bids.Result(Name, winners, losers, remaining);
     }
 

@@ -41,7 +41,7 @@ public sealed class LotteryMechanism : IClearingMechanism
             var i = slots[s];
             total += weight[s] = bids.Amount[i];
             var q = bids.Quantity.AsSpan(i * PreparedBids.Kinds, PreparedBids.Kinds);
-            slotBid[s] = new Slot(q[0], q[1], q[2], q[3], i, bids.AgentOf[i], bids.Ids[i]);
+            slotBid[s] = new Slot(q[0], q[1], q[2], q[3], i, bids.AgentOf[i]);
         }
         // Which bid wins never changes what is drawn next (every drawn bid leaves the urn, winner or not), so the
         // whole draw order comes first, touching only the weights (ADR 0145); the fit test then reads the drawn bids
@@ -79,13 +79,16 @@ public sealed class LotteryMechanism : IClearingMechanism
                 winners.Add(bids.Allocate(b.Bid, bids.Amount[b.Bid]));
             }
             else
-                losers.Add(b.Id);
+                losers.Add(bids.Ids[b.Bid]);
         }
         return bids.Result(Name, winners, losers, remaining);
     }
 
-    /// <summary>A bid as a draw sees it: its bundle, index, agent number and id.</summary>
-    private readonly record struct Slot(long Cpu, long Memory, long Tokens, long Attention, int Bid, int Agent, string Id);
+    /// <summary>
+    /// A bid as the fit test sees it: its bundle, index and agent number. No id: a struct without references needs
+    /// no clearing when its pooled array goes back, and the losers' ids are read once each, in draw order.
+    /// </summary>
+    private readonly record struct Slot(long Cpu, long Memory, long Tokens, long Attention, int Bid, int Agent);
 
     /// <summary>
     /// Integer weights in slot order, drawn by cumulative position and removed: a Fenwick tree over blocks of

@@ -30,7 +30,7 @@ public class ClearingBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        foreach (var name in new[] { "first-price", "posted-price", "critical-value", "lottery" })
+        foreach (var name in new[] { "first-price", "posted-price", "critical-value", "lottery", "uniform-price" })
             _mechanisms[name] = ClearingMechanisms.Create(name);
         _input = RandomMarket(Bids, seed: 2026);
         // The densities first-price sorts by (amount over size normalized by supply), computed once outside the timing.
@@ -63,6 +63,10 @@ public class ClearingBenchmarks
 
     [Benchmark]
     public ClearingResult Lottery() => _mechanisms["lottery"].Clear(_input);
+
+    /// <summary>The reference mechanism that is greedy too (first-price's ranking, one uniform price), held to the same target.</summary>
+    [Benchmark]
+    public ClearingResult UniformPrice() => _mechanisms["uniform-price"].Clear(_input);
 
     /// <summary>
     /// Each kind is asked for by 3 bids in 4, uniformly up to twice the mean share that makes demand

@@ -12,7 +12,7 @@ namespace CyAgents.Benchmarks.Clearing;
 /// </summary>
 public static class CpuTimeRatios
 {
-    private static readonly string[] Mechanisms = ["first-price", "posted-price", "critical-value", "lottery"];
+    private static readonly string[] Mechanisms = ["first-price", "posted-price", "critical-value", "lottery", "uniform-price"];
 
     public static void Run(int bids, int rounds)
     {

@@ -20,7 +20,7 @@ public static class HtmlReport
 
     public static string Render(ExperimentResult result)
     {
-        var template = Resource("report.html");
+        var template = Template("report.html");
         var chartJs = Resource("chart.umd.min.js");
         var json = JsonSerializer.Serialize(Data(result), new JsonSerializerOptions(SummaryJson.Options) { WriteIndented = false });
         // Replace the data first: the library text must not be searched for the data placeholder.
@@ -97,6 +97,13 @@ public static class HtmlReport
     }
 
     private static double Round(double value, int digits) => Math.Round(value, digits);
+
+    /// <summary>
+    /// A report page's template with the style sheet and script helpers both pages share spliced in (report.css at
+    /// <c>__REPORT_STYLE__</c>, report-kit.js at <c>__REPORT_KIT__</c>), before any data: only our own text is searched.
+    /// </summary>
+    internal static string Template(string page) =>
+        Resource(page).Replace("__REPORT_STYLE__", Resource("report.css")).Replace("__REPORT_KIT__", Resource("report-kit.js"));
 
     internal static string Resource(string name)
     {

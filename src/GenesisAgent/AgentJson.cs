@@ -24,4 +24,13 @@ public sealed record AgentMemory
     public int Runs { get; set; }
     /// <summary>Ids of the children spawned.</summary>
     public IReadOnlyList<string> Children { get; set; } = [];
+    /// <summary>
+    /// Whose memory this is. A child's workspace starts as a copy of its parent's (ADR 0101), memory included: what the
+    /// parent handed in is not the child's, so task records under another id are dropped. Null (an older file): this agent's.
+    /// </summary>
+    public string? Agent { get; set; }
+    /// <summary>Tasks handed in (or refused for good): never handed in again.</summary>
+    public IReadOnlyList<string> Submitted { get; set; } = [];
+    /// <summary>Files this agent wrote for tasks; only these may be written again for a later task.</summary>
+    public IReadOnlyList<string> TaskFiles { get; set; } = [];
 }

@@ -1,18 +1,22 @@
 using System.Net.Sockets;
 using System.Text.Json;
+using CyAgents.Contracts;
 using CyAgents.Contracts.Sandbox;
 
 namespace CyAgents.GenesisAgent;
 
 /// <summary>
 /// One execution of the agent: read prices and balance, bid for the next cycle within budget, spawn when
-/// rich enough, ask the human when configured, and write what it did to the journal.
+/// rich enough, do the simple open tasks and hand them in, ask the human when configured, and write what it did to the journal.
 /// </summary>
 public sealed class AgentTurn(IAgentApi api, AgentEnvironment env, Strategy strategy, string workspace, TextWriter log)
 {
     public async Task<int> RunAsync(CancellationToken ct)
     {
         var memory = ReadMemory();
+        // A copy of the parent's memory (spawn copies the workspace): its task records are the parent's, not ours.
+        if (memory.Agent is { } owner && owner != env.AgentId) memory = memory with { Submitted = [], TaskFiles = [] };
+        memory = memory with { Agent = env.AgentId };
         var notes = new List<string>();
         if (strategy.Test is { } test)
             notes.AddRange(Misbehave(test));
@@ -46,6 +50,9 @@ public sealed class AgentTurn(IAgentApi api, AgentEnvironment env, Strategy stra
             log.WriteLine("no bid: the balance does not cover the minimum bid");
         }
 
+        if (strategy.DoTasks && strategy.MaxTasksPerTurn > 0)
+            memory = await DoTasksAsync(memory, notes, ct);
+
         // A prompt is paid from the attention the execution won (ADR 0135): without any, the API would refuse it.
         if (!string.IsNullOrWhiteSpace(strategy.Prompt) && env.Bundle.AttentionBasisPoints > 0)
         {
@@ -60,6 +67,63 @@ public sealed class AgentTurn(IAgentApi api, AgentEnvironment env, Strategy stra
         File.AppendAllText(Path.Combine(workspace, "journal"),
             $"{DateTimeOffset.UtcNow:O} cycle={env.Cycle} execution={env.ExecutionId} {string.Join("; ", notes)}\n");
         return 0;
+    }
+
+    /// <summary>
+    /// Writes each chosen task's file and hands it in. The idempotency key is the agent's and the task's, not the execution's:
+    /// a turn re-run after a crash before memory.json was written replays the first submission instead of making a second.
+    /// A task closed, at its submission limit or refusing the file is recorded as done too; only a transient failure
+    /// (anything else) leaves it to try again next turn.
+    /// </summary>
+    private async Task<AgentMemory> DoTasksAsync(AgentMemory memory, List<string> notes, CancellationToken ct)
+    {
+        var submitted = new HashSet<string>(memory.Submitted, StringComparer.Ordinal);
+        var taskFiles = new HashSet<string>(memory.TaskFiles, StringComparer.Ordinal);
+        IReadOnlyList<TaskResponse> open;
+        try { open = await api.GetOpenTasksAsync(ct); }
+        catch (AgentApiException e)
+        {
+            // The bid is placed already; a task list the API will not give this turn is no reason to fail the execution.
+            log.WriteLine($"no tasks this turn: {e.Message}");
+            return memory;
+        }
+        var chosen = TaskText.Choose(open, env.AgentId, submitted, taskFiles, Occupied, strategy.MaxTasksPerTurn);
+        foreach (var task in chosen)
+        {
+            await File.WriteAllTextAsync(Path.Combine(workspace, task.File), task.Content, ct);
+            taskFiles.Add(task.File);
+            try
+            {
+                var submission = await api.SubmitAsync(task.TaskId, task.File, $"{env.AgentId}:task:{task.TaskId}", ct);
+                submitted.Add(task.TaskId);
+                notes.Add($"handed in {task.File} for task {task.TaskId} ({task.Reward} credits): {submission}");
+                log.WriteLine($"handed in {task.File} for task {task.TaskId} (reward {task.Reward}): submission {submission}");
+            }
+            catch (AgentApiException e) when (e.Code is ErrorCodes.TaskClosed or ErrorCodes.SubmissionLimit or ErrorCodes.SubmissionRefused)
+            {
+                submitted.Add(task.TaskId);
+                notes.Add($"task {task.TaskId} not handed in: {e.Code}");
+                log.WriteLine($"task {task.TaskId} not handed in: {e.Message}");
+            }
+            catch (AgentApiException e)
+            {
+                notes.Add($"task {task.TaskId}: will try again ({e.Code ?? "error"})");
+                log.WriteLine($"task {task.TaskId}: submission failed, will try again: {e.Message}");
+            }
+        }
+        return memory with { Submitted = [.. submitted.Order(StringComparer.Ordinal)], TaskFiles = [.. taskFiles.Order(StringComparer.Ordinal)] };
+    }
+
+    /// <summary>
+    /// Something is at <paramref name="name"/> that a task must not overwrite: anything but a small regular file holding exactly
+    /// <paramref name="content"/> (a re-run after a crash, or a child's copy of its parent's answer, hands that in unchanged).
+    /// </summary>
+    private bool Occupied(string name, string content)
+    {
+        var entry = new FileInfo(Path.Combine(workspace, name));
+        if (!entry.Exists) return Directory.Exists(entry.FullName) || entry.LinkTarget is not null;
+        if (entry.LinkTarget is not null || entry.Length > TaskText.MaxContentLength * 4L) return true;
+        return File.ReadAllText(entry.FullName) != content;
     }
 
     /// <summary>One question to the gateway; a refusal (budget, provider down) is noted, not fatal: the turn's work is done.</summary>

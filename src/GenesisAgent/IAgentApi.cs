@@ -17,6 +17,10 @@ public interface IAgentApi
     Task<string> PostPromptAsync(string question, string idempotencyKey, CancellationToken ct);
     /// <summary>Asks the LLM gateway (<c>/v1/chat/completions</c>); returns the answer's text and the tokens it was charged.</summary>
     Task<(string Answer, long Tokens)> AskLlmAsync(string model, string question, int maxTokens, CancellationToken ct);
+    /// <summary>Open tasks (<c>GET /v1/tasks</c>), oldest first.</summary>
+    Task<IReadOnlyList<TaskResponse>> GetOpenTasksAsync(CancellationToken ct);
+    /// <summary>Hands in a workspace file for a task (<c>POST /v1/tasks/{id}/submissions</c>); returns the submission id.</summary>
+    Task<string> SubmitAsync(string taskId, string path, string idempotencyKey, CancellationToken ct);
 }
 
 /// <summary>The API could not be reached at all (socket missing, refused, permission denied).</summary>

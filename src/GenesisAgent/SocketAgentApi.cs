@@ -43,6 +43,12 @@ public sealed class SocketAgentApi(string socketPath, string token) : IAgentApi,
             return (answer.Choices.FirstOrDefault()?.Message.Content ?? "", answer.Usage?.TotalTokens ?? 0);
         });
 
+    public Task<IReadOnlyList<TaskResponse>> GetOpenTasksAsync(CancellationToken ct) =>
+        CallAsync(async () => (await _client.GetTasksAsync("open", ct)).Items);
+
+    public Task<string> SubmitAsync(string taskId, string path, string idempotencyKey, CancellationToken ct) =>
+        CallAsync(async () => (await _client.SubmitWorkAsync(taskId, new SubmitWorkRequest(path), idempotencyKey, ct)).Id);
+
     private async Task<T> CallAsync<T>(Func<Task<T>> call)
     {
         try
@@ -55,12 +61,15 @@ public sealed class SocketAgentApi(string socketPath, string token) : IAgentApi,
         }
         catch (SystemApiException e)
         {
-            throw new AgentApiException(e.Message);
+            throw new AgentApiException(e.Message, e.Code);
         }
     }
 
     public void Dispose() => _client.Dispose();
 }
 
-/// <summary>The API answered with an error.</summary>
-public sealed class AgentApiException(string message) : Exception(message);
+/// <summary>The API answered with an error; <see cref="Code"/> is its stable code (Contracts/ErrorCodes.cs), when it sent one.</summary>
+public sealed class AgentApiException(string message, string? code = null) : Exception(message)
+{
+    public string? Code { get; } = code;
+}

@@ -62,6 +62,13 @@ public sealed record Strategy
     public string LlmModel { get; set; } = "echo";
     /// <summary>Most completion tokens per question.</summary>
     public int LlmMaxTokens { get; set; } = 64;
+    /// <summary>
+    /// Do the open tasks that say which file to write and what it holds (<c>file:</c> and <c>content:</c> lines, as in
+    /// tasks/feed.json), and hand them in; at most <see cref="MaxTasksPerTurn"/> per execution.
+    /// </summary>
+    public bool DoTasks { get; set; } = true;
+    /// <summary>Most tasks handed in per execution (the API keeps at most 4 waiting per agent by default).</summary>
+    public int MaxTasksPerTurn { get; set; } = 4;
     /// <summary>TEST ONLY: misbehaviours used by the sandbox's end-to-end tests. Never set in real strategies.</summary>
     public Misbehaviour? Test { get; set; }
 }

@@ -10,6 +10,12 @@ public sealed class AgentTurnTests : IDisposable
     private readonly string _workspace = Directory.CreateTempSubdirectory("genesis-ws-").FullName;
     private readonly FakeApi _api = new();
 
+    public AgentTurnTests() => _api.Workspace = _workspace;
+
+    private static TaskResponse OpenTask(string id, string description, long reward = 100, string? poster = null) =>
+        new(id, id, description, reward, poster, 1, 30, new TaskVerifierDto("command", "python", ["python3", "-c", "pass"]), "Open", null, null,
+            $"task:{id}:escrow");
+
     private static AgentEnvironment Env(long available = 10_000) => new()
     {
         AgentId = "genesis", ExecutionId = "c1-x", Token = "tok", Cycle = 1, NextCycle = 2,
@@ -172,6 +178,117 @@ public sealed class AgentTurnTests : IDisposable
         stderr.ShouldContain("env.json");
     }
 
+    [Fact]
+    public async Task It_writes_the_file_a_simple_task_names_and_hands_it_in_once_however_often_it_runs()
+    {
+        _api.OpenTasks.Add(OpenTask("feed-hello-file", "Write it.\nfile: hello.txt\ncontent: hello, cyagents", 400));
+        _api.OpenTasks.Add(OpenTask("feed-fibonacci-30", "Compute it yourself: no content line is given.\nfile: fib.txt", 500));
+
+        (await RunAsync(new Strategy())).ShouldBe(0);
+        (await RunAsync(new Strategy())).ShouldBe(0);
+
+        var submission = _api.Submissions.ShouldHaveSingleItem();
+        submission.ShouldBe(("feed-hello-file", "hello.txt", "genesis:task:feed-hello-file", "hello, cyagents"));
+        File.ReadAllText(Path.Combine(_workspace, "hello.txt")).ShouldBe("hello, cyagents");
+        File.Exists(Path.Combine(_workspace, "fib.txt")).ShouldBeFalse("a task without a content line is not mechanical");
+        File.ReadAllText(Path.Combine(_workspace, "journal")).ShouldContain("handed in hello.txt for task feed-hello-file (400 credits): sub-1");
+    }
+
+    [Fact]
+    public async Task A_rerun_after_a_crash_before_memory_was_written_replays_the_same_idempotency_key()
+    {
+        _api.OpenTasks.Add(OpenTask("t1", "file: a.txt\ncontent: A"));
+        await RunAsync(new Strategy());
+        File.Delete(Path.Combine(_workspace, AgentMemory.FileName)); // the turn died before memory.json was written
+
+        await RunAsync(new Strategy());
+
+        _api.SubmitKeys.ShouldBe(["genesis:task:t1", "genesis:task:t1"]);
+        _api.Submissions.ShouldHaveSingleItem();
+    }
+
+    [Fact]
+    public async Task It_does_not_do_its_own_tasks_and_stops_at_its_limit_per_turn_best_paid_first()
+    {
+        _api.OpenTasks.Add(OpenTask("mine", "file: m.txt\ncontent: m", 900, poster: "genesis"));
+        _api.OpenTasks.Add(OpenTask("cheap", "file: c.txt\ncontent: c", 10));
+        _api.OpenTasks.Add(OpenTask("dear", "file: d.txt\ncontent: d", 500));
+
+        await RunAsync(new Strategy { MaxTasksPerTurn = 1 });
+        _api.Submissions.Select(s => s.TaskId).ShouldBe(["dear"]);
+
+        await RunAsync(new Strategy { MaxTasksPerTurn = 1 });
+        _api.Submissions.Select(s => s.TaskId).ShouldBe(["dear", "cheap"]);
+    }
+
+    [Fact]
+    public async Task A_task_closed_is_not_tried_again_but_a_passing_failure_is()
+    {
+        _api.OpenTasks.Add(OpenTask("closed", "file: x.txt\ncontent: x"));
+        _api.OpenTasks.Add(OpenTask("flaky", "file: y.txt\ncontent: y"));
+        _api.Refuse["closed"] = ErrorCodes.TaskClosed;
+        _api.Refuse["flaky"] = ErrorCodes.RateLimited;
+
+        (await RunAsync(new Strategy())).ShouldBe(0);
+        _api.Submissions.ShouldBeEmpty();
+        (await RunAsync(new Strategy())).ShouldBe(0);
+
+        _api.Submissions.Select(s => s.TaskId).ShouldBe(["flaky"]);
+    }
+
+    [Theory]
+    [InlineData("strategy.json")]
+    [InlineData("README.md")]
+    [InlineData("journal")]
+    public async Task A_task_naming_one_of_the_agents_own_files_is_refused_and_the_file_is_left_alone(string name)
+    {
+        var path = Path.Combine(_workspace, name);
+        File.WriteAllText(path, "the agent's own");
+        _api.OpenTasks.Add(OpenTask("hostile", $"file: {name}\ncontent: taken over"));
+
+        (await RunAsync(new Strategy())).ShouldBe(0);
+
+        _api.Submissions.ShouldBeEmpty();
+        File.ReadAllText(path).ShouldStartWith("the agent's own");
+        File.ReadAllText(path).ShouldNotContain("taken over");
+    }
+
+    [Fact]
+    public async Task A_file_already_in_the_workspace_is_not_overwritten_unless_it_was_written_for_a_task()
+    {
+        File.WriteAllText(Path.Combine(_workspace, "notes.txt"), "mine");
+        _api.OpenTasks.Add(OpenTask("t1", "file: notes.txt\ncontent: theirs"));
+        _api.OpenTasks.Add(OpenTask("t2", "file: out.txt\ncontent: one"));
+        await RunAsync(new Strategy());
+        _api.OpenTasks.Add(OpenTask("t3", "file: out.txt\ncontent: two"));
+
+        await RunAsync(new Strategy());
+
+        File.ReadAllText(Path.Combine(_workspace, "notes.txt")).ShouldBe("mine");
+        _api.Submissions.Select(s => (s.TaskId, s.Content)).ShouldBe([("t2", "one"), ("t3", "two")]);
+    }
+
+    [Fact]
+    public async Task A_child_whose_workspace_copied_its_parents_memory_does_the_tasks_its_parent_did()
+    {
+        _api.OpenTasks.Add(OpenTask("t1", "file: a.txt\ncontent: A"));
+        await RunAsync(new Strategy());
+
+        await RunAsync(new Strategy(), Env() with { AgentId = "genesis-child-1" });
+
+        _api.Submissions.Select(s => s.Key).ShouldBe(["genesis:task:t1", "genesis-child-1:task:t1"]);
+    }
+
+    [Fact]
+    public async Task With_tasks_switched_off_it_hands_in_nothing()
+    {
+        _api.OpenTasks.Add(OpenTask("t1", "file: a.txt\ncontent: A"));
+
+        await RunAsync(new Strategy { DoTasks = false });
+
+        _api.Submissions.ShouldBeEmpty();
+    }
+
     private static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -211,6 +328,25 @@ public sealed class AgentTurnTests : IDisposable
         }
 
         public List<(string Model, string Question, int MaxTokens)> LlmQuestions { get; } = [];
+        public List<TaskResponse> OpenTasks { get; } = [];
+        public List<(string TaskId, string Path, string Key, string Content)> Submissions { get; } = [];
+        /// <summary>Task id → the error code the next submission to it is refused with.</summary>
+        public Dictionary<string, string> Refuse { get; } = [];
+        public string Workspace { get; set; } = "";
+        public List<string> SubmitKeys { get; } = [];
+
+        public Task<IReadOnlyList<TaskResponse>> GetOpenTasksAsync(CancellationToken ct) => Task.FromResult<IReadOnlyList<TaskResponse>>(OpenTasks.ToList());
+
+        public Task<string> SubmitAsync(string taskId, string path, string idempotencyKey, CancellationToken ct)
+        {
+            SubmitKeys.Add(idempotencyKey);
+            if (Refuse.Remove(taskId, out var code)) throw new AgentApiException($"refused: {code}", code);
+            // The API replays a repeated key; what it copies is the file as the agent left it.
+            var earlier = Submissions.FindIndex(s => s.Key == idempotencyKey);
+            if (earlier >= 0) return Task.FromResult($"sub-{earlier + 1}");
+            Submissions.Add((taskId, path, idempotencyKey, File.ReadAllText(Path.Combine(Workspace, path))));
+            return Task.FromResult($"sub-{Submissions.Count}");
+        }
 
         public Task<(string Answer, long Tokens)> AskLlmAsync(string model, string question, int maxTokens, CancellationToken ct)
         {

@@ -141,6 +141,88 @@ public sealed class PythonSdkTests : IAsyncLifetime
             .GetProperty("prompt").GetString().ShouldStartWith("prm-");
     }
 
+    [Fact]
+    public async Task The_python_templates_task_rules_pass_their_offline_tests()
+    {
+        File.Exists(Python).ShouldBeTrue($"{Python} (Debian's python3) is missing: scripts/ensure-python installs it");
+        var sdk = Path.Combine(RepositoryRoot(), "sdk", "python");
+
+        var (exit, output) = await RunPythonAsync(Path.Combine(_root, "no-env.json"), sdk, "-m", "unittest", "-v", "tests/test_python_agent.py");
+
+        exit.ShouldBe(0, output);
+        Regex.Match(output, @"^Ran (\d+) tests? in", RegexOptions.Multiline).Groups[1].Value.ShouldBe("7", output);
+        output.ShouldContain("\nOK");
+        output.ShouldNotContain("skipped");
+    }
+
+    [Fact]
+    public async Task The_python_template_hands_in_the_simple_task_once_over_two_runs_and_leaves_hostile_tasks_alone()
+    {
+        File.Exists(Python).ShouldBeTrue($"{Python} (Debian's python3) is missing: scripts/ensure-python installs it");
+        var envFile = await StartExecutionAsync();
+        // Another agent posts the tasks: the template skips its own.
+        using (var poster = new SystemApiClient(OverSocket(), await SeedPosterAsync()))
+        {
+            TaskVerifierDto Verifier() => new("command", "python", ["python3", "-c", "pass"]);
+            await poster.PostTaskAsync(new PostTaskRequest("hello", "Hand in hello.txt.\nfile: hello.txt\ncontent: hello, cyagents", 40, 10, Verifier()));
+            await poster.PostTaskAsync(new PostTaskRequest("take over", "file: agent.py\ncontent: import os; os.system('evil')", 90, 10, Verifier()));
+            await poster.PostTaskAsync(new PostTaskRequest("escape", "file: ../escape.txt\ncontent: out", 80, 10, Verifier()));
+            await poster.PostTaskAsync(new PostTaskRequest("think", "Compute it yourself.\nfile: fib.txt", 70, 10, Verifier()));
+        }
+        // The API copies submissions from the agent's own workspace folder, so agent.py runs there, as it would in /workspace.
+        var workspace = Directory.CreateDirectory(Path.Combine(_root, "workspaces", AgentId)).FullName;
+        foreach (var file in Directory.GetFiles(Path.Combine(RepositoryRoot(), "workspaces", "python-agent")))
+            File.Copy(file, Path.Combine(workspace, Path.GetFileName(file)));
+        var code = await File.ReadAllTextAsync(Path.Combine(workspace, "agent.py"));
+
+        var first = await RunPythonAsync(envFile, workspace, "agent.py");
+        var second = await RunPythonAsync(envFile, workspace, "agent.py");
+
+        first.Exit.ShouldBe(0, first.Output);
+        second.Exit.ShouldBe(0, second.Output);
+        await using var db = await _app.Services.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>().CreateDbContextAsync();
+        var hello = await db.Set<TaskRecord>().SingleAsync(t => t.Title == "hello");
+        var submission = (await db.Set<TaskSubmissionRecord>().Where(s => s.AgentId == AgentId).ToListAsync()).ShouldHaveSingleItem(first.Output + second.Output);
+        (submission.TaskId, submission.Path, submission.Files).ShouldBe((hello.Id, "hello.txt", 1));
+        (await File.ReadAllTextAsync(Path.Combine(workspace, "hello.txt"))).ShouldBe("hello, cyagents");
+        (await File.ReadAllTextAsync(Path.Combine(workspace, "agent.py"))).ShouldBe(code, "a task must never rewrite the agent's code");
+        File.Exists(Path.Combine(_root, "workspaces", "escape.txt")).ShouldBeFalse();
+        File.Exists(Path.Combine(workspace, "fib.txt")).ShouldBeFalse();
+        first.Output.ShouldContain($"handed in hello.txt for task {hello.Id} (40 credits)");
+        JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(workspace, "state.json"))).RootElement
+            .GetProperty("submitted").EnumerateArray().Select(e => e.GetString()).ShouldBe([hello.Id]);
+    }
+
+    /// <summary>A second agent with credits and a running execution, whose token posts tasks; returns the token.</summary>
+    private async Task<string> SeedPosterAsync()
+    {
+        var services = _app.Services;
+        await using (var db = await services.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>().CreateDbContextAsync())
+        {
+            var ledger = services.GetRequiredService<LedgerBinding>()(db);
+            db.Add(new AgentRecord { Id = "poster", Name = "poster", RootId = "poster", CreatedAt = DateTimeOffset.UtcNow });
+            db.Add(new ExecutionRecord
+            {
+                Id = "exe-poster", AgentId = "poster", Cycle = 1, Status = ExecutionStatus.Running, Granted = ResourceBundle.Create(cpuMillicores: 250, memoryMiB: 96),
+            });
+            await db.SaveChangesAsync();
+            await ledger.OpenAccountAsync(AccountIds.ForAgent("poster"), AccountKind.Agent);
+            await ledger.TransferAsync(new TransferRequest("seed:poster", AccountIds.Treasury, AccountIds.ForAgent("poster"), 1000, TransferKind.Endowment));
+        }
+        return (await services.GetRequiredService<AgentTokenService>().IssueAsync("poster", "exe-poster", 1)).Token;
+    }
+
+    private HttpClient OverSocket() => new(new SocketsHttpHandler
+    {
+        ConnectCallback = async (_, ct) =>
+        {
+            var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream,
+                System.Net.Sockets.ProtocolType.Unspecified);
+            await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(_socket), ct);
+            return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+        },
+    }) { BaseAddress = new Uri("http://localhost") };
+
     /// <summary>Seeds the agent and a running execution, issues its token and writes its env.json as the orchestrator does.</summary>
     private async Task<string> StartExecutionAsync()
     {

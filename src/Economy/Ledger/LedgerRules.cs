@@ -71,22 +71,30 @@ public static class LedgerRules
     public static void Validate(IReadOnlyList<LedgerOperation> batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        for (var i = 0; i < batch.Count; i++)
+        Validate(batch, 0, batch.Count);
+    }
+
+    /// <summary>Checks <paramref name="count"/> items of <paramref name="batch"/> from <paramref name="start"/>, one linked batch.</summary>
+    public static void Validate(IReadOnlyList<LedgerOperation> batch, int start, int count)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        for (var i = 0; i < count; i++)
         {
+            var operation = batch[start + i];
             try
             {
-                switch (batch[i])
+                switch (operation)
                 {
                     case TransferRequest t: Validate(t); break;
                     case PendingResolution r: Validate(r); break;
                     default:
                         throw new LedgerException(LedgerError.InvalidRequest,
-                            $"{batch[i]?.GetType().Name ?? "null"} is not a ledger operation; use TransferRequest or PendingResolution.");
+                            $"{operation?.GetType().Name ?? "null"} is not a ledger operation; use TransferRequest or PendingResolution.");
                 }
             }
             catch (LedgerException ex)
             {
-                throw InBatch(ex, i, batch.Count);
+                throw InBatch(ex, i, count);
             }
         }
     }

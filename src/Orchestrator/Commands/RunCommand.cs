@@ -5,6 +5,7 @@ using CyAgents.Economy.Clearing;
 using CyAgents.Orchestrator.Cycles;
 using CyAgents.Orchestrator.Hosting;
 using CyAgents.Orchestrator.Sandbox;
+using CyAgents.Orchestrator.Starters;
 using CyAgents.Persistence;
 using CyAgents.Persistence.Schema;
 using CyAgents.SystemApi.Agents;
@@ -76,6 +77,24 @@ public static class RunCommand
             Description = "A task feed (JSON, see tasks/feed.json and docs/live-cycles.md): operator tasks with rewards from the treasury, posted " +
                           "at start unless posted before on this database. scripts/run passes tasks/feed.json when no option is given.",
         };
+        var reserve = new Option<string?>("--reserve")
+        {
+            Description = "Reserve prices for first-price and critical-value: none, posted (the cycle's posted prices: an uncontested host still " +
+                          "earns) or fixed (Live:Reserve:Cpu|Memory|Tokens|Attention) (default: Live:Reserve:Mode, none; scripts/run passes posted).",
+        };
+        var starters = new Option<int?>("--starters")
+        {
+            Description = $"On a new economy (before its first cycle), also create this many root agents from --starter-template, named " +
+                          $"<folder>-1 … <folder>-N, each endowed from the treasury (0 … {StarterAgents.MaxCount}; default 0; scripts/run passes 3).",
+        };
+        var starterTemplate = new Option<string?>("--starter-template")
+        {
+            Description = "Template folder (agent.json and code) of the --starters agents (default: <workspaces>/python-agent).",
+        };
+        var starterEndowment = new Option<long?>("--starter-endowment")
+        {
+            Description = $"Credits each --starters agent gets from the treasury (default {DefaultStarterEndowment}).",
+        };
 
         var command = new Command("run", """
             Runs live allocation cycles: agents bid credits for CPU, memory, tokens and attention; winners run in
@@ -88,6 +107,7 @@ public static class RunCommand
             """)
         {
             cycles, interval, window, data, db, mechanism, workspaces, endowment, apiUrls, debugAgent, debuggerFolder, engine, genesisTemplate, quiet, tasks,
+            reserve, starters, starterTemplate, starterEndowment,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -118,7 +138,34 @@ public static class RunCommand
                 Console.Error.WriteLine("cyagents run: --genesis-endowment must be at least 1.");
                 return ExitCodes.Usage;
             }
+            if (parse.GetValue(reserve) is { } mode && mode is not ("none" or "posted" or "fixed"))
+            {
+                Console.Error.WriteLine($"cyagents run: --reserve must be none, posted or fixed (got '{mode}').");
+                return ExitCodes.Usage;
+            }
+            var starterCount = parse.GetValue(starters) ?? 0;
+            if (starterCount is < 0 or > StarterAgents.MaxCount)
+            {
+                Console.Error.WriteLine($"cyagents run: --starters must be 0 … {StarterAgents.MaxCount} (got {starterCount}).");
+                return ExitCodes.Usage;
+            }
+            var starterCredits = parse.GetValue(starterEndowment) ?? DefaultStarterEndowment;
+            if (starterCredits is < 1 or > AgentCreation.MaxEndowment)
+            {
+                Console.Error.WriteLine($"cyagents run: --starter-endowment must be 1 … {AgentCreation.MaxEndowment} credits (got {starterCredits}).");
+                return ExitCodes.Usage;
+            }
             var workspacesRoot = FromRepository(parse.GetValue(workspaces)!);
+            var starterFolder = parse.GetValue(starterTemplate) is { } st ? Path.GetFullPath(st) : Path.Combine(workspacesRoot, "python-agent");
+            if (starterCount > 0)
+            {
+                try { AgentManifestReader.ReadFolder(starterFolder); }
+                catch (AgentManifestException e)
+                {
+                    Console.Error.WriteLine($"cyagents run: --starter-template {starterFolder}: {e.Message}");
+                    return ExitCodes.Usage;
+                }
+            }
             var firstTemplate = Path.Combine(workspacesRoot, "genesis");
             if (parse.GetValue(genesisTemplate) is { } chosen)
             {
@@ -153,7 +200,7 @@ public static class RunCommand
                 DebuggerFolder = parse.GetValue(debuggerFolder),
                 ConsoleLog = !parse.GetValue(quiet),
                 // Options given on the command line win over the configuration's Live section: they are its last source.
-                Configuration = CommandLineKeys(parse.GetValue(mechanism), executionWindow, pause, parse.GetValue(endowment)),
+                Configuration = CommandLineKeys(parse.GetValue(mechanism), executionWindow, pause, parse.GetValue(endowment), parse.GetValue(reserve)),
             };
             try
             {
@@ -173,6 +220,17 @@ public static class RunCommand
                         DateTimeOffset.UtcNow, ct);
                     Console.Error.WriteLine($"cyagents run: task feed: {posted} of {feed.Count} tasks posted ({feed.Count - posted} posted before)");
                 }
+                if (starterCount > 0)
+                {
+                    var outcome = await economy.Services.GetRequiredService<StarterAgents>().EnsureAsync(starterFolder, starterCount, starterCredits, ct);
+                    Console.Error.WriteLine(outcome.NotCreatedBecause is { } notCreated
+                        ? $"cyagents run: starters: none created ({outcome.Existing} of {starterCount} exist): {notCreated}"
+                        : $"cyagents run: starters: {outcome.Created.Count} of {starterCount} created from {starterFolder} with {starterCredits} credits each " +
+                          $"({outcome.Existing} existed): {string.Join(", ", outcome.Created.Select(a => $"{a.Name} {a.Id}"))}");
+                    foreach (var agent in outcome.Created)
+                        economy.Logger.LogInformation("Starter agent {AgentId} ({Name}) created from {Template} with {Endowment} credits",
+                            agent.Id, agent.Name, starterFolder, starterCredits);
+                }
                 var reports = await economy.RunCyclesAsync(parse.GetValue(cycles), economy.Options.Interval, ct);
                 Console.Error.WriteLine($"cyagents run: {reports.Count} cycles done; log: {settings.Log}");
                 return ExitCodes.Ok;
@@ -181,6 +239,11 @@ public static class RunCommand
             {
                 Console.Error.WriteLine($"cyagents run: invalid configuration: {problem}");
                 return ExitCodes.Configuration;
+            }
+            catch (StarterRefusedException e)
+            {
+                Console.Error.WriteLine($"cyagents run: --starters: {e.Message}");
+                return ExitCodes.Usage;
             }
             catch (DataFolderBusyException e)
             {
@@ -221,6 +284,9 @@ public static class RunCommand
         return command;
     }
 
+    /// <summary>Credits of each --starters agent unless --starter-endowment says otherwise: enough to bid, spawn once and work for 30+ cycles.</summary>
+    public const long DefaultStarterEndowment = 5000;
+
     /// <summary>
     /// On a database that has agents, --genesis-template is accepted only when it is the template the first agent was made
     /// from (its stored manifest equals the folder's), so re-running the same command line works and a different folder is
@@ -242,9 +308,10 @@ public static class RunCommand
               $"was not made from {template}. Add an agent with `cyagents agents create --template {template} --endowment N`.";
     }
 
-    private static Dictionary<string, string?> CommandLineKeys(string? mechanism, TimeSpan? window, TimeSpan? interval, long? endowment)
+    private static Dictionary<string, string?> CommandLineKeys(string? mechanism, TimeSpan? window, TimeSpan? interval, long? endowment, string? reserve)
     {
         var keys = new Dictionary<string, string?>();
+        if (reserve is not null) keys[$"{LiveOptions.Section}:Reserve:Mode"] = reserve;
         if (mechanism is not null) keys[$"{LiveOptions.Section}:Mechanism"] = mechanism;
         if (window is { } w) keys[$"{LiveOptions.Section}:ExecutionWindow"] = w.ToString("c", CultureInfo.InvariantCulture);
         if (interval is { } i) keys[$"{LiveOptions.Section}:Interval"] = i.ToString("c", CultureInfo.InvariantCulture);

@@ -114,8 +114,11 @@ public sealed class AllocationCycle(
         // Not cancellable, like clearing: a step's bookkeeping (deadlines, expiries) completes once begun.
         foreach (var step in _steps) await step.BeforeClearingAsync(number, CancellationToken.None);
         var (bidCount, result, executions, nextPrices) = await ClearAndSettleAsync(number);
-        logger.LogInformation("Cycle {Cycle} cleared by {Mechanism}: {Bids} bids, {Winners} winners, welfare {Welfare}, revenue {Revenue}",
-            number, result.Mechanism, bidCount, result.Winners.Count, result.Welfare, result.Revenue);
+        // The cycle's figures in one line, utilization included, so a run is judged from system.log alone (ADR 0141).
+        logger.LogInformation("Cycle {Cycle} cleared by {Mechanism}: {Bids} bids, {Winners} winners, welfare {Welfare}, revenue {Revenue}, " +
+                              "CPU utilization {CpuUtilization}, memory utilization {MemoryUtilization}",
+            number, result.Mechanism, bidCount, result.Winners.Count, result.Welfare, result.Revenue,
+            Math.Round(result.Utilization(ResourceKind.Cpu), 4), Math.Round(result.Utilization(ResourceKind.Memory), 4));
 
         foreach (var step in _steps) await step.AfterSettlementAsync(number, executions, CancellationToken.None);
         await SetStatusAsync(number, CycleStatus.Running);

@@ -104,6 +104,14 @@ public static class OrchestratorExtensions
                 history: sp.GetRequiredService<ExecutionHistory>(), uids: sandbox.UidRange,
                 steps: sp.GetServices<ICycleStep>().ToList());
         });
+        // Template agents `run --starters N` adds to a new economy (ADR 0139), through the operator's creation path.
+        services.AddSingleton(sp =>
+        {
+            var api = sp.GetRequiredService<IOptions<SystemApiOptions>>().Value;
+            return new CyAgents.Orchestrator.Starters.StarterAgents(sp.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>(),
+                sp.GetRequiredService<LedgerBinding>(), sp.GetRequiredService<CyAgents.SystemApi.Workspaces.WorkspaceTemplate>(),
+                new CyAgents.SystemApi.Agents.ManifestMinimums(api.MinBidCpuMillicores, api.MinBidMemoryMiB), sp.GetRequiredService<TimeProvider>());
+        });
         services.AddSingleton(sp =>
         {
             var binding = sp.GetRequiredService<LedgerBinding>();

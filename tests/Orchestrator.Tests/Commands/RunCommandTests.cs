@@ -78,12 +78,30 @@ public sealed class RunCommandTests
     [InlineData("--window", "0s")]
     [InlineData("--mechanism", "auction-of-dreams")]
     [InlineData("--cycles", "0")]
+    [InlineData("--reserve", "sometimes")]
+    [InlineData("--starters", "-1")]
+    [InlineData("--starters", "101")]
+    [InlineData("--starter-endowment", "0")]
     public async Task Bad_options_are_one_line_and_exit_code_2(string option, string value)
     {
         var (exit, stderr) = await RunAsync("run", option, value);
 
         exit.ShouldBe(2);
         stderr.Trim().Split('\n').ShouldHaveSingleItem().ShouldStartWith("cyagents run:");
+    }
+
+    [Fact]
+    public async Task Starters_from_a_folder_without_a_manifest_are_refused_in_one_line_before_anything_is_created()
+    {
+        var data = Directory.CreateTempSubdirectory("cyagents-starters-").FullName;
+        var template = Directory.CreateTempSubdirectory("cyagents-no-manifest-").FullName;
+
+        var (exit, stderr) = await RunAsync("run", "--starters", "2", "--starter-template", template, "--data", data,
+            "--engine", "/nonexistent/docker.sock");
+
+        exit.ShouldBe(ExitCodes.Usage);
+        stderr.Trim().Split('\n').ShouldHaveSingleItem().ShouldStartWith($"cyagents run: --starter-template {template}: agent.json");
+        Directory.EnumerateFileSystemEntries(data).ShouldBeEmpty();
     }
 
     [Theory]

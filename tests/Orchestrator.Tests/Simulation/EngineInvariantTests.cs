@@ -16,6 +16,7 @@ public class EngineInvariantTests
         { "demand-shock", 150, 60 },
         { "sybil", 120, 40 },
         { "scale", 1000, 5 },
+        { "tasks", 120, 40 },
     };
 
     [Fact]

@@ -21,7 +21,7 @@ public class SimulateCommandTests
         var (exit, output, _) = await InvokeAsync("--help");
 
         exit.ShouldBe(0);
-        foreach (var name in new[] { "market", "boltzmann", "lottery-532", "los-tight", "demand-shock", "sybil", "scale",
+        foreach (var name in new[] { "market", "boltzmann", "lottery-532", "los-tight", "demand-shock", "sybil", "scale", "tasks",
                      "first-price", "critical-value", "posted-price", "lottery", "optimal",
                      "truthful", "shading", "random", "budget-pacing", "zero-intelligence", "spawner",
                      "--agents", "--cycles", "--mechanism", "--seed", "--scenario", "--out", "--bench" })

@@ -21,6 +21,8 @@ public static class PopulationGenerator
         var names = new AgentNames(SeedStreams.Derive(seed, "names"));
         var strategies = Apportion(spec.Mix, count, rng);
         var attentionShare = Math.Min(0.1, spec.AttentionSeekers / count);
+        // Skill has a stream of its own: adding it to a population leaves every other draw where it was.
+        var skillRng = spec.Skill is null ? null : new MersenneTwister(SeedStreams.Derive(seed, "skill"), threadSafe: false);
         var agents = new SyntheticAgent[count];
         for (var i = 0; i < count; i++)
         {
@@ -49,6 +51,8 @@ public static class PopulationGenerator
                 valueDraw * Math.Sqrt(relativeSize), rate, endowment, income)
             {
                 Shade = shade,
+                Skill = skillRng is null ? SyntheticAgent.DefaultSkill : Math.Clamp(spec.Skill!.Sample(skillRng), 0, 1),
+                Alternatives = spec.Alternatives,
             };
         }
         return agents;

@@ -38,6 +38,13 @@ public sealed record PopulationSpec
     public double TokenUserShare { get; init; } = 0.6;
     /// <summary>Expected number of agents that ever ask for human attention (the human is one scarce person); at most 10%.</summary>
     public double AttentionSeekers { get; init; } = 40;
+    /// <summary>
+    /// Each agent's chance that an attempt at a posted task passes (clamped to [0, 1]); drawn from its own seeded stream,
+    /// so populations without it draw exactly what they drew before. Null: every agent has <see cref="SyntheticAgent.DefaultSkill"/>.
+    /// </summary>
+    public Distribution? Skill { get; init; }
+    /// <summary>Alternative bundles each agent bids per cycle (XOR); 1 for a single bid.</summary>
+    public int Alternatives { get; init; } = 1;
     /// <summary>Mix of strategies; counts are apportioned exactly (largest remainder), then shuffled.</summary>
     public IReadOnlyList<StrategyShare> Mix { get; init; } = DefaultMix;
 

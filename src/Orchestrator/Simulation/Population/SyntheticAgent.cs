@@ -60,6 +60,13 @@ public sealed class SyntheticAgent
     public double Pace { get; internal set; } = 1.0;
     /// <summary>The hedge strategy's learned weights over shading factors; null for every other strategy.</summary>
     public ShadeLearner? Learner { get; internal set; }
+    /// <summary>Chance in [0, 1] that an attempt at a posted task passes its verifier (ADR 0142); the board draws against it.</summary>
+    public double Skill { get; internal set; } = DefaultSkill;
+    /// <summary>Bundles bid per cycle as alternatives (XOR, ADR 0143): the full bundle and k − 1 smaller ones; 1 bids one.</summary>
+    public int Alternatives { get; internal set; } = 1;
+
+    /// <summary>The skill of an agent whose population says none.</summary>
+    public const double DefaultSkill = 0.5;
 
     // Per-cycle scratch, filled by the runner before strategies look at it.
     internal long ValueThisCycle;
@@ -79,6 +86,10 @@ public sealed class SyntheticAgent
     /// <summary>Sum over the cycles it bid of its true value: what utility is measured against across agents.</summary>
     public long ValueBidFor { get; internal set; }
     public long Paid { get; internal set; }
+    /// <summary>Task rewards paid to this agent (TaskReward transfers).</summary>
+    public long TaskEarnings { get; internal set; }
+    /// <summary>Tasks this agent was awarded.</summary>
+    public int TasksAwarded { get; internal set; }
     /// <summary>Sum of won bundles, each normalized by the cycle's supply (for Jain's index over resources received).</summary>
     public double ResourcesWon { get; internal set; }
 }

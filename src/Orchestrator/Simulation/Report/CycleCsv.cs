@@ -21,16 +21,38 @@ public static class CycleCsv
         "efficiency_basis", "welfare_bound", "optimal_welfare",
     ];
 
+    /// <summary>Columns of the task board (ADR 0142), written after the others only when a run has tasks.</summary>
+    public static IReadOnlyList<string> TaskHeader { get; } =
+    [
+        "tasks_posted", "tasks_open", "task_attempts", "tasks_passed", "tasks_awarded", "task_rewards", "tasks_expired", "task_returns",
+        "attention_refused", "attention_spent", "passes_unpaid",
+    ];
+
+    /// <summary>Columns of alternative bids (ADR 0143), written last only when a run has agents that bid alternatives.</summary>
+    public static IReadOnlyList<string> AlternativeHeader { get; } = ["alternative_bids", "alternative_wins"];
+
+    /// <summary>The header of these runs: <see cref="Header"/>, then the task and alternative columns when they apply.</summary>
+    public static IReadOnlyList<string> HeaderOf(IReadOnlyList<RunResult> runs)
+    {
+        var (tasks, alternatives) = Extras(runs);
+        return [.. Header, .. tasks ? TaskHeader : [], .. alternatives ? AlternativeHeader : []];
+    }
+
+    private static (bool Tasks, bool Alternatives) Extras(IReadOnlyList<RunResult> runs) =>
+        (runs.Any(r => r.Cycles.Any(c => c.Tasks is not null)), runs.Any(r => r.Cycles.Any(c => c.AlternativeBids is not null)));
+
     public static string FileName(RunResult run, bool withVariant) =>
         withVariant ? $"cycles-{run.Variant}-{run.Mechanism}.csv" : $"cycles-{run.Mechanism}.csv";
 
     /// <summary>Writes the rows of <paramref name="runs"/> under one header (several runs concatenate cleanly).</summary>
     public static void Write(TextWriter writer, IEnumerable<RunResult> runs)
     {
+        var list = runs.ToList();
+        var (tasks, alternatives) = Extras(list);
         var options = new CsvWriterOptions { NewLine = "\n", FormatProvider = CultureInfo.InvariantCulture };
         using var csv = CsvWriter.Create(writer, options, true);
-        csv.WriteHeader(Header.ToArray());
-        foreach (var run in runs)
+        csv.WriteHeader(HeaderOf(list).ToArray());
+        foreach (var run in list)
         {
             foreach (var row in run.Cycles)
             {
@@ -60,6 +82,18 @@ public static class CycleCsv
                 csv.WriteField(BasisName(row.EfficiencyBasis));
                 csv.WriteField(row.WelfareBound is { } bound ? Int(bound) : "");
                 csv.WriteField(row.OptimalWelfare is { } optimum ? Int(optimum) : "");
+                if (tasks)
+                {
+                    var t = row.Tasks;
+                    foreach (var value in t is null ? new long?[TaskHeader.Count]
+                        : [t.Posted, t.Open, t.Attempts, t.Passed, t.Awarded, t.RewardsPaid, t.Expired, t.Returned, t.AttentionRefused, t.AttentionSpent, t.PassedUnpaid])
+                        csv.WriteField(value is { } v ? Int(v) : "");
+                }
+                if (alternatives)
+                {
+                    csv.WriteField(row.AlternativeBids is { } bids ? Int(bids) : "");
+                    csv.WriteField(row.AlternativeWins is { } wins ? Int(wins) : "");
+                }
                 csv.EndRecord();
             }
         }

@@ -15,6 +15,33 @@ public sealed record GroupSummary(string Group, int Agents, long Wins, double Wi
 /// <summary>An agent at the end of a run.</summary>
 public sealed record AgentStanding(string Id, string Name, string Group, long Wealth, int Wins);
 
+/// <summary>The task board over a run (ADR 0142): what the operator posted, paid and got back, and what agents earned.</summary>
+/// <param name="Posted">Tasks posted.</param>
+/// <param name="Awarded">Tasks awarded (each exactly once).</param>
+/// <param name="Expired">Tasks returned unawarded at their deadline.</param>
+/// <param name="OpenAtEnd">Tasks still open (their rewards still escrowed) after the last cycle.</param>
+/// <param name="RewardsPaid">Credits paid as task rewards.</param>
+/// <param name="Returned">Credits returned to the treasury at deadlines.</param>
+/// <param name="Attempts">Submissions judged.</param>
+/// <param name="AttentionRefused">Review submissions refused: the won attention did not cover the prompt.</param>
+/// <param name="AgentsEarning">Agents paid at least one reward.</param>
+/// <param name="AgentsNet">Rewards agents received minus what they paid for compute, over all agents.</param>
+public sealed record TaskSummary(long Posted, long Awarded, long Expired, int OpenAtEnd, long RewardsPaid, long Returned, long Attempts,
+    long AttentionRefused, int AgentsEarning, long AgentsNet)
+{
+    /// <summary>Null when the run had no task board.</summary>
+    public static TaskSummary? From(RunResult run)
+    {
+        var cycles = run.Cycles.Where(c => c.Tasks is not null).Select(c => c.Tasks!).ToList();
+        if (cycles.Count == 0)
+            return null;
+        return new TaskSummary(cycles.Sum(c => (long)c.Posted), cycles.Sum(c => (long)c.Awarded), cycles.Sum(c => (long)c.Expired),
+            cycles[^1].Open, cycles.Sum(c => c.RewardsPaid), cycles.Sum(c => c.Returned), cycles.Sum(c => (long)c.Attempts),
+            cycles.Sum(c => (long)c.AttentionRefused), run.Agents.Count(a => a.TasksAwarded > 0),
+            run.Agents.Sum(a => a.TaskEarnings) - run.Agents.Sum(a => a.Paid));
+    }
+}
+
 /// <summary>The headline numbers of one run, shared by the console table, summary.json and the HTML report.</summary>
 public sealed record RunSummary(
     string Label, string Variant, string Mechanism, string CsvFile, int AgentsAtStart, int AgentsAtEnd, int Cycles,
@@ -31,6 +58,18 @@ public sealed record RunSummary(
     /// <summary>The hedge agents' mean learned shading factor; only written when there are hedge agents.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? LearnedShade { get; init; }
+
+    /// <summary>The task board's totals; only written when the run had tasks.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TaskSummary? Tasks { get; init; }
+
+    /// <summary>Alternative bids placed and won over the run; only written when agents bid alternatives.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? AlternativeBids { get; init; }
+
+    /// <inheritdoc cref="AlternativeBids"/>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? AlternativeWins { get; init; }
 
     public static RunSummary From(RunResult run, bool withVariant)
     {
@@ -67,6 +106,9 @@ public sealed record RunSummary(
         {
             AdaptiveGain = run.AdaptiveGain() is { } gain ? Math.Round(gain, 6) : null,
             LearnedShade = run.LearnedShade() is { } shade ? Math.Round(shade, 6) : null,
+            Tasks = TaskSummary.From(run),
+            AlternativeBids = cycles.Any(c => c.AlternativeBids is not null) ? cycles.Sum(c => (long)(c.AlternativeBids ?? 0)) : null,
+            AlternativeWins = cycles.Any(c => c.AlternativeWins is not null) ? cycles.Sum(c => (long)(c.AlternativeWins ?? 0)) : null,
         };
     }
 

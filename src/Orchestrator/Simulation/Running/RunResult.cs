@@ -46,6 +46,12 @@ public sealed record CycleMetrics
     public required long TreasuryIssued { get; init; }
     /// <summary>The ledger's conservation check after the cycle.</summary>
     public required bool Conserved { get; init; }
+    /// <summary>The task board's cycle (ADR 0142); null when the scenario has no tasks.</summary>
+    public TaskCycleMetrics? Tasks { get; init; }
+    /// <summary>Alternative bids placed this cycle besides the main ones (ADR 0143); null when no agent bids alternatives.</summary>
+    public int? AlternativeBids { get; init; }
+    /// <summary>Alternative bids that won this cycle; null when no agent bids alternatives.</summary>
+    public int? AlternativeWins { get; init; }
 }
 
 /// <summary>The yardstick of a cycle's efficiency.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using CyAgents.Economy.Clearing;
 using CyAgents.Economy.Cycles;
 using CyAgents.Economy.Ledger;
@@ -44,19 +45,40 @@ public sealed class SimulationRunner
         var mechanism = ClearingMechanisms.Create(mechanismName);
         var run = await SimulationRun.OpenAsync(variant, cycles, seed, ct);
         var rows = new List<CycleMetrics>(cycles);
-        for (var cycle = 1; cycle <= cycles; cycle++)
+        // A cycle's measures (efficiency bound, Gini, Jain) are computed on another core while the next cycle runs;
+        // rows still arrive in cycle order, and the conservation check stays on this thread, at the cycle's own state.
+        Task<CycleMetrics>? measuring = null;
+        async Task CompleteAsync(Task<CycleMetrics> measure)
         {
-            ct.ThrowIfCancellationRequested();
-            var row = await run.CycleAsync(mechanism, cycle, ct);
+            var row = await measure;
             rows.Add(row);
-            if (agentOutput is not null)
-                run.WriteAgents(agentOutput, cycle);
-            if (!row.Conserved)
-                throw new SimulationInvariantException(
-                    $"the ledger's conservation check failed after cycle {cycle} of {variant.Name}/{mechanism.Name}");
-            onCycle?.Invoke(cycle);
+            onCycle?.Invoke(row.Cycle);
         }
-        var finalWealth = await run.WealthAsync(ct);
+        try
+        {
+            for (var cycle = 1; cycle <= cycles; cycle++)
+            {
+                ct.ThrowIfCancellationRequested();
+                var step = await run.StepAsync(mechanism, cycle, ct);
+                if (agentOutput is not null)
+                    run.WriteAgents(agentOutput, cycle);
+                if (!step.Conserved)
+                    throw new SimulationInvariantException(
+                        $"the ledger's conservation check failed after cycle {cycle} of {variant.Name}/{mechanism.Name}");
+                if (measuring is not null)
+                    await CompleteAsync(measuring);
+                measuring = run.StartMeasures(step);
+            }
+            await CompleteAsync(measuring!);
+            measuring = null;
+        }
+        finally
+        {
+            // Never leave a measure running past the run (e.g. on cancellation).
+            if (measuring is not null)
+                await Task.WhenAny(measuring);
+        }
+        var finalWealth = run.Wealth();
         stopwatch.Stop();
         return new RunResult(scenario, variant.Name, mechanism.Name, seed, run.Supply, rows, run.Agents, finalWealth,
             new RunTiming(stopwatch.Elapsed, rows.Sum(r => (long)r.Agents)));
@@ -92,6 +114,14 @@ public sealed class SimulationRunner
         private double[] _noise;
         private double[] _uniform;
         private bool _balancesStale = true;
+        // Each agent's ledger account, by index, so a cycle's 10,000 balance reads need no lookup by id.
+        private LedgerAccountHandle[] _accounts;
+        private readonly LedgerAccountHandle _treasury;
+        private readonly List<Posting> _postings = [];
+        private long[] _posted;
+        // The earning economy's parts (ADRs 0142, 0143); null when the scenario has none, so such runs are unchanged.
+        private readonly SimulatedTaskBoard? _tasks;
+        private readonly AlternativeBids? _alternatives;
 
         private SimulationRun(ScenarioSettings settings, int cycles, int seed, List<SyntheticAgent> agents, InMemoryLedger ledger)
         {
@@ -108,6 +138,11 @@ public sealed class SimulationRunner
             _arrivals = new int[agents.Count];
             _noise = new double[agents.Count];
             _uniform = new double[agents.Count];
+            _posted = new long[agents.Count];
+            _accounts = agents.Select(a => ledger.GetAccountHandle(a.AccountId)).ToArray();
+            _treasury = ledger.GetAccountHandle(AccountIds.Treasury);
+            _tasks = settings.Tasks is { } feed ? new SimulatedTaskBoard(feed, settings.Attention, seed, agents.Count) : null;
+            _alternatives = agents.Any(a => a.Alternatives > 1) ? new AlternativeBids() : null;
         }
 
         public ResourceBundle Supply { get; }
@@ -119,6 +154,9 @@ public sealed class SimulationRunner
 
         /// <summary>What the last cycle's step decided.</summary>
         internal CycleClearingOutcome? LastStep { get; private set; }
+
+        /// <summary>The run's ledger, for tests that follow a credit to its transfer.</summary>
+        internal ILedger Ledger => _ledger;
 
         /// <summary>Draws the population, opens its accounts and pays the endowments.</summary>
         public static async Task<SimulationRun> OpenAsync(SimulationVariant variant, int cycles, int seed, CancellationToken ct)
@@ -140,29 +178,50 @@ public sealed class SimulationRunner
         }
 
         /// <summary>One allocation cycle, start to end; returns its row of metrics.</summary>
-        public async Task<CycleMetrics> CycleAsync(IClearingMechanism mechanism, int cycle, CancellationToken ct)
+        public async Task<CycleMetrics> CycleAsync(IClearingMechanism mechanism, int cycle, CancellationToken ct) =>
+            await StartMeasures(await StepAsync(mechanism, cycle, ct));
+
+        /// <summary>
+        /// One allocation cycle, without its measures: pays, draws, bids, clears, settles, reads every balance and checks
+        /// conservation. <see cref="StartMeasures"/> turns the result into the cycle's row.
+        /// </summary>
+        public async Task<CycleStep> StepAsync(IClearingMechanism mechanism, int cycle, CancellationToken ct)
         {
             if (_settings.Spawn is { } plan && plan.Cycle == cycle)
                 await SpawnAsync(plan, cycle, ct);
-            await PayIncomeAsync(cycle, ct);
-            await ReadBalancesIfStaleAsync(ct);
+            PayIncome(cycle);
+            ReadBalancesIfStale();
             Draw(cycle);
-            var gifts = await GiveGiftsAsync(cycle, ct);
+            var gifts = GiveGifts(cycle);
+            if (_tasks is not null)
+                await _tasks.OpenCycleAsync(cycle, _agents.Count, _ledger, ct);
             await PlaceBidsAsync(cycle, ct);
 
             // The live economy's own cycle step (CycleClearing), so a simulated cycle clears, prices and settles as a live one does.
-            LastInput = new CycleClearingInput(cycle, _bids, Supply, _prices, mechanism,
+            var prices = _prices;
+            LastInput = new CycleClearingInput(cycle, _alternatives is { Bids.Count: > 0 } xor ? [.. _bids, .. xor.Bids] : _bids,
+                Supply, prices, mechanism,
                 _settings.PricingEnabled ? _settings.Pricing : null, SeedStreams.Derive(_seed, "clearing", cycle),
-                Reserve: _settings.Reserve.For(_prices));
+                Reserve: _settings.Reserve.For(prices));
             var step = LastStep = CycleClearing.Run(LastInput);
             var result = step.Result;
             if (step.Settlement.Count > 0)
-                await _ledger.ApplyBatchAsync(step.Settlement, ct);
+                _ledger.Apply(step.Settlement, 0, step.Settlement.Count);
             var welfare = RecordOutcomes(result, cycle);
-            var efficiency = Efficiency(welfare);
+            if (_tasks is not null)
+                await _tasks.SettleAsync(cycle, result, _byId, _agents, _ledger, ct);
             _prices = step.Market.NextPrices;
 
-            return await MeasureAsync(cycle, result, step.Market, welfare, efficiency, gifts, ct);
+            // What the measures read, copied: the bid list and the agents' tallies change in the next cycle.
+            var bids = _bids.ToArray();
+            var values = new long[bids.Length];
+            for (var b = 0; b < values.Length; b++)
+                values[b] = _agents[_bidders[b]].ValueThisCycle;
+            var alternatives = _alternatives is null ? [] : _alternatives.AtTrueValues().ToArray();
+            var resourcesWon = new double[_agents.Count];
+            for (var i = 0; i < resourcesWon.Length; i++)
+                resourcesWon[i] = _agents[i].ResourcesWon;
+            return Measure(cycle, result, step.Market, welfare, gifts, bids, values, alternatives, prices, resourcesWon);
         }
 
         /// <summary>Each agent's posted balance after the last cycle's settlement, in agent order.</summary>
@@ -186,11 +245,10 @@ public sealed class SimulationRunner
         }
 
         /// <summary>Every agent's posted balance, in agent order.</summary>
-        public async Task<long[]> WealthAsync(CancellationToken ct)
+        public long[] Wealth()
         {
             var wealth = new long[_agents.Count];
-            for (var i = 0; i < _agents.Count; i++)
-                wealth[i] = (await _ledger.GetBalanceAsync(_agents[i].AccountId, ct)).Posted;
+            _ledger.ReadBalances(_accounts, wealth, new long[_agents.Count]);
             return wealth;
         }
 
@@ -238,25 +296,33 @@ public sealed class SimulationRunner
             Array.Resize(ref _arrivals, _agents.Count);
             Array.Resize(ref _noise, _agents.Count);
             Array.Resize(ref _uniform, _agents.Count);
+            Array.Resize(ref _posted, _agents.Count);
+            var first = _accounts.Length;
+            Array.Resize(ref _accounts, _agents.Count);
+            for (var i = first; i < _agents.Count; i++)
+                _accounts[i] = _ledger.GetAccountHandle(_agents[i].AccountId);
             _balancesStale = true;
         }
 
         /// <summary>Income from the treasury, so the economy does not drain into it through clearing charges.</summary>
-        private async Task PayIncomeAsync(int cycle, CancellationToken ct)
+        /// <remarks>
+        /// Postings, not id-keyed transfers: the run pays each agent once per cycle and never retries, and an id per
+        /// payment was most of the ledger's work (ADR 0139).
+        /// </remarks>
+        private void PayIncome(int cycle)
         {
             if (!_settings.IncomeEnabled)
                 return;
-            var cycleText = Num(cycle);
+            _postings.Clear();
             for (var i = 0; i < _agents.Count; i++)
             {
                 var agent = _agents[i];
                 if (agent.Income <= 0)
                     continue;
-                _operations.Add(new TransferRequest(string.Concat("c", cycleText, ":income:", agent.Id), AccountIds.Treasury,
-                    agent.AccountId, agent.Income, TransferKind.Endowment, cycle, "income"));
+                _postings.Add(new Posting(_treasury, _accounts[i], agent.Income));
                 _available[i] += agent.Income;
             }
-            await FlushAsync(ct);
+            _ledger.Post(CollectionsMarshal.AsSpan(_postings), TransferKind.Endowment, cycle, "income");
         }
 
         /// <summary>
@@ -264,12 +330,11 @@ public sealed class SimulationRunner
         /// cycle, and carried forward with the income in between. Were the carried figure ever wrong, the ledger
         /// would refuse the escrow it could not cover and stop the run.
         /// </summary>
-        private async Task ReadBalancesIfStaleAsync(CancellationToken ct)
+        private void ReadBalancesIfStale()
         {
             if (!_balancesStale)
                 return;
-            for (var i = 0; i < _agents.Count; i++)
-                _available[i] = (await _ledger.GetBalanceAsync(_agents[i].AccountId, ct)).Available;
+            _ledger.ReadBalances(_accounts, _posted, _available);
             _balancesStale = false;
         }
 
@@ -310,15 +375,15 @@ public sealed class SimulationRunner
         /// Random pairwise gifts of a fixed amount, made only when the payer can afford them: the Dragulescu-Yakovenko
         /// exchange whose stationary wealth distribution is exponential (Gini 1/2).
         /// </summary>
-        private async Task<int> GiveGiftsAsync(int cycle, CancellationToken ct)
+        private int GiveGifts(int cycle)
         {
             if (_settings.GiftsPerAgent <= 0)
                 return 0;
             var n = _agents.Count;
             var count = (int)Math.Round(_settings.GiftsPerAgent * n);
             var amount = _settings.GiftAmount;
-            var cycleText = Num(cycle);
             var moved = 0;
+            _postings.Clear();
             for (var g = 0; g < count; g++)
             {
                 var payer = _rng.Next(n);
@@ -327,12 +392,11 @@ public sealed class SimulationRunner
                     continue;
                 _available[payer] -= amount;
                 _available[payee] += amount;
-                _operations.Add(new TransferRequest(string.Concat("c", cycleText, ":gift:", Num(g)), _agents[payer].AccountId,
-                    _agents[payee].AccountId, amount, TransferKind.Gift, cycle, null));
+                _postings.Add(new Posting(_accounts[payer], _accounts[payee], amount));
                 moved++;
             }
-            // Gifts go in order, so each batch sees the ones before it: what was affordable here is affordable there.
-            await FlushAsync(ct);
+            // Postings apply in order, so each gift sees the ones before it: what was affordable here is affordable there.
+            _ledger.Post(CollectionsMarshal.AsSpan(_postings), TransferKind.Gift, cycle);
             return moved;
         }
 
@@ -344,6 +408,7 @@ public sealed class SimulationRunner
         {
             _bids.Clear();
             _bidders.Clear();
+            _alternatives?.Clear();
             if (!_settings.MarketOpen)
                 return;
             var cycleText = Num(cycle);
@@ -353,12 +418,17 @@ public sealed class SimulationRunner
                 agent.ValueThisCycle = 0;
                 agent.PaidThisCycle = 0;
                 var k = _arrivals[i];
-                if (k <= 0 || _available[i] <= 0 || agent.Demand.IsEmpty)
+                // An agent with a task from the board wants compute even without tasks of its own (ADR 0142).
+                var picked = _tasks is not null && _tasks.HasPick(i);
+                if ((k <= 0 && !picked) || _available[i] <= 0 || agent.Demand.IsEmpty)
                     continue;
-                var bundle = k == 1 ? agent.Demand : agent.Demand.Scale(k);
+                var bundle = k <= 1 ? agent.Demand : agent.Demand.Scale(k);
                 if (!bundle.FitsWithin(Supply))
                     continue;
-                var value = Math.Max(1, (long)Math.Round(agent.BaseValue * _noise[i] * k));
+                var ownValue = k > 0 ? Math.Max(1, (long)Math.Round(agent.BaseValue * _noise[i] * k)) : 0;
+                var value = picked ? ownValue + _tasks!.ValueOf(i, agent, bundle) : ownValue;
+                if (value < 1)
+                    continue;
                 var cost = _prices.CostOf(bundle);
                 if (value < cost)
                     continue;
@@ -373,6 +443,12 @@ public sealed class SimulationRunner
                 _bidders.Add(i);
                 _operations.Add(new TransferRequest(BidTransferIds.Escrow(bid.Id), agent.AccountId, AccountIds.Escrow, amount,
                     TransferKind.BidEscrow, cycle, null, Pending: true));
+                if (_alternatives is not null && agent.Alternatives > 1)
+                {
+                    var index = i;
+                    _alternatives.Add(agent, cycleText, cycle, bundle, ownValue,
+                        alternative => _tasks?.ValueOf(index, agent, alternative) ?? 0, _available[i] - amount, _prices, _uniform[i], _operations);
+                }
             }
             await FlushAsync(ct);
         }
@@ -384,10 +460,11 @@ public sealed class SimulationRunner
             foreach (var winner in result.Winners)
             {
                 var agent = _agents[_byId[winner.AgentId]];
+                var (asked, askedValue) = _alternatives is not null && _alternatives.TryWinner(winner.BidId, out var alternative, out var alternativeValue)
+                    ? (alternative, alternativeValue)
+                    : (agent.RequestedThisCycle, agent.ValueThisCycle);
                 // A scaled grant (proportional) is worth its share of the task: the smallest granted / asked over the kinds.
-                var value = winner.Bundle == agent.RequestedThisCycle
-                    ? agent.ValueThisCycle
-                    : ScaledValue(agent.ValueThisCycle, agent.RequestedThisCycle, winner.Bundle);
+                var value = winner.Bundle == asked ? askedValue : ScaledValue(askedValue, asked, winner.Bundle);
                 agent.Wins++;
                 agent.LastWinCycle = cycle;
                 agent.LosingStreak = 0;
@@ -419,63 +496,82 @@ public sealed class SimulationRunner
         /// on it, which makes the figure a lower bound on the true efficiency. The bound is computed on every cycle
         /// with bids, so the gap to the optimum shows wherever both exist.
         /// </summary>
-        private CycleEfficiency Efficiency(long welfare)
+        private CycleEfficiency Efficiency(long welfare, Bid[] bids, long[] values, Bid[] alternatives, MarketPrices prices)
         {
-            if (_bids.Count == 0)
+            if (bids.Length == 0)
                 return CycleEfficiency.None;
-            var truthful = new List<Bid>(_bids.Count);
-            for (var b = 0; b < _bids.Count; b++)
-                truthful.Add(_bids[b] with { Amount = _agents[_bidders[b]].ValueThisCycle });
-            var input = new ClearingInput(truthful, Supply, _prices);
+            var truthful = new Bid[bids.Length + alternatives.Length];
+            for (var b = 0; b < bids.Length; b++)
+                truthful[b] = bids[b] with { Amount = values[b] };
+            // Alternatives too; the yardsticks ignore the one-win rule, so with alternatives efficiency is a lower bound.
+            alternatives.CopyTo(truthful, bids.Length);
+            var input = new ClearingInput(truthful, Supply, prices);
             var bound = WelfareBound.UpperBound(input);
-            if (_bids.Count > _settings.OptimalBidLimit)
+            if (truthful.Length > _settings.OptimalBidLimit)
                 return new CycleEfficiency(EconomyMetrics.Efficiency(welfare, bound), EfficiencyBasis.Bound, bound, null);
             var optimum = _optimal.Clear(input).Welfare;
             return new CycleEfficiency(EconomyMetrics.Efficiency(welfare, optimum), EfficiencyBasis.Exact, bound, optimum);
         }
 
-        /// <summary>Reads every balance (also refreshing what agents can spend), checks conservation, builds the row.</summary>
-        private async Task<CycleMetrics> MeasureAsync(int cycle, ClearingResult result, MarketState market, long welfare, CycleEfficiency efficiency, int gifts, CancellationToken ct)
+        /// <summary>Reads every balance (also refreshing what agents can spend) and checks conservation.</summary>
+        private CycleStep Measure(int cycle, ClearingResult result, MarketState market, long welfare, int gifts, Bid[] bids,
+            long[] values, Bid[] alternatives, MarketPrices prices, double[] resourcesWon)
         {
             var wealth = new long[_agents.Count];
             var bankrupt = 0;
             var starving = 0;
+            _ledger.ReadBalances(_accounts, wealth, _available);
             for (var i = 0; i < _agents.Count; i++)
             {
-                var balance = await _ledger.GetBalanceAsync(_agents[i].AccountId, ct);
-                wealth[i] = balance.Posted;
-                _available[i] = balance.Available;
-                if (balance.Available <= 0)
+                if (_available[i] <= 0)
                     bankrupt++;
                 if (_agents[i].LosingStreak >= StarvationThreshold)
                     starving++;
             }
-            var report = await _ledger.CheckConservationAsync(ct);
+            // The in-memory ledger completes every call synchronously.
+            var report = _ledger.CheckConservationAsync().GetAwaiter().GetResult();
             _lastWealth = wealth;
+            return new CycleStep(cycle, _agents.Count, result, market, welfare, gifts, bids, values, alternatives, prices, resourcesWon,
+                wealth, bankrupt, starving, report, _tasks?.Last, _alternatives?.Bids.Count, _alternatives?.Wins);
+        }
+
+        /// <summary>
+        /// Starts computing the step's row on the thread pool: the welfare bound (and the optimum on small cycles), Gini
+        /// and Jain. Pure functions of the step's copies, so running them beside the next cycle changes no figure.
+        /// Only one may run at a time (the optimal mechanism is not shared): await it before starting the next.
+        /// </summary>
+        public Task<CycleMetrics> StartMeasures(CycleStep step) => Task.Run(() =>
+        {
+            var efficiency = Efficiency(step.Welfare, step.Bids, step.Values, step.Alternatives, step.Prices);
+            var result = step.Result;
+            var market = step.Market;
             return new CycleMetrics
             {
-                Cycle = cycle,
-                Agents = _agents.Count,
-                ActiveAgents = _bids.Count,
+                Cycle = step.Cycle,
+                Agents = step.Agents,
+                ActiveAgents = step.Bids.Length,
                 Winners = result.Winners.Count,
                 Prices = PerKind(k => market[k].Price),
                 Utilization = PerKind(result.Utilization),
                 DemandRatio = PerKind(k => Supply[k] == 0 ? 0 : (double)market[k].Demand / Supply[k]),
-                Welfare = welfare,
+                Welfare = step.Welfare,
                 Efficiency = efficiency.Value,
                 EfficiencyBasis = efficiency.Basis,
                 WelfareBound = efficiency.Bound,
                 OptimalWelfare = efficiency.Optimum,
                 Revenue = result.Revenue,
-                WealthGini = EconomyMetrics.Gini(wealth),
-                Jain = EconomyMetrics.JainIndex(_agents.Select(a => a.ResourcesWon)),
-                Starving = starving,
-                Bankrupt = bankrupt,
-                Gifts = gifts,
-                TreasuryIssued = report.TreasuryIssued,
-                Conserved = report.Holds,
+                WealthGini = EconomyMetrics.Gini(step.Wealth),
+                Jain = EconomyMetrics.JainIndex(step.ResourcesWon),
+                Starving = step.Starving,
+                Bankrupt = step.Bankrupt,
+                Gifts = step.Gifts,
+                TreasuryIssued = step.Conservation.TreasuryIssued,
+                Conserved = step.Conservation.Holds,
+                Tasks = step.Tasks,
+                AlternativeBids = step.AlternativeBids,
+                AlternativeWins = step.AlternativeWins,
             };
-        }
+        });
 
         private async Task FlushAsync(CancellationToken ct)
         {
@@ -488,10 +584,14 @@ public sealed class SimulationRunner
         /// <see cref="IndependentBatch"/>: each could be its own transfer, and small batches keep the ledger's undo
         /// journal off the large-object heap. A cycle's settlement, by contrast, is one linked batch.
         /// </summary>
-        private static async Task ApplyIndependentAsync(ILedger ledger, List<LedgerOperation> operations, CancellationToken ct)
+        private static Task ApplyIndependentAsync(InMemoryLedger ledger, List<LedgerOperation> operations, CancellationToken ct)
         {
             for (var from = 0; from < operations.Count; from += IndependentBatch)
-                await ledger.ApplyBatchAsync(operations.GetRange(from, Math.Min(IndependentBatch, operations.Count - from)), ct);
+            {
+                ct.ThrowIfCancellationRequested();
+                ledger.Apply(operations, from, Math.Min(IndependentBatch, operations.Count - from));
+            }
+            return Task.CompletedTask;
         }
 
         private static ResourceBundle SliceOf(ResourceBundle bundle, int parts) => ResourceBundle.Create(
@@ -532,6 +632,15 @@ public sealed class SimulationRunner
 
         private static string Num(long value) => value.ToString(CultureInfo.InvariantCulture);
     }
+}
+
+/// <summary>One simulated cycle after settlement: what its row of measures is computed from (copies, safe to read on another thread).</summary>
+internal sealed record CycleStep(int Cycle, int Agents, ClearingResult Result, MarketState Market, long Welfare, int Gifts,
+    Bid[] Bids, long[] Values, Bid[] Alternatives, MarketPrices Prices, double[] ResourcesWon, long[] Wealth, int Bankrupt, int Starving,
+    ConservationReport Conservation, TaskCycleMetrics? Tasks, int? AlternativeBids, int? AlternativeWins)
+{
+    /// <summary>The ledger's conservation check held after the cycle.</summary>
+    public bool Conserved => Conservation.Holds;
 }
 
 /// <summary>A cycle's efficiency, what it was measured against, and the two yardsticks (null when not computed).</summary>

@@ -60,6 +60,11 @@ internal sealed class FileScenario(
             Spawn = market.Spawn,
             OptimalBidLimit = market.OptimalBidLimit,
             Reserve = market.Reserve,
+            Tasks = market.Tasks is { } tasks
+                ? new TaskFeed(Whole(tasks.PerCycle.Evaluate(agents), "market.tasks.per_cycle", agents, 0, 1_000_000), tasks.Reward,
+                    tasks.DeadlineCycles, tasks.ReviewShare, tasks.ReviewCharacters)
+                : null,
+            Attention = market.Attention,
         };
     }
 
@@ -81,11 +86,18 @@ internal sealed class FileScenario(
                 at += classes[k].Count is { } n ? Whole(n.Evaluate(count), $"class {classes[k].Group}: count", count, 0, count) : count;
             }
         }
-        return HandBuilt(count, seed, i =>
+        int ClassOf(int i) => population.Assign == "first" ? Array.FindLastIndex(firstOf, f => f <= i) : i % classes.Count;
+        var agents = HandBuilt(count, seed, i =>
         {
-            var k = population.Assign == "first" ? Array.FindLastIndex(firstOf, f => f <= i) : i % classes.Count;
+            var k = ClassOf(i);
             return (described[k].Group, described[k].Value, described[k].Demand, described[k].Strategy);
         });
+        foreach (var agent in agents)
+        {
+            agent.Skill = classes[ClassOf(agent.Index)].Skill;
+            agent.Alternatives = classes[ClassOf(agent.Index)].Alternatives;
+        }
+        return agents;
     }
 
     private ResourceBundle Bundle(ScenarioExpression[] quantities, int n, string what) => ResourceBundle.Create(

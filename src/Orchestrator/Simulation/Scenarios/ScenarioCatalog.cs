@@ -9,7 +9,7 @@ namespace CyAgents.Orchestrator.Simulation.Scenarios;
 public static class ScenarioCatalog
 {
     /// <summary>The embedded files, in the order --help lists them.</summary>
-    public static IReadOnlyList<string> BuiltInNames { get; } = ["market", "boltzmann", "lottery-532", "los-tight", "demand-shock", "sybil", "scale"];
+    public static IReadOnlyList<string> BuiltInNames { get; } = ["market", "boltzmann", "lottery-532", "los-tight", "demand-shock", "sybil", "scale", "tasks"];
 
     private static readonly Lazy<IReadOnlyList<Scenario>> Loaded = new(() =>
         BuiltInNames.Select(name => ScenarioFile.Parse(Text(name), name + ".json")).ToList());

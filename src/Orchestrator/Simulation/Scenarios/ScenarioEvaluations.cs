@@ -18,10 +18,11 @@ public static class ScenarioEvaluations
         ["los-tight"] = LosTightScenario.Evaluate,
         ["demand-shock"] = DemandShockScenario.Evaluate,
         ["sybil"] = SybilScenario.Evaluate,
+        ["tasks"] = TasksScenario.Evaluate,
     };
 
     /// <summary>Every evaluation name, in a stable order.</summary>
-    public static IReadOnlyList<string> Names { get; } = [Overview, "boltzmann", "lottery-532", "los-tight", "demand-shock", "sybil"];
+    public static IReadOnlyList<string> Names { get; } = [Overview, "boltzmann", "lottery-532", "los-tight", "demand-shock", "sybil", "tasks"];
 
     public static IReadOnlyList<Finding> Evaluate(string name, IReadOnlyList<RunResult> runs) => ByName[name](runs);
 }

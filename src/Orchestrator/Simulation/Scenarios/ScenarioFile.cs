@@ -1,10 +1,13 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using CyAgents.Economy.Attention;
 using CyAgents.Economy.Clearing;
 using CyAgents.Economy.Market;
 using CyAgents.Economy.Resources;
+using CyAgents.Economy.Tasks;
 using CyAgents.Orchestrator.Simulation.Population;
+using CyAgents.Orchestrator.Simulation.Running;
 using CyAgents.Orchestrator.Simulation.Strategies;
 
 namespace CyAgents.Orchestrator.Simulation.Scenarios;
@@ -18,6 +21,9 @@ public static class ScenarioFile
 {
     /// <summary>Largest scenario file read, in bytes: a scenario is a page of settings, not data.</summary>
     public const int MaxBytes = 1 << 20;
+
+    /// <summary>Most alternative bundles an agent bids per cycle: each is one more bid for every mechanism to clear.</summary>
+    public const int MaxAlternatives = 8;
 
     /// <summary>Reads the file at <paramref name="path"/>; throws <see cref="ScenarioFileException"/>.</summary>
     public static Scenario Load(string path)
@@ -164,6 +170,8 @@ public static class ScenarioFile
             Shade = ReadDistribution(g.Object("shade"), spec.Shade, positive: false),
             TokenUserShare = g.Number("token_user_share", 0, 1) ?? spec.TokenUserShare,
             AttentionSeekers = g.Number("attention_seekers", 0, 1e9) ?? spec.AttentionSeekers,
+            Skill = g.Object("skill") is { } skill ? ReadDistribution(skill, Distribution.Constant(SyntheticAgent.DefaultSkill), positive: false) : null,
+            Alternatives = (int)(g.Integer("alternatives", 1, MaxAlternatives) ?? 1),
         };
         if (g.Object("demand") is { } demand)
         {
@@ -239,8 +247,10 @@ public static class ScenarioFile
                 throw item.Fail("count", "is only for assign: first");
             var demand = item.Object("demand");
             var bundle = ReadBundle(demand);
+            var skill = item.Number("skill", 0, 1) ?? SyntheticAgent.DefaultSkill;
+            var alternatives = (int)(item.Integer("alternatives", 1, MaxAlternatives) ?? 1);
             item.EnsureAllRead();
-            classes.Add(new AgentClass(group, strategy, value, count, bundle));
+            classes.Add(new AgentClass(group, strategy, value, count, bundle, skill, alternatives));
         }
         c.EnsureAllRead();
         return new PopulationPlan(null, classes, assign);
@@ -342,9 +352,29 @@ public static class ScenarioFile
             shock.EnsureAllRead();
             shocks.Add(new ShockPlan(from, to, multiplier));
         }
+        var tasks = m.Object("tasks") is { } t ? ReadTasks(t) : null;
+        var attention = PromptAttention.Default;
+        if (m.Object("attention") is { } a)
+        {
+            attention = new PromptAttention(a.Integer("per_prompt", 1, 10_000) ?? attention.PerPrompt,
+                a.Integer("per_thousand_characters", 0, 10_000) ?? attention.PerThousandCharacters);
+            a.EnsureAllRead();
+        }
         m.EnsureAllRead();
         return new MarketPlan(open, supplyRatio, supply, calibrate ? null : prices ?? MarketPrices.Zero, pricing, pricingEnabled, income,
-            optimalLimit, giftsPerAgent, giftAmount, spawn, shocks, reserve);
+            optimalLimit, giftsPerAgent, giftAmount, spawn, shocks, reserve, tasks, attention);
+    }
+
+    /// <summary>The operator's task feed (ADR 0142): tasks per cycle (a formula over n), rewards, deadline, human review.</summary>
+    private static TaskFeedPlan ReadTasks(ScenarioJson t)
+    {
+        var perCycle = t.Expression("per_cycle", "n") ?? throw t.Missing("per_cycle");
+        var reward = ReadDistribution(t.Object("reward") ?? throw t.Missing("reward"), Distribution.Constant(1), positive: true);
+        var deadline = (int)(t.Integer("deadline_cycles", 1, TaskRules.MaxDeadlineCycles) ?? 5);
+        var reviewShare = t.Number("review_share", 0, 1) ?? 0;
+        var reviewCharacters = (int)(t.Integer("review_characters", 0, 1_000_000) ?? 1000);
+        t.EnsureAllRead();
+        return new TaskFeedPlan(perCycle, reward, deadline, reviewShare, reviewCharacters);
     }
 
     private static string FirstLine(string text) => text.Split('\n')[0].Trim();
@@ -355,7 +385,10 @@ internal sealed record PopulationPlan(PopulationSpec? Spec, IReadOnlyList<AgentC
 
 /// <summary>A hand-built class of agents: each has one task per cycle of exactly <see cref="Value"/> credits.</summary>
 internal sealed record AgentClass(string Group, BiddingStrategy Strategy, ScenarioExpression Value, ScenarioExpression? Count,
-    ScenarioExpression[] Demand);
+    ScenarioExpression[] Demand, double Skill, int Alternatives);
+
+/// <summary>The task feed as read from the file: tasks per cycle is a formula over n, evaluated per variant.</summary>
+internal sealed record TaskFeedPlan(ScenarioExpression PerCycle, Distribution Reward, int DeadlineCycles, double ReviewShare, int ReviewCharacters);
 
 /// <summary>A shock window: arrivals are multiplied between two cycles (formulas over c, the run's cycles), inclusive.</summary>
 internal sealed record ShockPlan(ScenarioExpression From, ScenarioExpression To, double Multiplier);
@@ -363,7 +396,7 @@ internal sealed record ShockPlan(ScenarioExpression From, ScenarioExpression To,
 /// <summary>The economy of a variant, as read from the file (formulas not yet evaluated).</summary>
 internal sealed record MarketPlan(bool Open, double SupplyRatio, ScenarioExpression[]? Supply, MarketPrices? InitialPrices,
     PricingOptions Pricing, bool PricingEnabled, bool Income, int OptimalBidLimit, double GiftsPerAgent, long GiftAmount,
-    SpawnPlan? Spawn, IReadOnlyList<ShockPlan> Shocks, ReserveRule Reserve);
+    SpawnPlan? Spawn, IReadOnlyList<ShockPlan> Shocks, ReserveRule Reserve, TaskFeedPlan? Tasks, PromptAttention Attention);
 
 /// <summary>One variant of a scenario file.</summary>
 internal sealed record VariantPlan(NameTemplate Template, ScenarioExpression Agents, MarketPlan Market);

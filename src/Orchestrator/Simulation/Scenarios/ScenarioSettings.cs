@@ -1,7 +1,9 @@
+using CyAgents.Economy.Attention;
 using CyAgents.Economy.Clearing;
 using CyAgents.Economy.Market;
 using CyAgents.Economy.Resources;
 using CyAgents.Orchestrator.Simulation.Population;
+using CyAgents.Orchestrator.Simulation.Running;
 
 namespace CyAgents.Orchestrator.Simulation.Scenarios;
 
@@ -56,6 +58,12 @@ public sealed record ScenarioSettings
 
     /// <summary>Reserve prices for first-price and critical-value (scenario field <c>market.reserve</c>).</summary>
     public ReserveRule Reserve { get; init; } = ReserveRule.None;
+
+    /// <summary>The operator's task feed (scenario field <c>market.tasks</c>); null: no tasks, the economy only spends.</summary>
+    public TaskFeed? Tasks { get; init; }
+
+    /// <summary>What a prompt costs of the human's attention (scenario field <c>market.attention</c>), for reviewed tasks.</summary>
+    public PromptAttention Attention { get; init; } = PromptAttention.Default;
 }
 
 /// <summary>One population size / configuration of a scenario; each is run under every mechanism.</summary>

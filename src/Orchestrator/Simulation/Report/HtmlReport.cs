@@ -99,11 +99,13 @@ public static class HtmlReport
     private static double Round(double value, int digits) => Math.Round(value, digits);
 
     /// <summary>
-    /// A report page's template with the style sheet and script helpers both pages share spliced in (report.css at
-    /// <c>__REPORT_STYLE__</c>, report-kit.js at <c>__REPORT_KIT__</c>), before any data: only our own text is searched.
+    /// A report page's template with what both pages share spliced in: the style sheet (report.css at <c>__REPORT_STYLE__</c>) and
+    /// the script helpers (report-kit.js at <c>__REPORT_KIT__</c>: palette, Chart.js defaults, el, fmt, table, card; inside the
+    /// page's function, after <c>data</c> is read). Spliced before any data, so only our own text is searched. The two files carry
+    /// no header of their own, so a page is byte for byte what it was before they were shared (BuiltInScenarioOutputTests).
     /// </summary>
     internal static string Template(string page) =>
-        Resource(page).Replace("__REPORT_STYLE__", Resource("report.css")).Replace("__REPORT_KIT__", Resource("report-kit.js"));
+        Resource(page).Replace("__REPORT_STYLE__", Resource("report.css").TrimEnd('\n')).Replace("__REPORT_KIT__", Resource("report-kit.js").TrimEnd('\n'));
 
     internal static string Resource(string name)
     {

@@ -1,5 +1,3 @@
-  // The helpers both report pages use (palette, Chart.js defaults, elements, numbers, tables, chart cards), spliced into
-  // each page's script at __REPORT_KIT__ (HtmlReport.Template), inside its function, after `data` is read.
   var palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
   window.__charts = [];
   Chart.defaults.animation = false;

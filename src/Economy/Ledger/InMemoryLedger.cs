@@ -240,7 +240,7 @@ public sealed class InMemoryLedger : ILedger
     /// or none (the error names the first refused one). Same checks as a <see cref="TransferRequest"/> (whole credits
     /// above 0, two different accounts, funds available unless the debit is the treasury, no overflow), but a posting
     /// carries no caller-chosen id, so it is not an idempotency key: it is for movements a program makes exactly once
-    /// and in bulk, such as a simulation paying 10,000 agents their income every cycle (ADR 0139). With history each
+    /// and in bulk, such as a simulation paying 10,000 agents their income every cycle (ADR 0149). With history each
     /// posting is logged under the id <c>posting:&lt;sequence&gt;</c>, listed and replayed like any transfer.
     /// </summary>
     /// <exception cref="LedgerException">A posting is refused; nothing of the batch was applied.</exception>

@@ -28,13 +28,14 @@ public static class ClearingSettlement
         entries.Sort((a, b) => string.CompareOrdinal(a.BidId, b.BidId));
 
         var operations = new List<LedgerOperation>(entries.Count * 2);
+        // One string for every loser: a simulated cycle settles thousands of them.
+        var lostMemo = $"{result.Mechanism}: lost, escrow returned";
         foreach (var (bidId, winner) in entries)
         {
             var escrowId = escrowIdOf(bidId);
             if (winner is null)
             {
-                operations.Add(new PendingResolution(BidTransferIds.Settle(bidId), escrowId, Void: true, Cycle: cycle,
-                    Memo: $"{result.Mechanism}: lost, escrow returned"));
+                operations.Add(new PendingResolution(BidTransferIds.Settle(bidId), escrowId, Void: true, Cycle: cycle, Memo: lostMemo));
                 continue;
             }
             if (winner.Payment < 0 || winner.Payment > winner.Amount)

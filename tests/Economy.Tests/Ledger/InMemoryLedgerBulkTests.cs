@@ -3,7 +3,7 @@ using CyAgents.Economy.Ledger;
 namespace CyAgents.Economy.Tests.Ledger;
 
 /// <summary>
-/// The in-memory ledger's bulk paths for the simulator (ADR 0139): postings by account handle, a batch applied without
+/// The in-memory ledger's bulk paths for the simulator (ADR 0149): postings by account handle, a batch applied without
 /// materialized results, and balance reads by handle. Same rules as the id-keyed operations: all or nothing, no
 /// overdraft, conservation.
 /// </summary>

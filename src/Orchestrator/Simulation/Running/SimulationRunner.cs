@@ -307,7 +307,7 @@ public sealed class SimulationRunner
         /// <summary>Income from the treasury, so the economy does not drain into it through clearing charges.</summary>
         /// <remarks>
         /// Postings, not id-keyed transfers: the run pays each agent once per cycle and never retries, and an id per
-        /// payment was most of the ledger's work (ADR 0139).
+        /// payment was most of the ledger's work (ADR 0149).
         /// </remarks>
         private void PayIncome(int cycle)
         {

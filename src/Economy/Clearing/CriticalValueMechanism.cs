@@ -85,7 +85,7 @@ public sealed class CriticalValueMechanism : IClearingMechanism
         foreach (var i in order)
         {
             var amount = bids.Amount[i];
-            var reserveCost = reserve is null ? 0 : reserve.CostOf(bids.Bids[i].Bundle);
+            var reserveCost = reserve is null ? 0 : bids.CostOf(i, reserve);
             if (amount < reserveCost)
             {
                 // Below its reserve it loses whatever the others bid, so it can block nobody.

@@ -37,7 +37,7 @@ public sealed class FirstPriceMechanism : IClearingMechanism
         {
             // Only a bid that fits is asked about its reserve and its agent.
             if (bids.Fits(i, remaining) &&
-                (reserve is null || bids.Amount[i] >= reserve.CostOf(bids.Bids[i].Bundle)) &&
+                (reserve is null || bids.Amount[i] >= bids.CostOf(i, reserve)) &&
                 (!input.OneWinPerAgent || !agentWon.Array[bids.AgentOf[i]]))
             {
                 if (input.OneWinPerAgent)

@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+
 namespace CyAgents.Economy.Clearing;
 
 /// <summary>
@@ -40,27 +43,40 @@ public sealed class LotteryMechanism : IClearingMechanism
             var q = bids.Quantity.AsSpan(i * PreparedBids.Kinds, PreparedBids.Kinds);
             slotBid[s] = new Slot(q[0], q[1], q[2], q[3], i, bids.AgentOf[i], bids.Ids[i]);
         }
+        // Which bid wins never changes what is drawn next (every drawn bid leaves the urn, winner or not), so the
+        // whole draw order comes first, touching only the weights (ADR 0145); the fit test then reads the drawn bids
+        // in an order known in advance, so their reads overlap instead of each waiting on the draw before it.
         using var blockBuffer = new Scratch<long>(BlockedWeights.BlockCount(n) + 1);
         var weights = new BlockedWeights(weight, blockBuffer.Array, n);
-
-        using var agentWon = new Scratch<bool>(input.OneWinPerAgent ? bids.AgentCount : 0);
+        using var drawBuffer = new Scratch<int>(n);
+        var drawn = drawBuffer.Array;
         var random = new SplitMix64(input.Seed);
-        Span<long> remaining = stackalloc long[PreparedBids.Kinds];
-        bids.Supply.CopyTo(remaining);
-        var winners = new List<Allocation>();
-        var losers = new List<string>(n);
+        var draws = 0;
         while (total > 0)
         {
             var slot = weights.Take((long)random.NextBelow((ulong)total), out var amount);
             total -= amount;
-            ref readonly var b = ref slotBid[slot];
+            drawn[draws++] = slot;
+        }
+
+        using var agentWon = new Scratch<bool>(input.OneWinPerAgent ? bids.AgentCount : 0);
+        Span<long> remaining = stackalloc long[PreparedBids.Kinds];
+        bids.Supply.CopyTo(remaining);
+        var winners = new List<Allocation>();
+        var losers = new List<string>(n);
+        for (var t = 0; t < draws; t++)
+        {
+            ref readonly var b = ref slotBid[drawn[t]];
             if (b.Cpu <= remaining[0] && b.Memory <= remaining[1] && b.Tokens <= remaining[2] && b.Attention <= remaining[3] &&
                 (!input.OneWinPerAgent || !agentWon.Array[b.Agent]))
             {
                 if (input.OneWinPerAgent)
                     agentWon.Array[b.Agent] = true;
-                bids.Take(b.Bid, remaining);
-                winners.Add(bids.Allocate(b.Bid, amount));
+                remaining[0] -= b.Cpu;
+                remaining[1] -= b.Memory;
+                remaining[2] -= b.Tokens;
+                remaining[3] -= b.Attention;
+                winners.Add(bids.Allocate(b.Bid, bids.Amount[b.Bid]));
             }
             else
                 losers.Add(b.Id);

@@ -30,7 +30,7 @@ public sealed class PostedPriceMechanism : IClearingMechanism
         {
             // CostOf saturates at long.MaxValue for absurd prices, and amount >= 1, so this cannot overflow.
             // Bids below cost keep their (negative) surplus: they then lose in order of how far short they fall.
-            cost[i] = input.Prices.CostOf(bids.Bids[i].Bundle);
+            cost[i] = bids.CostOf(i, input.Prices);
             surplus[i] = bids.Amount[i] - cost[i];
         }
         // Equal surplus: the larger bid first (more welfare and revenue for the same surplus), then the id.

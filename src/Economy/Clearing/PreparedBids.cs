@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
+using CyAgents.Economy.Market;
 using CyAgents.Economy.Resources;
 
 namespace CyAgents.Economy.Clearing;
@@ -25,8 +26,9 @@ internal sealed class PreparedBids : IDisposable
 
     /// <summary>D / S_k per kind (0 where a kind has no supply) when D is small enough for 64-bit numerators.</summary>
     private readonly long[]? _multiplier;
-    /// <summary>Exact size numerators N_i = sum_k q_ik * D / S_k (size_i = N_i / D), when they fit 64 bits.</summary>
-    private readonly long[]? _sizeNumerator;
+    /// <summary>Exact size numerators N_i = sum_k q_ik * D / S_k (size_i = N_i / D), when they fit 64 bits; made on first use.</summary>
+    private long[]? _sizeNumerator;
+    private double[]? _normalizedSize;
     /// <summary>The same multipliers in arbitrary precision, for supplies whose lcm does not fit (rare).</summary>
     private readonly BigInteger[]? _bigMultiplier;
     private readonly int _count;
@@ -43,7 +45,11 @@ internal sealed class PreparedBids : IDisposable
     /// <summary>How many distinct agents bid.</summary>
     public int AgentCount { get; }
     public long[] Quantity { get; }
-    public double[] NormalizedSize { get; }
+    /// <summary>
+    /// Each bundle's size normalized by supply, made on first use: four divisions a bid that only the mechanisms
+    /// ranking by density pay for (ADR 0145).
+    /// </summary>
+    public double[] NormalizedSize => _normalizedSize ??= NormalizedSizes();
     public long[] Supply { get; }
     public int Count => _count;
 
@@ -57,7 +63,6 @@ internal sealed class PreparedBids : IDisposable
         Amount = ArrayPool<long>.Shared.Rent(n);
         AgentOf = ArrayPool<int>.Shared.Rent(n);
         Quantity = ArrayPool<long>.Shared.Rent(n * Kinds);
-        NormalizedSize = ArrayPool<double>.Shared.Rent(n);
         var supply = input.Supply;
         Supply = [supply.CpuMillicores, supply.MemoryMiB, supply.Tokens, supply.AttentionBasisPoints];
         // Validation's fast path runs in the same pass that lays the bids out: one walk over 100,000 bids, not two.
@@ -78,7 +83,6 @@ internal sealed class PreparedBids : IDisposable
             _multiplier = new long[Kinds];
             for (var k = 0; k < Kinds; k++)
                 _multiplier[k] = Supply[k] > 0 ? d / Supply[k] : 0;
-            _sizeNumerator = ArrayPool<long>.Shared.Rent(n);
         }
         else
         {
@@ -86,14 +90,12 @@ internal sealed class PreparedBids : IDisposable
             for (var k = 0; k < Kinds; k++)
                 _bigMultiplier[k] = Supply[k] > 0 ? lcm / Supply[k] : BigInteger.Zero;
         }
-        var multiplier = _multiplier;
         var agentIds = ArrayPool<string>.Shared.Rent(n);
-        int idsCommon = int.MaxValue, agentsCommon = int.MaxValue;
+        // Ids and agents are packed into sort keys in this same pass, while each string is at hand (ADR 0145).
+        var indexBits = RadixSort.IndexBits(n);
+        var idKeys = new PrefixPacker(Ids, ArrayPool<ulong>.Shared.Rent(n), n, indexBits);
+        var agentKeys = new PrefixPacker(agentIds, ArrayPool<ulong>.Shared.Rent(n), n, indexBits);
         var quantity = Quantity;
-        var s0 = Supply[0];
-        var s1 = Supply[1];
-        var s2 = Supply[2];
-        var s3 = Supply[3];
         for (var i = 0; i < n && valid; i++)
         {
             var bid = Bids[i];
@@ -106,81 +108,168 @@ internal sealed class PreparedBids : IDisposable
             }
             Ids[i] = bid.Id;
             agentIds[i] = bid.AgentId;
-            // The prefixes every id (and every agent) shares, skipped when they are packed into sort keys below.
-            idsCommon = i == 0 ? bid.Id.Length : Math.Min(idsCommon, Ids[0].AsSpan(0, idsCommon).CommonPrefixLength(bid.Id));
-            agentsCommon = i == 0 ? bid.AgentId.Length : Math.Min(agentsCommon, agentIds[0].AsSpan(0, agentsCommon).CommonPrefixLength(bid.AgentId));
+            idKeys.Add(i);
+            agentKeys.Add(i);
             Amount[i] = bid.Amount;
             var b = bid.Bundle;
-            var q0 = quantity[i * Kinds] = b.CpuMillicores;
-            var q1 = quantity[i * Kinds + 1] = b.MemoryMiB;
-            var q2 = quantity[i * Kinds + 2] = b.Tokens;
-            var q3 = quantity[i * Kinds + 3] = b.AttentionBasisPoints;
-            // Every bundle fits the supply, so a kind with zero supply is never asked for and is skipped; the sum runs
-            // in kind order as it always has, so the floating-point sizes (and every key made from them) are unchanged.
-            double size = 0;
-            if (s0 > 0)
-                size += (double)q0 / s0;
-            if (s1 > 0)
-                size += (double)q1 / s1;
-            if (s2 > 0)
-                size += (double)q2 / s2;
-            if (s3 > 0)
-                size += (double)q3 / s3;
-            NormalizedSize[i] = size;
-            if (multiplier is not null)
-                _sizeNumerator![i] = q0 * multiplier[0] + q1 * multiplier[1] + q2 * multiplier[2] + q3 * multiplier[3];
+            quantity[i * Kinds] = b.CpuMillicores;
+            quantity[i * Kinds + 1] = b.MemoryMiB;
+            quantity[i * Kinds + 2] = b.Tokens;
+            quantity[i * Kinds + 3] = b.AttentionBasisPoints;
         }
         // Duplicate ids and the grouping by agent by sorting, not hashing (ADR 0126): a hash table of 100,000 strings
         // is 100,000 cache misses, a radix sort of their packed prefixes a few linear passes.
         if (valid && n > 0)
-            valid = OrderIds(idsCommon);
+            valid = OrderIds(ref idKeys);
         if (valid && n > 0)
-            AgentCount = GroupAgents(agentIds, agentsCommon);
+            AgentCount = GroupAgents(agentIds, ref agentKeys);
+        ArrayPool<ulong>.Shared.Return(idKeys.Keys);
+        ArrayPool<ulong>.Shared.Return(agentKeys.Keys);
         ArrayPool<string>.Shared.Return(agentIds, clearArray: true);
+    }
+
+    private double[] NormalizedSizes()
+    {
+        var n = _count;
+        var size = ArrayPool<double>.Shared.Rent(n);
+        var quantity = Quantity;
+        var s0 = Supply[0];
+        var s1 = Supply[1];
+        var s2 = Supply[2];
+        var s3 = Supply[3];
+        for (var i = 0; i < n; i++)
+        {
+            // Every bundle fits the supply, so a kind with zero supply is never asked for and is skipped; the sum runs
+            // in kind order as it always has, so the floating-point sizes (and every key made from them) are unchanged.
+            double sum = 0;
+            if (s0 > 0)
+                sum += (double)quantity[i * Kinds] / s0;
+            if (s1 > 0)
+                sum += (double)quantity[i * Kinds + 1] / s1;
+            if (s2 > 0)
+                sum += (double)quantity[i * Kinds + 2] / s2;
+            if (s3 > 0)
+                sum += (double)quantity[i * Kinds + 3] / s3;
+            size[i] = sum;
+        }
+        return size;
+    }
+
+    /// <summary>The exact size numerators (null when the supplies' lcm is too large for them), made on first use.</summary>
+    private long[]? SizeNumerators()
+    {
+        if (_sizeNumerator is not null || _multiplier is not { } m)
+            return _sizeNumerator;
+        var n = _count;
+        var numerator = ArrayPool<long>.Shared.Rent(n);
+        var q = Quantity;
+        for (var i = 0; i < n; i++)
+            numerator[i] = q[i * Kinds] * m[0] + q[i * Kinds + 1] * m[1] + q[i * Kinds + 2] * m[2] + q[i * Kinds + 3] * m[3];
+        return _sizeNumerator = numerator;
     }
 
     /// <summary>Bid indices in ordinal id order (rented, Count long), or null when ids were not ASCII past their common prefix.</summary>
     private int[]? _idOrder;
 
     /// <summary>
-    /// Each string's chars after <paramref name="common"/>, 7 bits each and big-endian above the index bits (a missing
-    /// char as 0), so the packed keys order as the strings do ordinally as far as they reach. False when a char in
-    /// reach is not ASCII. <paramref name="whole"/>: every string lies wholly within reach and has no NUL char there,
-    /// so equal keys mean equal strings.
+    /// Packs strings into 64-bit sort keys as they arrive: each string's chars after the prefix all strings share,
+    /// 7 bits each and big-endian above the index bits (a missing char as 0), so the keys order as the strings do
+    /// ordinally as far as they reach. The shared prefix is known only at the end; it can only shrink, and when it
+    /// does the strings packed so far are packed again at the new offset. That happens once per char the prefix
+    /// loses, so a budget of <see cref="RepackBudget"/> times the count bounds the extra work; past it (a hostile
+    /// mix of ids), packing waits for the end and reads every string a second time.
     /// </summary>
-    private static bool TryPack(string[] strings, int n, int common, int indexBits, ulong[] packed, out bool whole)
+    private struct PrefixPacker(string[] strings, ulong[] keys, int count, int indexBits)
     {
-        var chars = (64 - indexBits) / 7;
-        whole = true;
-        for (var i = 0; i < n; i++)
+        private const int RepackBudget = 2;
+        private readonly int _chars = (64 - indexBits) / 7;
+        private long _repacked;
+        private bool _deferred;
+
+        public ulong[] Keys { get; } = keys;
+        public int IndexBits { get; } = indexBits;
+        /// <summary>Length of the prefix every string added so far shares.</summary>
+        public int Common { get; private set; }
+        /// <summary>False when a char in reach is not ASCII: the keys are then meaningless.</summary>
+        public bool Ascii { get; private set; } = true;
+        /// <summary>Every string lies wholly within reach and has no NUL char there, so equal keys mean equal strings.</summary>
+        public bool Whole { get; private set; } = true;
+
+        /// <summary>Adds string <paramref name="i"/> (strings are added in index order, 0 first).</summary>
+        public void Add(int i)
         {
             var text = strings[i];
-            if (text.Length > common + chars)
-                whole = false;
+            if (i == 0)
+                Common = text.Length;
+            else
+            {
+                var common = strings[0].AsSpan(0, Common).CommonPrefixLength(text);
+                if (common < Common)
+                {
+                    Common = common;
+                    if (!_deferred)
+                    {
+                        _repacked += i;
+                        if (_repacked > (long)RepackBudget * count)
+                            _deferred = true;
+                        else
+                            PackRange(0, i);
+                    }
+                }
+            }
+            if (!_deferred)
+                Pack(i);
+        }
+
+        /// <summary>Completes the keys of all the strings at the final shared prefix.</summary>
+        public void Finish()
+        {
+            if (_deferred)
+            {
+                PackRange(0, count);
+                _deferred = false;
+            }
+        }
+
+        private void PackRange(int from, int to)
+        {
+            Ascii = true;
+            Whole = true;
+            for (var i = from; i < to; i++)
+                Pack(i);
+        }
+
+        private void Pack(int i)
+        {
+            var text = strings[i];
+            var common = Common;
+            var end = common + _chars;
+            if (text.Length > end)
+                Whole = false;
             ulong key = 0;
-            for (var c = common; c < common + chars; c++)
+            for (var c = common; c < end; c++)
             {
                 var ch = c < text.Length ? text[c] : 0u;
                 if (ch >= 128)
-                    return false;
+                    Ascii = false;
                 if (ch == 0 && c < text.Length)
-                    whole = false;
-                key = (key << 7) | ch;
+                    Whole = false;
+                key = (key << 7) | (ch & 127);
             }
-            packed[i] = (key << indexBits) | (uint)i;
+            Keys[i] = (key << IndexBits) | (uint)i;
         }
-        return true;
     }
 
     /// <summary>Sorts the ids (into <see cref="_idOrder"/>) and checks they are distinct; false on a duplicate.</summary>
-    private bool OrderIds(int common)
+    private bool OrderIds(ref PrefixPacker packer)
     {
         var n = _count;
-        var indexBits = RadixSort.IndexBits(n);
-        var packed = ArrayPool<ulong>.Shared.Rent(n);
-        try
+        packer.Finish();
+        var indexBits = packer.IndexBits;
+        var packed = packer.Keys;
+        var whole = packer.Whole;
         {
-            if (!TryPack(Ids, n, common, indexBits, packed, out var whole))
+            if (!packer.Ascii)
             {
                 var seen = new HashSet<string>(n, StringComparer.Ordinal);
                 for (var i = 0; i < n; i++)
@@ -218,21 +307,18 @@ internal sealed class PreparedBids : IDisposable
             }
             return true;
         }
-        finally
-        {
-            ArrayPool<ulong>.Shared.Return(packed);
-        }
     }
 
     /// <summary>Numbers the agents 0, 1, ... (in ordinal order of their ids) into <see cref="AgentOf"/>; returns how many.</summary>
-    private int GroupAgents(string[] agentIds, int common)
+    private int GroupAgents(string[] agentIds, ref PrefixPacker packer)
     {
         var n = _count;
-        var indexBits = RadixSort.IndexBits(n);
-        var packed = ArrayPool<ulong>.Shared.Rent(n);
-        try
+        packer.Finish();
+        var indexBits = packer.IndexBits;
+        var packed = packer.Keys;
+        var whole = packer.Whole;
         {
-            if (!TryPack(agentIds, n, common, indexBits, packed, out var whole))
+            if (!packer.Ascii)
             {
                 var number = new Dictionary<string, int>(StringComparer.Ordinal);
                 for (var i = 0; i < n; i++)
@@ -280,10 +366,6 @@ internal sealed class PreparedBids : IDisposable
             }
             return agents;
         }
-        finally
-        {
-            ArrayPool<ulong>.Shared.Return(packed);
-        }
     }
 
     /// <summary>Gives the rented arrays back; the instance must not be used afterwards.</summary>
@@ -296,7 +378,8 @@ internal sealed class PreparedBids : IDisposable
         ArrayPool<long>.Shared.Return(Amount);
         ArrayPool<int>.Shared.Return(AgentOf);
         ArrayPool<long>.Shared.Return(Quantity);
-        ArrayPool<double>.Shared.Return(NormalizedSize);
+        if (_normalizedSize is not null)
+            ArrayPool<double>.Shared.Return(_normalizedSize);
         if (_sizeNumerator is not null)
             ArrayPool<long>.Shared.Return(_sizeNumerator);
         if (_idOrder is not null)
@@ -315,6 +398,13 @@ internal sealed class PreparedBids : IDisposable
             throw new InvalidOperationException("clearing input failed the fast validation but passed the full one");
         }
         return prepared;
+    }
+
+    /// <summary>The bid's bundle at <paramref name="prices"/> (<see cref="MarketPrices.CostOf"/>), read from the flat quantities.</summary>
+    public long CostOf(int bid, MarketPrices prices)
+    {
+        var q = Quantity.AsSpan(bid * Kinds, Kinds);
+        return prices.CostOfQuantities(q[0], q[1], q[2], q[3]);
     }
 
     public bool Fits(int bid, ReadOnlySpan<long> remaining)
@@ -556,7 +646,7 @@ internal sealed class PreparedBids : IDisposable
     public int CompareKeys(long amountA, int bidA, long amountB, int bidB, int power)
     {
         // a_A^p / (N_A / D) > a_B^p / (N_B / D)  <=>  a_A^p * N_B > a_B^p * N_A (all positive).
-        if (_sizeNumerator is { } numerator)
+        if ((_sizeNumerator ?? SizeNumerators()) is { } numerator)
         {
             var nA = (ulong)numerator[bidA];
             var nB = (ulong)numerator[bidB];

@@ -19,14 +19,19 @@ internal static class RadixSort
         var n = keys.Length;
         if (n < 2)
             return;
-        ulong all = ~0UL, any = 0;
+        ulong all = ~0UL, any = 0, previous = 0;
+        var ascending = true;
         foreach (var k in keys)
         {
             all &= k;
             any |= k;
+            ascending &= previous <= k;
+            previous = k;
         }
+        // Keys already in order (ids listed in id order, as the simulator's and many bid books are) need no pass;
+        // the index bits make every key distinct, so ascending keys are sorted and stable.
         var varying = (all ^ any) >> fromBit << fromBit;
-        if (fromBit >= 64 || varying == 0)
+        if (ascending || fromBit >= 64 || varying == 0)
             return;
         var lo = BitOperations.TrailingZeroCount(varying);
         var hi = 64 - BitOperations.LeadingZeroCount(varying);

@@ -20,6 +20,7 @@ public sealed record MarketPrices
     private readonly BigInteger[] _bigScaled;
     private readonly int _scale;
     private readonly Int128 _unit;
+    private readonly double _unitAsDouble;
 
     /// <summary>Creates prices; each must be finite and non-negative.</summary>
     public MarketPrices(double cpu, double memory, double tokens, double attention)
@@ -38,6 +39,7 @@ public sealed record MarketPrices
         {
             _scaled = _bigScaled.Select(p => (Int128)p).ToArray();
             _unit = (Int128)BigInteger.Pow(10, _scale);
+            _unitAsDouble = (double)_unit;
         }
     }
 
@@ -83,19 +85,36 @@ public sealed record MarketPrices
     /// The posted cost of a bundle: the exact sum of price times quantity (prices at their decimal value), rounded up
     /// to whole credits, so it never undercharges; saturates at <see cref="long.MaxValue"/> for absurd prices.
     /// </summary>
-    public long CostOf(ResourceBundle bundle)
+    public long CostOf(ResourceBundle bundle) =>
+        CostOfQuantities(bundle.CpuMillicores, bundle.MemoryMiB, bundle.Tokens, bundle.AttentionBasisPoints);
+
+    /// <summary>The same from the quantities (the clearing reads them from its flat arrays, not from the bids).</summary>
+    internal long CostOfQuantities(long cpu, long memory, long tokens, long attention)
     {
         if (_scaled is { } p)
         {
             // Spelled out rather than looping over ResourceKinds.All: posted-price calls this for every bid.
-            var total = p[0] * bundle.CpuMillicores + p[1] * bundle.MemoryMiB + p[2] * bundle.Tokens + p[3] * bundle.AttentionBasisPoints;
+            var total = p[0] * cpu + p[1] * memory + p[2] * tokens + p[3] * attention;
+            // A 128-bit division is a slow software loop, and posted-price asks for every bid's cost (ADR 0145). Below
+            // 2^48 the floating-point quotient's floor is the true floor or one less (a few ulps of error stay under
+            // one, and an exact quotient is never rounded up past a whole number), so it never exceeds the ceiling:
+            // step up, at most twice, to the first whole number whose exact product covers the total.
+            var estimate = Math.Floor((double)total / _unitAsDouble);
+            if (estimate < 1L << 48)
+            {
+                var x = (UInt128)total;
+                var one = (UInt128)_unit;
+                var cost = (ulong)estimate;
+                while (cost * one < x)
+                    cost++;
+                return (long)cost;
+            }
             var (whole, rest) = Int128.DivRem(total, _unit);
             if (rest > 0)
                 whole++;
             return whole > long.MaxValue ? long.MaxValue : (long)whole;
         }
-        var big = _bigScaled[0] * bundle.CpuMillicores + _bigScaled[1] * bundle.MemoryMiB
-                  + _bigScaled[2] * bundle.Tokens + _bigScaled[3] * bundle.AttentionBasisPoints;
+        var big = _bigScaled[0] * cpu + _bigScaled[1] * memory + _bigScaled[2] * tokens + _bigScaled[3] * attention;
         var unit = BigInteger.Pow(10, _scale);
         var ceiling = BigInteger.DivRem(big, unit, out var remainder) + (remainder > 0 ? 1 : 0);
         return ceiling > long.MaxValue ? long.MaxValue : (long)ceiling;

@@ -455,8 +455,7 @@ class Client:
 
     def transactions(self, skip: int = 0, take: int = 50) -> list[Transaction]:
         """GET /v1/economy/transactions: own ledger transfers, newest first."""
-        doc = self._json("GET", f"/v1/economy/transactions?skip={int(skip)}&take={int(take)}")
-        return [_build(Transaction, t) for t in doc["items"]]
+        return self._items(Transaction, "/v1/economy/transactions", skip=int(skip), take=int(take))
 
     # -- bids -----------------------------------------------------------------------------------------------------
 
@@ -467,9 +466,7 @@ class Client:
 
     def bids(self, cycle: int | None = None, status: str | None = None) -> list[Bid]:
         """GET /v1/bids: own bids, newest first, optionally of one cycle or status (Open, Won, Lost ...)."""
-        query = urllib.parse.urlencode({k: v for k, v in (("cycle", cycle), ("status", status)) if v is not None})
-        doc = self._json("GET", "/v1/bids" + (f"?{query}" if query else ""))
-        return [_build(Bid, b) for b in doc["items"]]
+        return self._items(Bid, "/v1/bids", cycle=cycle, status=status)
 
     def get_bid(self, bid_id: str) -> Bid:
         """GET /v1/bids/{id}: one own bid."""
@@ -518,13 +515,13 @@ class Client:
 
     def prompts(self) -> list[Prompt]:
         """GET /v1/prompts: own prompts, oldest first."""
-        return [_build(Prompt, p) for p in self._json("GET", "/v1/prompts")["items"]]
+        return self._items(Prompt, "/v1/prompts")
 
     # -- tasks ----------------------------------------------------------------------------------------------------------
 
     def tasks(self, status: str = "open") -> list[Task]:
         """GET /v1/tasks: tasks in a state (open, awarded, expired or all), oldest first."""
-        return [_build(Task, t) for t in self._json("GET", f"/v1/tasks?status={urllib.parse.quote(status)}")["items"]]
+        return self._items(Task, "/v1/tasks", status=status)
 
     def task(self, task_id: str) -> Task:
         """GET /v1/tasks/{id}: one task."""
@@ -543,18 +540,17 @@ class Client:
 
     def submissions(self, task_id: str) -> list[Submission]:
         """GET /v1/tasks/{id}/submissions: own submissions to a task (all of them for its poster)."""
-        return [_build(Submission, x) for x in self._json("GET", f"/v1/tasks/{_seg(task_id)}/submissions")["items"]]
+        return self._items(Submission, f"/v1/tasks/{_seg(task_id)}/submissions")
 
     # -- cycles and executions --------------------------------------------------------------------------------------
 
     def cycles(self, skip: int = 0, take: int = 50) -> list[Cycle]:
         """GET /v1/cycles: allocation cycles, newest first."""
-        return [_build(Cycle, c) for c in self._json("GET", f"/v1/cycles?skip={int(skip)}&take={int(take)}")["items"]]
+        return self._items(Cycle, "/v1/cycles", skip=int(skip), take=int(take))
 
     def executions(self, skip: int = 0, take: int = 50) -> list[Execution]:
         """GET /v1/executions: executions, newest first."""
-        doc = self._json("GET", f"/v1/executions?skip={int(skip)}&take={int(take)}")
-        return [_build(Execution, e) for e in doc["items"]]
+        return self._items(Execution, "/v1/executions", skip=int(skip), take=int(take))
 
     # -- LLM gateway (OpenAI wire format: dicts in, dicts out) -------------------------------------------------------
 
@@ -637,6 +633,11 @@ class Client:
         data = response.read()
         self._meter(response)
         return json.loads(data) if data else None
+
+    def _items(self, cls: Any, path: str, **query: Any) -> list[Any]:
+        """GET of a list route: the ``items`` of its page as ``cls``; query parameters that are None are left out."""
+        given = urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+        return [_build(cls, item) for item in self._json("GET", path + (f"?{given}" if given else ""))["items"]]
 
     def _meter(self, response: http.client.HTTPResponse) -> None:
         left = response.getheader("x-cyagents-tokens-left")

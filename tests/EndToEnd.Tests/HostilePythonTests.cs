@@ -1,14 +1,6 @@
-using System.Collections.Concurrent;
-using System.Security.Cryptography;
-using CyAgents.Economy.Resources;
-using CyAgents.Orchestrator.Cycles;
-using CyAgents.Orchestrator.Hosting;
 using CyAgents.Orchestrator.Sandbox;
 using CyAgents.Orchestrator.Workspaces;
-using CyAgents.Persistence;
 using CyAgents.Persistence.Records;
-using CyAgents.SystemApi.Workspaces;
-using Microsoft.EntityFrameworkCore;
 
 namespace CyAgents.EndToEnd.Tests;
 
@@ -113,23 +105,13 @@ public sealed class HostilePythonTests(DockerFixture docker)
         run.Outcome.Error.ShouldNotBeNull().ShouldContain("every file");
     }
 
-    private sealed record Snapshot(string Hash, UnixFileMode Mode, int? Owner);
-
-    private static Snapshot Take(string path) => new(
-        Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))), File.GetUnixFileMode(path), WorkspaceFiles.OwnerOf(path));
-
     [Fact]
     public async Task A_python_agent_planting_links_a_fifo_loops_and_many_files_then_flooding_and_filling_is_contained_in_live_cycles()
     {
         const string hostile = "hostile-py";
         var image = await RuntimeRun.ImageAsync(docker.Engine, "python");
-        var root = Directory.CreateDirectory(Path.Combine(_root, "cycle")).FullName;
-        var secret = Path.Combine(root, "host-secret");
-        await File.WriteAllTextAsync(secret, "root's secret");
-        File.SetUnixFileMode(secret, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        var settings = Live.Settings(root, new LiveOptions { ExecutionWindow = TimeSpan.FromSeconds(30) });
-        var genesisWorkspace = Path.Combine(settings.WorkspacesRoot, settings.Live!.Genesis.AgentId);
-        var templateStrategy = Path.Combine(settings.WorkspaceTemplate, "strategy.json");
+        var run = await HostileLiveCycles.PrepareAsync(Directory.CreateDirectory(Path.Combine(_root, "cycle")).FullName);
+        var (secret, genesisWorkspace, template) = (run.Secret, run.GenesisWorkspace, run.Template);
 
         var plant = $$"""
             import os, json
@@ -138,7 +120,7 @@ public sealed class HostilePythonTests(DockerFixture docker)
             for name in ["journal", "strategy.json", "memory.json"]:
                 if os.path.lexists(name): os.remove(name)  # replace the template's own files with links
                 os.symlink("{{secret}}", name)
-            os.symlink("{{genesisWorkspace}}", "neighbour"); os.symlink("{{settings.WorkspaceTemplate}}", "template"); os.symlink("/", "hostroot")
+            os.symlink("{{genesisWorkspace}}", "neighbour"); os.symlink("{{template}}", "template"); os.symlink("/", "hostroot")
             os.symlink("loop-b", "loop-a"); os.symlink("loop-a", "loop-b"); os.symlink(".", "self")
             os.makedirs("deep/er"); os.symlink("{{secret}}", "deep/er/secret"); os.symlink("{{genesisWorkspace}}/strategy.json", "deep/er/theirs")
             for i in range(1, 3001):
@@ -192,69 +174,7 @@ public sealed class HostilePythonTests(DockerFixture docker)
                 print("write failed", e.errno, flush=True)
             time.sleep(60)
             """;
-        var outcomes = new ConcurrentDictionary<string, ExecutionOutcome>();
-        settings = settings with
-        {
-            SandboxDecorator = HostileAgent.AsProgram(hostile,
-                cycle => new AgentProgram(image, ["python3", "-c", cycle switch { 1 => plant, 2 => again, 3 => flood, _ => fill }]), outcomes),
-        };
-
-        IReadOnlyList<CycleReport> reports;
-        Snapshot secretBefore, templateBefore;
-        await using (var economy = await LiveEconomy.StartAsync(settings))
-        {
-            await HostileAgent.AddAsync(economy, hostile, 10_000);
-            secretBefore = Take(secret);
-            templateBefore = Take(templateStrategy);
-            var list = new List<CycleReport>();
-            list.AddRange(await economy.RunCyclesAsync(1, TimeSpan.Zero));
-            var genesisStrategyBefore = Take(Path.Combine(genesisWorkspace, "strategy.json"));
-            var genesisOwner = WorkspaceFiles.OwnerOf(genesisWorkspace);
-            for (var cycle = 2; cycle <= 4; cycle++)
-            {
-                await HostileAgent.BidAsync(economy, hostile, cycle, ResourceBundle.Create(250, 64), 50);
-                list.AddRange(await economy.RunCyclesAsync(1, TimeSpan.Zero));
-            }
-            reports = list;
-            Take(Path.Combine(genesisWorkspace, "strategy.json")).ShouldBe(genesisStrategyBefore);
-            WorkspaceFiles.OwnerOf(genesisWorkspace).ShouldBe(genesisOwner);
-        }
-
-        reports.Count.ShouldBe(4);
-        reports.ShouldAllBe(r => r.Conservation.Holds);
-        foreach (var report in reports)
-        {
-            report.Executions.ShouldContain(e => e.AgentId == settings.Live.Genesis.AgentId && e.Status == ExecutionStatus.Succeeded);
-            report.Executions.ShouldContain(e => e.AgentId == hostile);
-        }
-        Take(secret).ShouldBe(secretBefore);
-        Take(templateStrategy).ShouldBe(templateBefore);
-
-        ExecutionOutcome Of(long cycle) => outcomes.Single(o => o.Key.StartsWith($"c{cycle}-", StringComparison.Ordinal)).Value;
-        string Output(long cycle) => string.Join("\n", Of(cycle).Logs.Select(l => l.Text));
-
-        var planted = Output(1);
-        planted.ShouldContain("planted fifo");
-        planted.ShouldContain("planted many");
-        planted.ShouldContain("env: readable at /run/cyagents-env/env.json");
-        planted.ShouldContain("env: read-only");
-        planted.ShouldContain("env: not removable");
-        planted.ShouldContain("context: read-only");
-        planted.ShouldContain("secret: unreachable");
-        planted.ShouldNotContain("root's secret");
-
-        var second = Output(2);
-        second.ShouldContain("fifo still here");
-        second.ShouldContain("again");
-        second.ShouldContain($"\"executionId\": \"{reports[1].Executions.Single(e => e.AgentId == hostile).Id}\"");
-
-        Of(3).OutputBytesDropped.ShouldBeGreaterThanOrEqualTo(209_715_200L - 1024 * 1024);
-        reports[2].Elapsed.ShouldBeLessThan(settings.Live.ExecutionWindow + TimeSpan.FromSeconds(20));
-
-        await using var db = new CyAgentsDbContext(Live.Database(settings).BuildOptions());
-        (await db.Set<CycleRecord>().CountAsync(c => c.Status == CycleStatus.Completed)).ShouldBe(4);
-        var filled = await db.Set<ExecutionRecord>().SingleAsync(e => e.AgentId == hostile && e.Cycle == 4);
-        filled.Status.ShouldBe(ExecutionStatus.QuotaExceeded);
-        (await docker.Engine.ListContainersAsync(DockerSandbox.ManagedBy(SandboxOptions.InstanceOf(settings.Database)))).ShouldBeEmpty();
+        await run.RunContainedAsync(docker, hostile, outcomes => HostileAgent.AsProgram(hostile,
+            cycle => new AgentProgram(image, ["python3", "-c", cycle switch { 1 => plant, 2 => again, 3 => flood, _ => fill }]), outcomes));
     }
 }

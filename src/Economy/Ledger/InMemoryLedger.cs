@@ -155,36 +155,7 @@ public sealed class InMemoryLedger : ILedger
         {
             LedgerRules.Validate(operations);
             var results = new Transfer[operations.Count];
-            lock (_gate)
-            {
-                RotateRecentIds();
-                // Reused: a fresh journal per batch would put a large array on the LOH for every big
-                // settlement and force full GCs in long simulations.
-                var journal = _journal;
-                var sequence = _sequence;
-                var i = 0;
-                try
-                {
-                    for (; i < operations.Count; i++)
-                    {
-                        results[i] = operations[i] switch
-                        {
-                            TransferRequest t => ApplyTransfer(t, journal, materialize: true)!,
-                            PendingResolution r => ApplyResolution(r, journal, materialize: true)!,
-                            _ => throw new InvalidOperationException("unreachable: validated above"),
-                        };
-                    }
-                }
-                catch (LedgerException ex)
-                {
-                    Rollback(journal, sequence);
-                    throw LedgerRules.InBatch(ex, i, operations.Count);
-                }
-                finally
-                {
-                    journal.Clear();
-                }
-            }
+            ApplyLinked(operations, 0, operations.Count, results);
             return new ValueTask<IReadOnlyList<Transfer>>(results);
         }
         catch (LedgerException ex)
@@ -207,20 +178,34 @@ public sealed class InMemoryLedger : ILedger
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, operations.Count - start);
         LedgerRules.Validate(operations, start, count);
+        ApplyLinked(operations, start, count, results: null);
+    }
+
+    // One linked batch of validated operations under the lock: all apply, or the journal undoes those that did.
+    // Results are built only when asked for.
+    private void ApplyLinked(IReadOnlyList<LedgerOperation> operations, int start, int count, Transfer[]? results)
+    {
         lock (_gate)
         {
             RotateRecentIds();
+            // Reused: a fresh journal per batch would put a large array on the LOH for every big
+            // settlement and force full GCs in long simulations.
             var journal = _journal;
             var sequence = _sequence;
+            var materialize = results is not null;
             var i = 0;
             try
             {
                 for (; i < count; i++)
                 {
-                    if (operations[start + i] is TransferRequest t)
-                        ApplyTransfer(t, journal, materialize: false);
-                    else
-                        ApplyResolution((PendingResolution)operations[start + i], journal, materialize: false);
+                    var result = operations[start + i] switch
+                    {
+                        TransferRequest t => ApplyTransfer(t, journal, materialize),
+                        PendingResolution r => ApplyResolution(r, journal, materialize),
+                        _ => throw new InvalidOperationException("unreachable: validated before"),
+                    };
+                    if (results is not null)
+                        results[i] = result!;
                 }
             }
             catch (LedgerException ex)

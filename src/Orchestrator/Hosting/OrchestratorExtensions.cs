@@ -104,7 +104,7 @@ public static class OrchestratorExtensions
                 history: sp.GetRequiredService<ExecutionHistory>(), uids: sandbox.UidRange,
                 steps: sp.GetServices<ICycleStep>().ToList());
         });
-        // Template agents `run --starters N` adds to a new economy (ADR 0139), through the operator's creation path.
+        // Template agents `run --starters N` adds to a new economy (ADR 0140), through the operator's creation path.
         services.AddSingleton(sp =>
         {
             var api = sp.GetRequiredService<IOptions<SystemApiOptions>>().Value;

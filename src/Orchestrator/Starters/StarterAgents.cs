@@ -13,7 +13,7 @@ namespace CyAgents.Orchestrator.Starters;
 public sealed record StartersOutcome(IReadOnlyList<AgentRecord> Created, int Existing, string? NotCreatedBecause);
 
 /// <summary>
-/// The template agents `run --starters N` adds to a new economy (ADR 0139): N root agents from one template folder, each
+/// The template agents `run --starters N` adds to a new economy (ADR 0140): N root agents from one template folder, each
 /// endowed from the treasury by <see cref="AgentCreation"/> — the same path `agents create` takes (ADR 0102) — and named
 /// <c>&lt;folder&gt;-1</c> … <c>&lt;folder&gt;-N</c>. Only before the first cycle: an economy that has run is never handed
 /// new agents behind the operator's back. A name that exists is skipped, so a start that crashed half-way is completed by

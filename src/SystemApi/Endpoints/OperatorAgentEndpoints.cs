@@ -35,39 +35,25 @@ internal static class OperatorAgentEndpoints
         var caller = Caller.From(user);
         var minimums = new ManifestMinimums(api.Value.MinBidCpuMillicores, api.Value.MinBidMemoryMiB);
         var body = JsonSerializer.SerializeToUtf8Bytes(request, Json.CreateAgentRequest);
-        WorkspaceTemplate.Staged? staged = null;
-        try
+        using var workspace = new NewAgentWorkspace();
+        var outcome = await writes.RunAsync(http, caller, body, Json.CreateAgentResponse, StatusCodes.Status201Created, async w =>
         {
-            var outcome = await writes.RunAsync(http, caller, body, Json.CreateAgentResponse, StatusCodes.Status201Created, async w =>
-            {
-                // A retried attempt (ADR 0084) drops the copy of the attempt before.
-                staged?.Dispose();
-                staged = null;
-                var cycle = await MarketView.CurrentCycleAsync(w.Db, w.Ct);
-                var (agent, refusal) = await AgentCreation.CreateAsync(w.Db, w.Ledger, workspaces, request, minimums, cycle, w.Now,
-                    s => staged = s, w.Ct);
-                if (refusal is not null) return refusal;
-                return new CreateAgentResponse(agent!.ToWire(), request.Endowment, staged!.FinalPath);
-            });
-            if (outcome.Problem is not null) return outcome.Problem;
-            var created = outcome.Value!;
-            if (!outcome.Replayed)
-            {
-                var log = logs.CreateLogger("CyAgents.SystemApi.Agents");
-                try { staged?.Commit(); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    log.LogWarning("Workspace of {AgentId} could not be moved into place ({Error}); it is created at its first execution",
-                        created.Agent.Id, e.Message);
-                }
-                log.LogInformation("Agent {AgentId} ({Name}) created by the operator from {Template} with {Endowment} credits",
-                    created.Agent.Id, created.Agent.Name, request.Template, created.Endowment);
-            }
-            return TypedResults.Created(ApiRoutes.Agent(created.Agent.Id), created);
-        }
-        finally
+            workspace.Drop();
+            var cycle = await MarketView.CurrentCycleAsync(w.Db, w.Ct);
+            var (agent, refusal) = await AgentCreation.CreateAsync(w.Db, w.Ledger, workspaces, request, minimums, cycle, w.Now,
+                workspace.Hold, w.Ct);
+            if (refusal is not null) return refusal;
+            return new CreateAgentResponse(agent!.ToWire(), request.Endowment, workspace.FinalPath!);
+        });
+        if (outcome.Problem is not null) return outcome.Problem;
+        var created = outcome.Value!;
+        if (!outcome.Replayed)
         {
-            staged?.Dispose();
+            var log = logs.CreateLogger("CyAgents.SystemApi.Agents");
+            workspace.MoveIntoPlace(log, created.Agent.Id);
+            log.LogInformation("Agent {AgentId} ({Name}) created by the operator from {Template} with {Endowment} credits",
+                created.Agent.Id, created.Agent.Name, request.Template, created.Endowment);
         }
+        return TypedResults.Created(ApiRoutes.Agent(created.Agent.Id), created);
     }
 }

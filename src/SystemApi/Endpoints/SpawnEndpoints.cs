@@ -47,107 +47,91 @@ internal static class SpawnEndpoints
         if (Validate(request, rules) is { } invalid) return invalid;
 
         var body = JsonSerializer.SerializeToUtf8Bytes(request, Json.SpawnRequest);
-        WorkspaceTemplate.Staged? staged = null;
-        try
+        using var workspace = new NewAgentWorkspace();
+        var outcome = await writes.RunAsync(http, caller, body, Json.SpawnResponse, StatusCodes.Status201Created, async w =>
         {
-            var outcome = await writes.RunAsync(http, caller, body, Json.SpawnResponse, StatusCodes.Status201Created, async w =>
-            {
-                var ct = w.Ct;
-                if (await AgentStanding.RetiredAsync(w.Db, caller.AgentId!, "spawn", ct) is { } retired) return retired;
-                var parent = await w.Db.Set<AgentRecord>().AsNoTracking().FirstAsync(a => a.Id == caller.AgentId, ct);
-                if (parent.Generation + 1 > rules.MaxGeneration)
-                    return new Refusal(ErrorCodes.SpawnLimit,
-                        $"a child would be generation {parent.Generation + 1}; the limit is {rules.MaxGeneration}");
-                var cycle = await MarketView.CurrentCycleAsync(w.Db, ct);
-                var siblings = await w.Db.Set<AgentRecord>().CountAsync(a => a.ParentId == parent.Id && a.CreatedCycle == cycle, ct);
-                if (siblings >= rules.MaxChildrenPerCycle)
-                    return new Refusal(ErrorCodes.SpawnLimit,
-                        $"already {siblings} children spawned in cycle {cycle}; the limit is {rules.MaxChildrenPerCycle}");
+            var ct = w.Ct;
+            if (await AgentStanding.RetiredAsync(w.Db, caller.AgentId!, "spawn", ct) is { } retired) return retired;
+            var parent = await w.Db.Set<AgentRecord>().AsNoTracking().FirstAsync(a => a.Id == caller.AgentId, ct);
+            if (parent.Generation + 1 > rules.MaxGeneration)
+                return new Refusal(ErrorCodes.SpawnLimit,
+                    $"a child would be generation {parent.Generation + 1}; the limit is {rules.MaxGeneration}");
+            var cycle = await MarketView.CurrentCycleAsync(w.Db, ct);
+            var siblings = await w.Db.Set<AgentRecord>().CountAsync(a => a.ParentId == parent.Id && a.CreatedCycle == cycle, ct);
+            if (siblings >= rules.MaxChildrenPerCycle)
+                return new Refusal(ErrorCodes.SpawnLimit,
+                    $"already {siblings} children spawned in cycle {cycle}; the limit is {rules.MaxChildrenPerCycle}");
 
-                var childId = "agt-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-                // What the child starts from, staged before any credit moves: a refused copy refuses the spawn whole.
-                string? manifest = parent.ManifestJson;
-                string source;
-                var hostile = false;
-                if (request.Template is { } name)
-                {
-                    if (workspaces.FindTemplate(name, out var problem) is not { } folder)
-                        return Refusal.Validation("template", problem!);
-                    if (await w.Db.Set<AgentRecord>().AnyAsync(a => a.Id == name, ct))
-                        return Refusal.Validation("template", $"'{name}' is an agent's workspace, not a template");
-                    try { manifest = AgentManifestReader.Write(AgentManifestReader.ReadFolder(folder, minimums)); }
-                    catch (AgentManifestException e) { return Refusal.Validation("template", e.Message); }
-                    source = folder;
-                }
-                else if (workspaces.WorkspaceOf(parent.Id) is var ownPath && !workspaces.IsTemplate(ownPath)
-                         && WorkspaceFiles.Entry(ownPath) is { } own)
-                {
-                    // The parent's tree is hostile and may change while it is copied (the parent is running): ADR 0101.
-                    if (own is not DirectoryInfo { LinkTarget: null })
-                        return Refusal.Validation("template", "the parent's workspace is not a folder; name a template to spawn from");
-                    source = own.FullName;
-                    hostile = true;
-                }
-                else if (workspaces.TemplateExists) source = Path.GetFullPath(templateOptions.Value.Template);
-                else
-                    return new Refusal(ErrorCodes.Internal, "the workspace template folder is missing on the host; nothing was changed");
-                // A retried attempt (ADR 0084) drops the copy of the attempt before.
-                staged?.Dispose();
-                staged = null;
-                try { staged = workspaces.Stage(childId, request.Strategy?.GetRawText(), source, hostile); }
-                catch (UnsafeWorkspaceEntryException e)
-                {
-                    return Refusal.Validation("template", $"the workspace cannot be copied: {e.Message}; name a template to spawn from");
-                }
-
-                var child = new AgentRecord
-                {
-                    Id = childId, Name = request.Name!.Trim(), ParentId = parent.Id, RootId = parent.RootId,
-                    Generation = parent.Generation + 1, CreatedCycle = cycle, CreatedAt = w.Now,
-                    StrategyJson = request.Strategy?.GetRawText(), Status = AgentStatus.Active, ManifestJson = manifest,
-                };
-                await w.Ledger.OpenAccountAsync(AccountIds.ForAgent(childId), AccountKind.Agent, ct);
-                var from = AccountIds.ForAgent(parent.Id);
-                var operations = new List<LedgerOperation>
-                {
-                    new TransferRequest($"spawn:{childId}:endowment", from, AccountIds.ForAgent(childId), request.Endowment,
-                        TransferKind.SpawnTransfer, cycle, $"endowment of {childId} from {parent.Id}"),
-                };
-                if (rules.Fee > 0)
-                    operations.Add(new TransferRequest($"spawn:{childId}:fee", from, AccountIds.Treasury, rules.Fee,
-                        TransferKind.SpawnFee, cycle, $"spawn fee for {childId}"));
-                await w.Ledger.ApplyBatchAsync(operations, ct);
-                w.Db.Add(child);
-                w.Db.AddEvent(EventTypes.AgentSpawned, parent.Id, cycle, w.Now, new
-                {
-                    agentId = childId, parentId = parent.Id, name = child.Name, generation = child.Generation, endowment = request.Endowment,
-                });
-                return new SpawnResponse(child.ToWire(), request.Endowment, rules.Fee, childId);
-            });
-            if (outcome.Problem is not null) return outcome.Problem;
-            var spawned = outcome.Value!;
-            if (!outcome.Replayed)
+            var childId = "agt-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+            // What the child starts from, staged before any credit moves: a refused copy refuses the spawn whole.
+            string? manifest = parent.ManifestJson;
+            string source;
+            var hostile = false;
+            if (request.Template is { } name)
             {
-                var log = logs.CreateLogger("CyAgents.SystemApi.Spawn");
-                try { staged?.Commit(); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // The spawn has committed (credits moved, record written): the orchestrator repairs the missing workspace
-                    // from the template and the child's recorded strategy at its first execution (AgentWorkspaces.Prepare).
-                    log.LogWarning("Workspace of {ChildId} could not be moved into place ({Error}); it is created at its first execution",
-                        spawned.Agent.Id, e.Message);
-                }
-                log.LogInformation(
-                    "Agent {ChildId} ({ChildName}) spawned by {ParentId}: generation {Generation}, endowment {Endowment}, fee {Fee}, workspace {Workspace}",
-                    spawned.Agent.Id, spawned.Agent.Name, spawned.Agent.ParentId, spawned.Agent.Generation, spawned.Endowment, spawned.Fee,
-                    staged?.FinalPath);
+                if (workspaces.FindTemplate(name, out var problem) is not { } folder)
+                    return Refusal.Validation("template", problem!);
+                if (await w.Db.Set<AgentRecord>().AnyAsync(a => a.Id == name, ct))
+                    return Refusal.Validation("template", $"'{name}' is an agent's workspace, not a template");
+                try { manifest = AgentManifestReader.Write(AgentManifestReader.ReadFolder(folder, minimums)); }
+                catch (AgentManifestException e) { return Refusal.Validation("template", e.Message); }
+                source = folder;
             }
-            return TypedResults.Created(ApiRoutes.Agent(spawned.Agent.Id), spawned);
-        }
-        finally
+            else if (workspaces.WorkspaceOf(parent.Id) is var ownPath && !workspaces.IsTemplate(ownPath)
+                     && WorkspaceFiles.Entry(ownPath) is { } own)
+            {
+                // The parent's tree is hostile and may change while it is copied (the parent is running): ADR 0101.
+                if (own is not DirectoryInfo { LinkTarget: null })
+                    return Refusal.Validation("template", "the parent's workspace is not a folder; name a template to spawn from");
+                source = own.FullName;
+                hostile = true;
+            }
+            else if (workspaces.TemplateExists) source = Path.GetFullPath(templateOptions.Value.Template);
+            else
+                return new Refusal(ErrorCodes.Internal, "the workspace template folder is missing on the host; nothing was changed");
+            workspace.Drop();
+            try { workspace.Hold(workspaces.Stage(childId, request.Strategy?.GetRawText(), source, hostile)); }
+            catch (UnsafeWorkspaceEntryException e)
+            {
+                return Refusal.Validation("template", $"the workspace cannot be copied: {e.Message}; name a template to spawn from");
+            }
+
+            var child = new AgentRecord
+            {
+                Id = childId, Name = request.Name!.Trim(), ParentId = parent.Id, RootId = parent.RootId,
+                Generation = parent.Generation + 1, CreatedCycle = cycle, CreatedAt = w.Now,
+                StrategyJson = request.Strategy?.GetRawText(), Status = AgentStatus.Active, ManifestJson = manifest,
+            };
+            await w.Ledger.OpenAccountAsync(AccountIds.ForAgent(childId), AccountKind.Agent, ct);
+            var from = AccountIds.ForAgent(parent.Id);
+            var operations = new List<LedgerOperation>
+            {
+                new TransferRequest($"spawn:{childId}:endowment", from, AccountIds.ForAgent(childId), request.Endowment,
+                    TransferKind.SpawnTransfer, cycle, $"endowment of {childId} from {parent.Id}"),
+            };
+            if (rules.Fee > 0)
+                operations.Add(new TransferRequest($"spawn:{childId}:fee", from, AccountIds.Treasury, rules.Fee,
+                    TransferKind.SpawnFee, cycle, $"spawn fee for {childId}"));
+            await w.Ledger.ApplyBatchAsync(operations, ct);
+            w.Db.Add(child);
+            w.Db.AddEvent(EventTypes.AgentSpawned, parent.Id, cycle, w.Now, new
+            {
+                agentId = childId, parentId = parent.Id, name = child.Name, generation = child.Generation, endowment = request.Endowment,
+            });
+            return new SpawnResponse(child.ToWire(), request.Endowment, rules.Fee, childId);
+        });
+        if (outcome.Problem is not null) return outcome.Problem;
+        var spawned = outcome.Value!;
+        if (!outcome.Replayed)
         {
-            staged?.Dispose();
+            var log = logs.CreateLogger("CyAgents.SystemApi.Spawn");
+            workspace.MoveIntoPlace(log, spawned.Agent.Id);
+            log.LogInformation(
+                "Agent {ChildId} ({ChildName}) spawned by {ParentId}: generation {Generation}, endowment {Endowment}, fee {Fee}, workspace {Workspace}",
+                spawned.Agent.Id, spawned.Agent.Name, spawned.Agent.ParentId, spawned.Agent.Generation, spawned.Endowment, spawned.Fee,
+                workspace.FinalPath);
         }
+        return TypedResults.Created(ApiRoutes.Agent(spawned.Agent.Id), spawned);
     }
 
     private static ProblemHttpResult? Validate(SpawnRequest request, SpawnOptions rules)

@@ -115,7 +115,7 @@ internal static class TaskEndpoints
 
     private static async Task<Results<Created<SubmissionResponse>, ProblemHttpResult>> Submit(string taskId, SubmitWorkRequest request,
         ClaimsPrincipal user, HttpContext http, IdempotentWrites writes, WorkspaceTemplate workspaces, IOptions<TaskOptions> options,
-        ILoggerFactory logs)
+        IDbContextFactory<CyAgentsDbContext> databases, ILoggerFactory logs)
     {
         var caller = Caller.From(user);
         if (caller.IsOperator) return Problems.Forbidden("only an agent hands in work: from its own workspace");
@@ -126,7 +126,7 @@ internal static class TaskEndpoints
         var log = logs.CreateLogger(LogCategory);
 
         // Cheap refusals first, so a closed task or a used-up allowance costs no copy; all are checked again in the write.
-        await using (var db = await http.RequestServices.GetRequiredService<IDbContextFactory<CyAgentsDbContext>>().CreateDbContextAsync(http.RequestAborted))
+        await using (var db = await databases.CreateDbContextAsync(http.RequestAborted))
         {
             if (await Admissible(db, taskId, caller.AgentId!, rules, http.RequestAborted) is { } early) return Problems.From(early);
         }

@@ -122,6 +122,22 @@ public class SweepTests
         config.Runs.Select(r => r.Key).Distinct().Count().ShouldBe(4);
     }
 
+    [Fact]
+    public void The_task_feed_alternatives_and_skill_are_sweepable_by_their_paths()
+    {
+        var config = Parse("""
+            {"name": "review", "scenario": "tasks", "agents": 40, "cycles": 5, "seeds": [1],
+             "grid": {"market.tasks.review_share": [0, 1], "population.generated.alternatives": [1, 3],
+                      "population.generated.skill": [{"distribution": "constant", "value": 1}]}}
+            """);
+        config.Cells.Count.ShouldBe(4);
+        var last = config.Cells[3].Scenario.Plan(40);
+        last.Select(v => v.Name).ShouldBe(["open", "reserve"], "the scenario's variants stay");
+        last.ShouldAllBe(v => v.Settings.Tasks!.ReviewShare == 1 && v.Settings.Tasks.PerCycle == 2);
+        last[0].Settings.Populate(40, 1).ShouldAllBe(a => a.Alternatives == 3 && a.Skill == 1);
+        config.Cells[0].Scenario.Plan(40)[0].Settings.Tasks!.ReviewShare.ShouldBe(0);
+    }
+
     [Theory]
     [InlineData("""{"name": "x", "scenario": "market", "seeds": [1], "grid": {"market.supply_ratio": [-1]}}""", "market.supply_ratio: must be above 0")]
     [InlineData("""{"name": "x", "scenario": "market", "seeds": [1], "grid": {"mechanism": ["dutch"]}}""", "unknown mechanism \"dutch\"")]

@@ -20,7 +20,7 @@ public static class HtmlReport
 
     public static string Render(ExperimentResult result)
     {
-        var template = Resource("report.html");
+        var template = Template("report.html");
         var chartJs = Resource("chart.umd.min.js");
         var json = JsonSerializer.Serialize(Data(result), new JsonSerializerOptions(SummaryJson.Options) { WriteIndented = false });
         // Replace the data first: the library text must not be searched for the data placeholder.
@@ -97,6 +97,15 @@ public static class HtmlReport
     }
 
     private static double Round(double value, int digits) => Math.Round(value, digits);
+
+    /// <summary>
+    /// A report page's template with what both pages share spliced in: the style sheet (report.css at <c>__REPORT_STYLE__</c>) and
+    /// the script helpers (report-kit.js at <c>__REPORT_KIT__</c>: palette, Chart.js defaults, el, fmt, table, card; inside the
+    /// page's function, after <c>data</c> is read). Spliced before any data, so only our own text is searched. The two files carry
+    /// no header of their own, so a page is byte for byte what it was before they were shared (BuiltInScenarioOutputTests).
+    /// </summary>
+    internal static string Template(string page) =>
+        Resource(page).Replace("__REPORT_STYLE__", Resource("report.css").TrimEnd('\n')).Replace("__REPORT_KIT__", Resource("report-kit.js").TrimEnd('\n'));
 
     internal static string Resource(string name)
     {

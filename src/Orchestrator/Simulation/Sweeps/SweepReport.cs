@@ -37,6 +37,6 @@ public static class SweepReport
             }).ToArray(),
         };
         var json = JsonSerializer.Serialize(data, new JsonSerializerOptions(SummaryJson.Options) { WriteIndented = false });
-        return HtmlReport.Resource("sweep-report.html").Replace("__REPORT_DATA__", json).Replace("__CHART_JS__", HtmlReport.Resource("chart.umd.min.js"));
+        return HtmlReport.Template("sweep-report.html").Replace("__REPORT_DATA__", json).Replace("__CHART_JS__", HtmlReport.Resource("chart.umd.min.js"));
     }
 }

@@ -70,7 +70,8 @@ public sealed class TaskVerification(IDbContextFactory<CyAgentsDbContext> databa
         }
         var folder = Path.Combine(Path.GetFullPath(options.SubmissionsRoot), submissionId);
         // A closed task's waiting work is not run at all: nothing could be paid for it.
-        var (passed, exitCode, verdict) = task.State != TaskState.Open
+        var ran = task.State == TaskState.Open;
+        var (passed, exitCode, verdict) = !ran
             ? (false, (int?)null, $"the task was {task.State.ToString().ToLowerInvariant()} before this submission was verified")
             : await RunVerifierAsync(task, submission, folder, cycle, ct);
 
@@ -85,8 +86,13 @@ public sealed class TaskVerification(IDbContextFactory<CyAgentsDbContext> databa
                 var state = await new TaskBoard(db, ledgers(db)).JudgeAsync(current, pending, passed, exitCode, verdict, cycle, clock.GetUtcNow(), ct);
                 await db.SaveChangesAsync(ct);
                 await tx.CommitAsync(ct);
-                logger.LogInformation("Submission {SubmissionId} of {AgentId} to task {TaskId} verified: {State} (exit {ExitCode})",
-                    submissionId, pending.AgentId, taskId, state, exitCode);
+                // A submission that came too late is not "verified: Failed (exit null)": the verifier never ran for it.
+                if (ran)
+                    logger.LogInformation("Submission {SubmissionId} of {AgentId} to task {TaskId} verified: {State} (exit {ExitCode})",
+                        submissionId, pending.AgentId, taskId, state, exitCode);
+                else
+                    logger.LogInformation("Submission {SubmissionId} of {AgentId} to task {TaskId} not verified: {State} ({Verdict})",
+                        submissionId, pending.AgentId, taskId, state, verdict);
             }
             catch (Exception e) when (e is DbUpdateConcurrencyException or LedgerException)
             {

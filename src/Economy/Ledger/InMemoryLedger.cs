@@ -272,19 +272,22 @@ public sealed class InMemoryLedger : ILedger
 
     /// <summary>
     /// Reads the posted and available balance of every account in <paramref name="accounts"/> at one moment (under one
-    /// lock), into the spans of the same length. A handle of another ledger is <see cref="LedgerError.UnknownAccount"/>.
+    /// lock), into the spans of the same length; an empty span is a figure not wanted. A handle of another ledger is
+    /// <see cref="LedgerError.UnknownAccount"/>.
     /// </summary>
     public void ReadBalances(ReadOnlySpan<LedgerAccountHandle> accounts, Span<long> posted, Span<long> available)
     {
-        if (posted.Length != accounts.Length || available.Length != accounts.Length)
-            throw new ArgumentException("posted and available must have one entry per account");
+        if (posted.Length is not 0 && posted.Length != accounts.Length || available.Length is not 0 && available.Length != accounts.Length)
+            throw new ArgumentException("posted and available must each be empty or have one entry per account");
+        var wantPosted = posted.Length != 0;
+        var wantAvailable = available.Length != 0;
         lock (_gate)
         {
             for (var i = 0; i < accounts.Length; i++)
             {
                 var a = Owned(accounts[i], "read");
-                posted[i] = a.Posted;
-                available[i] = a.Posted - a.Reserved;
+                if (wantPosted) posted[i] = a.Posted;
+                if (wantAvailable) available[i] = a.Posted - a.Reserved;
             }
         }
     }

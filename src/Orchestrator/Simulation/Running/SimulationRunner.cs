@@ -95,7 +95,7 @@ public sealed class SimulationRunner
         /// </summary>
         private static readonly InMemoryLedgerOptions LargeRunLedger = new() { RetainHistory = false, RecentIdWindow = 1 };
 
-        /// <summary>Independent operations go to the ledger in batches this size (see <see cref="ApplyIndependentAsync"/>).</summary>
+        /// <summary>Independent operations go to the ledger in batches this size (see <see cref="ApplyIndependent"/>).</summary>
         private const int IndependentBatch = 512;
 
         private readonly ScenarioSettings _settings;
@@ -120,7 +120,6 @@ public sealed class SimulationRunner
         private LedgerAccountHandle[] _accounts;
         private readonly LedgerAccountHandle _treasury;
         private readonly List<Posting> _postings = [];
-        private long[] _posted;
         // The earning economy's parts (ADRs 0142, 0143); null when the scenario has none, so such runs are unchanged.
         private readonly SimulatedTaskBoard? _tasks;
         private readonly AlternativeBids? _alternatives;
@@ -140,7 +139,6 @@ public sealed class SimulationRunner
             _arrivals = new int[agents.Count];
             _noise = new double[agents.Count];
             _uniform = new double[agents.Count];
-            _posted = new long[agents.Count];
             _accounts = agents.Select(a => ledger.GetAccountHandle(a.AccountId)).ToArray();
             _treasury = ledger.GetAccountHandle(AccountIds.Treasury);
             _tasks = settings.Tasks is { } feed ? new SimulatedTaskBoard(feed, settings.Attention, seed, agents.Count) : null;
@@ -175,7 +173,7 @@ public sealed class SimulationRunner
                     endowments.Add(new TransferRequest("endow:" + agent.Id, AccountIds.Treasury, agent.AccountId, agent.Endowment,
                         TransferKind.Endowment, 0, "initial endowment"));
             }
-            await ApplyIndependentAsync(ledger, endowments, ct);
+            ApplyIndependent(ledger, endowments, ct);
             return new SimulationRun(variant.Settings, cycles, seed, agents, ledger);
         }
 
@@ -197,7 +195,7 @@ public sealed class SimulationRunner
             var gifts = GiveGifts(cycle);
             if (_tasks is not null)
                 await _tasks.OpenCycleAsync(cycle, _agents.Count, _ledger, ct);
-            await PlaceBidsAsync(cycle, ct);
+            PlaceBids(cycle, ct);
 
             // The live economy's own cycle step (CycleClearing), so a simulated cycle clears, prices and settles as a live one does.
             var prices = _prices;
@@ -250,7 +248,7 @@ public sealed class SimulationRunner
         public long[] Wealth()
         {
             var wealth = new long[_agents.Count];
-            _ledger.ReadBalances(_accounts, wealth, new long[_agents.Count]);
+            _ledger.ReadBalances(_accounts, wealth, []);
             return wealth;
         }
 
@@ -293,12 +291,11 @@ public sealed class SimulationRunner
                 parent.BaseValue /= family;
                 parent.Income -= income * plan.Children;
             }
-            await FlushAsync(ct);
+            Flush(ct);
             Array.Resize(ref _available, _agents.Count);
             Array.Resize(ref _arrivals, _agents.Count);
             Array.Resize(ref _noise, _agents.Count);
             Array.Resize(ref _uniform, _agents.Count);
-            Array.Resize(ref _posted, _agents.Count);
             var first = _accounts.Length;
             Array.Resize(ref _accounts, _agents.Count);
             for (var i = first; i < _agents.Count; i++)
@@ -336,7 +333,7 @@ public sealed class SimulationRunner
         {
             if (!_balancesStale)
                 return;
-            _ledger.ReadBalances(_accounts, _posted, _available);
+            _ledger.ReadBalances(_accounts, [], _available);
             _balancesStale = false;
         }
 
@@ -406,7 +403,7 @@ public sealed class SimulationRunner
         /// An agent with k tasks asks for k bundles at k times its value; it bids when that value covers the posted
         /// cost, for what its strategy says, never more than it can spend. Each bid is escrowed as a pending transfer.
         /// </summary>
-        private async Task PlaceBidsAsync(int cycle, CancellationToken ct)
+        private void PlaceBids(int cycle, CancellationToken ct)
         {
             _bids.Clear();
             _bidders.Clear();
@@ -452,7 +449,7 @@ public sealed class SimulationRunner
                         alternative => _tasks?.ValueOf(index, agent, alternative) ?? 0, _available[i] - amount, _prices, _uniform[i], _operations);
                 }
             }
-            await FlushAsync(ct);
+            Flush(ct);
         }
 
         /// <summary>Updates every bidder's tallies and strategy; returns the winners' total true value.</summary>
@@ -575,9 +572,9 @@ public sealed class SimulationRunner
             };
         });
 
-        private async Task FlushAsync(CancellationToken ct)
+        private void Flush(CancellationToken ct)
         {
-            await ApplyIndependentAsync(_ledger, _operations, ct);
+            ApplyIndependent(_ledger, _operations, ct);
             _operations.Clear();
         }
 
@@ -586,14 +583,13 @@ public sealed class SimulationRunner
         /// <see cref="IndependentBatch"/>: each could be its own transfer, and small batches keep the ledger's undo
         /// journal off the large-object heap. A cycle's settlement, by contrast, is one linked batch.
         /// </summary>
-        private static Task ApplyIndependentAsync(InMemoryLedger ledger, List<LedgerOperation> operations, CancellationToken ct)
+        private static void ApplyIndependent(InMemoryLedger ledger, List<LedgerOperation> operations, CancellationToken ct)
         {
             for (var from = 0; from < operations.Count; from += IndependentBatch)
             {
                 ct.ThrowIfCancellationRequested();
                 ledger.Apply(operations, from, Math.Min(IndependentBatch, operations.Count - from));
             }
-            return Task.CompletedTask;
         }
 
         private static ResourceBundle SliceOf(ResourceBundle bundle, int parts) => ResourceBundle.Create(

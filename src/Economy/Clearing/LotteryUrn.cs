@@ -99,12 +99,13 @@ internal readonly struct LotteryUrn<T> : IDisposable where T : unmanaged, IBinar
         var before = T.Zero;
         ref var node = ref sums;
         int lane;
+        var leaf = Vector512<T>.Zero;
         var level = _top;
         while (true)
         {
             node = ref Unsafe.Add(ref sums, _start[level] + (index << WidthBits));
             // Running sums only grow along a node, so those at most the target are a prefix; its length is the child.
-            var sumsHere = Vector512.LoadUnsafe(ref node);
+            var sumsHere = leaf = Vector512.LoadUnsafe(ref node);
             lane = BitOperations.PopCount(Vector512.LessThanOrEqual(sumsHere, Vector512.Create(target)).ExtractMostSignificantBits());
             // The running sum before the child (none for the first): lane - 1 of the node, an index out of range (0 for none) gives 0.
             before = LaneOrZero(sumsHere, lane - 1);
@@ -114,7 +115,7 @@ internal readonly struct LotteryUrn<T> : IDisposable where T : unmanaged, IBinar
                 break;
             level--;
         }
-        taken = Unsafe.Add(ref node, lane) - before;
+        taken = LaneOrZero(leaf, lane) - before;
         Remove(index, taken);
         return index;
     }

@@ -17,7 +17,7 @@ public sealed class LotteryUrnTests
     {
         var data = new TheoryData<int, long>();
         // 1 slot; one node of 8 and of 16, and one more; two levels of each, and one more; several levels.
-        foreach (var count in new[] { 1, 2, 8, 9, 16, 17, 64, 65, 256, 257, 600, 4097 })
+        foreach (var count in new[] { 1, 2, 8, 9, 16, 17, 32, 33, 64, 65, 256, 257, 600, 1024, 1025, 4097 })
         foreach (var total in new[] { Boundary - 1, Boundary, Boundary + 1 })
             if (total >= count)
                 data.Add(count, total);

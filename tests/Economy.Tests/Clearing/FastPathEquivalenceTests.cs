@@ -7,7 +7,7 @@ namespace CyAgents.Economy.Tests.Clearing;
 
 /// <summary>
 /// The clearing fast paths of ADR 0126 (radix sorts of packed keys, ids and agents grouped by sorting their packed
-/// prefixes, the lottery's blocked weights) against plain reference implementations written the obvious way:
+/// prefixes, the lottery's urn of running sums) against plain reference implementations written the obvious way:
 /// comparer sorts on exact rational keys, a set of agents, a linear scan for each lottery draw. The instances are
 /// built to reach every fallback: exact and near ties, ids and agents equal beyond the packed prefix, non-ASCII
 /// ids, long shared prefixes.

@@ -119,7 +119,15 @@ public sealed class SimulationRunner
         // Each agent's ledger account, by index, so a cycle's 10,000 balance reads need no lookup by id.
         private LedgerAccountHandle[] _accounts;
         private readonly LedgerAccountHandle _treasury;
+        private readonly LedgerAccountHandle _escrow;
         private readonly List<Posting> _postings = [];
+        // This cycle's escrows, held by handle (ADR 0150): one hold per bid, main bids and alternatives in the order placed;
+        // _bidHold maps a main bid (by index) to its hold and _bidOf an agent to its main bid (-1: none).
+        private readonly List<Posting> _holdPostings = [];
+        private LedgerHold[] _holds = [];
+        private HoldResolution[] _resolutions = [];
+        private readonly List<int> _bidHold = [];
+        private int[] _bidOf;
         // The earning economy's parts (ADRs 0142, 0143); null when the scenario has none, so such runs are unchanged.
         private readonly SimulatedTaskBoard? _tasks;
         private readonly AlternativeBids? _alternatives;
@@ -141,6 +149,8 @@ public sealed class SimulationRunner
             _uniform = new double[agents.Count];
             _accounts = agents.Select(a => ledger.GetAccountHandle(a.AccountId)).ToArray();
             _treasury = ledger.GetAccountHandle(AccountIds.Treasury);
+            _escrow = ledger.GetAccountHandle(AccountIds.Escrow);
+            _bidOf = new int[agents.Count];
             _tasks = settings.Tasks is { } feed ? new SimulatedTaskBoard(feed, settings.Attention, seed, agents.Count) : null;
             _alternatives = agents.Any(a => a.Alternatives > 1) ? new AlternativeBids() : null;
         }
@@ -205,9 +215,8 @@ public sealed class SimulationRunner
                 Reserve: _settings.Reserve.For(prices));
             var step = LastStep = CycleClearing.Run(LastInput);
             var result = step.Result;
-            if (step.Settlement.Count > 0)
-                _ledger.Apply(step.Settlement, 0, step.Settlement.Count);
             var welfare = RecordOutcomes(result, cycle);
+            Settle(result, cycle);
             if (_tasks is not null)
                 await _tasks.SettleAsync(cycle, result, _byId, _agents, _ledger, ct);
             _prices = step.Market.NextPrices;
@@ -296,6 +305,7 @@ public sealed class SimulationRunner
             Array.Resize(ref _arrivals, _agents.Count);
             Array.Resize(ref _noise, _agents.Count);
             Array.Resize(ref _uniform, _agents.Count);
+            Array.Resize(ref _bidOf, _agents.Count);
             var first = _accounts.Length;
             Array.Resize(ref _accounts, _agents.Count);
             for (var i = first; i < _agents.Count; i++)
@@ -407,7 +417,10 @@ public sealed class SimulationRunner
         {
             _bids.Clear();
             _bidders.Clear();
+            _bidHold.Clear();
+            _holdPostings.Clear();
             _alternatives?.Clear();
+            Array.Fill(_bidOf, -1);
             if (!_settings.MarketOpen)
                 return;
             var cycleText = Num(cycle);
@@ -438,30 +451,65 @@ public sealed class SimulationRunner
                 agent.RequestedThisCycle = bundle;
                 agent.ValueBidFor += value;
                 var bid = new Bid(string.Concat(cycleText, ":", agent.Id), agent.Id, bundle, amount);
+                _bidOf[i] = _bids.Count;
                 _bids.Add(bid);
                 _bidders.Add(i);
-                _operations.Add(new TransferRequest(BidTransferIds.Escrow(bid.Id), agent.AccountId, AccountIds.Escrow, amount,
-                    TransferKind.BidEscrow, cycle, null, Pending: true));
+                _bidHold.Add(_holdPostings.Count);
+                _holdPostings.Add(new Posting(_accounts[i], _escrow, amount));
                 if (_alternatives is not null && agent.Alternatives > 1)
                 {
                     var index = i;
-                    _alternatives.Add(agent, cycleText, cycle, bundle, ownValue,
-                        alternative => _tasks?.ValueOf(index, agent, alternative) ?? 0, _available[i] - amount, _prices, _uniform[i], _operations);
+                    _alternatives.Add(agent, cycleText, bundle, ownValue,
+                        alternative => _tasks?.ValueOf(index, agent, alternative) ?? 0, _available[i] - amount, _prices, _uniform[i],
+                        _holdPostings, _accounts[i], _escrow);
                 }
             }
-            Flush(ct);
+            ct.ThrowIfCancellationRequested();
+            if (_holds.Length < _holdPostings.Count)
+                _holds = new LedgerHold[Math.Max(_holdPostings.Count, _holds.Length * 2)];
+            _ledger.Hold(CollectionsMarshal.AsSpan(_holdPostings), TransferKind.BidEscrow, _holds.AsSpan(0, _holdPostings.Count), cycle);
+        }
+
+        /// <summary>
+        /// Settles the cycle's escrows as <see cref="ClearingSettlement"/> would, by handle: a winner's hold is posted at its
+        /// payment (the rest returns) and a <see cref="TransferKind.ClearingCharge"/> moves the payment on to the treasury;
+        /// every other hold (a loser's, or a bid refused before clearing) is voided. <see cref="RecordOutcomes"/> has
+        /// written each winner's hold into <see cref="_resolutions"/>.
+        /// </summary>
+        private void Settle(ClearingResult result, int cycle)
+        {
+            var count = _holdPostings.Count;
+            if (count == 0)
+                return;
+            _postings.Clear();
+            for (var h = 0; h < count; h++)
+            {
+                if (_resolutions[h].Post is { } payment && payment > 0)
+                    _postings.Add(new Posting(_escrow, _treasury, payment));
+            }
+            _ledger.Settle(_resolutions.AsSpan(0, count), cycle, result.Mechanism);
+            _ledger.Post(CollectionsMarshal.AsSpan(_postings), TransferKind.ClearingCharge, cycle, result.Mechanism);
         }
 
         /// <summary>Updates every bidder's tallies and strategy; returns the winners' total true value.</summary>
         private long RecordOutcomes(ClearingResult result, int cycle)
         {
             long welfare = 0;
+            // Every hold is voided unless its bid won.
+            var holds = _holdPostings.Count;
+            if (_resolutions.Length < holds)
+                _resolutions = new HoldResolution[Math.Max(holds, _resolutions.Length * 2)];
+            for (var h = 0; h < holds; h++)
+                _resolutions[h] = new HoldResolution(_holds[h], null);
             foreach (var winner in result.Winners)
             {
-                var agent = _agents[_byId[winner.AgentId]];
-                var (asked, askedValue) = _alternatives is not null && _alternatives.TryWinner(winner.BidId, out var alternative, out var alternativeValue)
-                    ? (alternative, alternativeValue)
-                    : (agent.RequestedThisCycle, agent.ValueThisCycle);
+                var index = _byId[winner.AgentId];
+                var agent = _agents[index];
+                var (asked, askedValue, hold) = _alternatives is not null
+                    && _alternatives.TryWinner(winner.BidId, out var alternative, out var alternativeValue, out var alternativeHold)
+                    ? (alternative, alternativeValue, alternativeHold)
+                    : (agent.RequestedThisCycle, agent.ValueThisCycle, _bidHold[_bidOf[index]]);
+                _resolutions[hold] = new HoldResolution(_holds[hold], ClearingSettlement.CheckPayment(winner));
                 // A scaled grant (proportional) is worth its share of the task: the smallest granted / asked over the kinds.
                 var value = winner.Bundle == asked ? askedValue : ScaledValue(askedValue, asked, winner.Bundle);
                 agent.Wins++;

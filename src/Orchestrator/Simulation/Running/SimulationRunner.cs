@@ -44,6 +44,7 @@ public sealed class SimulationRunner
         var stopwatch = Stopwatch.StartNew();
         var mechanism = ClearingMechanisms.Create(mechanismName);
         var run = await SimulationRun.OpenAsync(variant, cycles, seed, ct);
+        run.DrawAhead = true;
         var rows = new List<CycleMetrics>(cycles);
         // A cycle's measures (efficiency bound, Gini, Jain) are computed on another core while the next cycle runs;
         // rows still arrive in cycle order, and the conservation check stays on this thread, at the cycle's own state.
@@ -74,9 +75,10 @@ public sealed class SimulationRunner
         }
         finally
         {
-            // Never leave a measure running past the run (e.g. on cancellation).
+            // Never leave a measure or a draw running past the run (e.g. on cancellation).
             if (measuring is not null)
                 await Task.WhenAny(measuring);
+            await run.StopDrawingAheadAsync();
         }
         var finalWealth = run.Wealth();
         stopwatch.Stop();
@@ -115,6 +117,12 @@ public sealed class SimulationRunner
         private int[] _arrivals;
         private double[] _noise;
         private double[] _uniform;
+        // The next cycle's draws, being taken on another core (see StartNextDraws); null when none are under way.
+        private Task? _nextDraws;
+        private int _nextDrawsCycle;
+        private int[] _nextArrivals = [];
+        private double[] _nextNoise = [];
+        private double[] _nextUniform = [];
         private bool _balancesStale = true;
         // Each agent's ledger account, by index, so a cycle's 10,000 balance reads need no lookup by id.
         private LedgerAccountHandle[] _accounts;
@@ -156,6 +164,9 @@ public sealed class SimulationRunner
         }
 
         public ResourceBundle Supply { get; }
+
+        /// <summary>Take each cycle's draws during the cycle before, on another core (only when cycles come in order, as in a run).</summary>
+        public bool DrawAhead { get; set; }
 
         public IReadOnlyList<SyntheticAgent> Agents => _agents;
 
@@ -201,8 +212,9 @@ public sealed class SimulationRunner
                 await SpawnAsync(plan, cycle, ct);
             PayIncome(cycle);
             ReadBalancesIfStale();
-            Draw(cycle);
+            await TakeDrawsAsync(cycle);
             var gifts = GiveGifts(cycle);
+            StartNextDraws(cycle + 1);
             if (_tasks is not null)
                 await _tasks.OpenCycleAsync(cycle, _agents.Count, _ledger, ct);
             PlaceBids(cycle, ct);
@@ -351,7 +363,7 @@ public sealed class SimulationRunner
         /// Random draws, all taken in agent order before anything depends on wealth, so every mechanism sees the
         /// same arrivals and values. A child is a slice of its parent: it has a task when the parent does.
         /// </summary>
-        private void Draw(int cycle)
+        private void Draw(int cycle, int[] arrivals, double[] noise, double[] uniform)
         {
             var demandMultiplier = _settings.DemandMultiplier(cycle, _cycles);
             for (var i = 0; i < _agents.Count; i++)
@@ -359,25 +371,72 @@ public sealed class SimulationRunner
                 var agent = _agents[i];
                 if (agent.IsChild)
                 {
-                    _arrivals[i] = _arrivals[agent.FamilyRoot];
-                    _noise[i] = _noise[agent.FamilyRoot];
-                    var u = _uniform[agent.FamilyRoot] + 0.6180339887498949 * (i - agent.FamilyRoot);
-                    _uniform[i] = u - Math.Floor(u);
+                    arrivals[i] = arrivals[agent.FamilyRoot];
+                    noise[i] = noise[agent.FamilyRoot];
+                    var u = uniform[agent.FamilyRoot] + 0.6180339887498949 * (i - agent.FamilyRoot);
+                    uniform[i] = u - Math.Floor(u);
                 }
                 else if (agent.FixedTask)
                 {
-                    _arrivals[i] = 1;
-                    _noise[i] = 1;
-                    _uniform[i] = 0.5;
+                    arrivals[i] = 1;
+                    noise[i] = 1;
+                    uniform[i] = 0.5;
                 }
                 else
                 {
                     var rate = agent.ArrivalRate * demandMultiplier;
-                    _arrivals[i] = rate > 0 ? Poisson.Sample(_rng, rate) : 0;
-                    _noise[i] = LogNormal.Sample(_rng, 0, ValueNoiseSigma);
-                    _uniform[i] = _rng.NextDouble();
+                    arrivals[i] = rate > 0 ? Poisson.Sample(_rng, rate) : 0;
+                    noise[i] = LogNormal.Sample(_rng, 0, ValueNoiseSigma);
+                    uniform[i] = _rng.NextDouble();
                 }
             }
+        }
+
+        /// <summary>
+        /// This cycle's draws: the ones taken ahead on another core if there are any, else taken now. The draws depend on
+        /// the random stream and the population alone, never on wealth, so taking them ahead changes no number.
+        /// </summary>
+        private async Task TakeDrawsAsync(int cycle)
+        {
+            if (_nextDraws is not { } drawing)
+            {
+                Draw(cycle, _arrivals, _noise, _uniform);
+                return;
+            }
+            await drawing;
+            _nextDraws = null;
+            if (_nextDrawsCycle != cycle)
+                throw new InvalidOperationException($"the draws were taken ahead for cycle {_nextDrawsCycle}, but cycle {cycle} came");
+            (_arrivals, _nextArrivals) = (_nextArrivals, _arrivals);
+            (_noise, _nextNoise) = (_nextNoise, _noise);
+            (_uniform, _nextUniform) = (_nextUniform, _uniform);
+        }
+
+        /// <summary>
+        /// Starts taking the draws of cycle <paramref name="next"/> on the thread pool, once this cycle's last use of the
+        /// random stream (the gifts) is done; not into a spawn (which changes the population first) nor past the run.
+        /// </summary>
+        private void StartNextDraws(int next)
+        {
+            if (!DrawAhead || next > _cycles || _settings.Spawn is { } plan && plan.Cycle == next)
+                return;
+            if (_nextArrivals.Length != _agents.Count)
+            {
+                _nextArrivals = new int[_agents.Count];
+                _nextNoise = new double[_agents.Count];
+                _nextUniform = new double[_agents.Count];
+            }
+            var (arrivals, noise, uniform) = (_nextArrivals, _nextNoise, _nextUniform);
+            _nextDrawsCycle = next;
+            _nextDraws = Task.Run(() => Draw(next, arrivals, noise, uniform));
+        }
+
+        /// <summary>Waits for draws still being taken ahead (at the end of a run, or when it stops early).</summary>
+        public async Task StopDrawingAheadAsync()
+        {
+            if (_nextDraws is { } drawing)
+                await Task.WhenAny(drawing);
+            _nextDraws = null;
         }
 
         /// <summary>

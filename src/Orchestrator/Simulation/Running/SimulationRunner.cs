@@ -227,10 +227,16 @@ public sealed class SimulationRunner
                 Reserve: _settings.Reserve.For(prices));
             var step = LastStep = CycleClearing.Run(LastInput);
             var result = step.Result;
+            ResolveWinners(result);
+            // The ledger's part (settling, reading every balance, the conservation check) and the agents' part (tallies,
+            // strategies) touch disjoint state, so without a task board (which needs both) they run side by side.
+            var ledgerWork = _tasks is null ? Task.Run(() => SettleAndRead(result, cycle)) : null;
             var welfare = RecordOutcomes(result, cycle);
-            Settle(result, cycle);
             if (_tasks is not null)
+            {
+                Settle(result, cycle);
                 await _tasks.SettleAsync(cycle, result, _byId, _agents, _ledger, ct);
+            }
             _prices = step.Market.NextPrices;
 
             // What the measures read, copied: the bid list and the agents' tallies change in the next cycle.
@@ -242,7 +248,23 @@ public sealed class SimulationRunner
             var resourcesWon = new double[_agents.Count];
             for (var i = 0; i < resourcesWon.Length; i++)
                 resourcesWon[i] = _agents[i].ResourcesWon;
-            return Measure(cycle, result, step.Market, welfare, gifts, bids, values, alternatives, prices, resourcesWon);
+            var (wealth, conservation) = ledgerWork is null ? ReadLedger() : await ledgerWork;
+            return Measure(cycle, result, step.Market, welfare, gifts, bids, values, alternatives, prices, resourcesWon, wealth, conservation);
+        }
+
+        private (long[] Wealth, ConservationReport Conservation) SettleAndRead(ClearingResult result, int cycle)
+        {
+            Settle(result, cycle);
+            return ReadLedger();
+        }
+
+        /// <summary>Every agent's posted balance (refreshing what each can spend) and the ledger's conservation check.</summary>
+        private (long[] Wealth, ConservationReport Conservation) ReadLedger()
+        {
+            var wealth = new long[_agents.Count];
+            _ledger.ReadBalances(_accounts, wealth, _available);
+            // The in-memory ledger completes every call synchronously.
+            return (wealth, _ledger.CheckConservationAsync().GetAwaiter().GetResult());
         }
 
         /// <summary>Each agent's posted balance after the last cycle's settlement, in agent order.</summary>
@@ -532,8 +554,8 @@ public sealed class SimulationRunner
         /// <summary>
         /// Settles the cycle's escrows as <see cref="ClearingSettlement"/> would, by handle: a winner's hold is posted at its
         /// payment (the rest returns) and a <see cref="TransferKind.ClearingCharge"/> moves the payment on to the treasury;
-        /// every other hold (a loser's, or a bid refused before clearing) is voided. <see cref="RecordOutcomes"/> has
-        /// written each winner's hold into <see cref="_resolutions"/>.
+        /// every other hold (a loser's, or a bid refused before clearing) is voided. <see cref="ResolveWinners"/> has
+        /// written each hold's resolution into <see cref="_resolutions"/>.
         /// </summary>
         private void Settle(ClearingResult result, int cycle)
         {
@@ -551,17 +573,23 @@ public sealed class SimulationRunner
         }
 
         /// <summary>Updates every bidder's tallies and strategy; returns the winners' total true value.</summary>
-        private long RecordOutcomes(ClearingResult result, int cycle)
+        /// <summary>
+        /// Finds each winner's agent, the bid it won with (its main bid or an alternative) and that bid's hold: writes every
+        /// hold's resolution (voided unless its bid won) and what <see cref="RecordOutcomes"/> needs per winner.
+        /// </summary>
+        private void ResolveWinners(ClearingResult result)
         {
-            long welfare = 0;
-            // Every hold is voided unless its bid won.
             var holds = _holdPostings.Count;
             if (_resolutions.Length < holds)
                 _resolutions = new HoldResolution[Math.Max(holds, _resolutions.Length * 2)];
             for (var h = 0; h < holds; h++)
                 _resolutions[h] = new HoldResolution(_holds[h], null);
-            foreach (var winner in result.Winners)
+            var winners = result.Winners;
+            if (_winners.Length < winners.Count)
+                _winners = new WinningBid[Math.Max(winners.Count, _winners.Length * 2)];
+            for (var w = 0; w < winners.Count; w++)
             {
+                var winner = winners[w];
                 var index = _byId[winner.AgentId];
                 var agent = _agents[index];
                 var (asked, askedValue, hold) = _alternatives is not null
@@ -569,6 +597,24 @@ public sealed class SimulationRunner
                     ? (alternative, alternativeValue, alternativeHold)
                     : (agent.RequestedThisCycle, agent.ValueThisCycle, _bidHold[_bidOf[index]]);
                 _resolutions[hold] = new HoldResolution(_holds[hold], ClearingSettlement.CheckPayment(winner));
+                _winners[w] = new WinningBid(index, asked, askedValue);
+            }
+        }
+
+        /// <summary>A winner's agent (by index), and the bundle and true value of the bid it won with.</summary>
+        private readonly record struct WinningBid(int Agent, ResourceBundle Asked, long AskedValue);
+
+        private WinningBid[] _winners = [];
+
+        private long RecordOutcomes(ClearingResult result, int cycle)
+        {
+            long welfare = 0;
+            var winners = result.Winners;
+            for (var w = 0; w < winners.Count; w++)
+            {
+                var winner = winners[w];
+                var (index, asked, askedValue) = _winners[w];
+                var agent = _agents[index];
                 // A scaled grant (proportional) is worth its share of the task: the smallest granted / asked over the kinds.
                 var value = winner.Bundle == asked ? askedValue : ScaledValue(askedValue, asked, winner.Bundle);
                 agent.Wins++;
@@ -619,14 +665,12 @@ public sealed class SimulationRunner
             return new CycleEfficiency(EconomyMetrics.Efficiency(welfare, optimum), EfficiencyBasis.Exact, bound, optimum);
         }
 
-        /// <summary>Reads every balance (also refreshing what agents can spend) and checks conservation.</summary>
+        /// <summary>The cycle's step, from the balances read after settlement (<see cref="ReadLedger"/>).</summary>
         private CycleStep Measure(int cycle, ClearingResult result, MarketState market, long welfare, int gifts, Bid[] bids,
-            long[] values, Bid[] alternatives, MarketPrices prices, double[] resourcesWon)
+            long[] values, Bid[] alternatives, MarketPrices prices, double[] resourcesWon, long[] wealth, ConservationReport report)
         {
-            var wealth = new long[_agents.Count];
             var bankrupt = 0;
             var starving = 0;
-            _ledger.ReadBalances(_accounts, wealth, _available);
             for (var i = 0; i < _agents.Count; i++)
             {
                 if (_available[i] <= 0)
@@ -634,8 +678,6 @@ public sealed class SimulationRunner
                 if (_agents[i].LosingStreak >= StarvationThreshold)
                     starving++;
             }
-            // The in-memory ledger completes every call synchronously.
-            var report = _ledger.CheckConservationAsync().GetAwaiter().GetResult();
             _lastWealth = wealth;
             return new CycleStep(cycle, _agents.Count, result, market, welfare, gifts, bids, values, alternatives, prices, resourcesWon,
                 wealth, bankrupt, starving, report, _tasks?.Last, _alternatives?.Bids.Count, _alternatives?.Wins);

@@ -19,8 +19,8 @@ namespace CyAgents.Orchestrator.Simulation.Running;
 
 /// <summary>
 /// Runs one population under one mechanism for a number of cycles, with the same Economy code as live cycles:
-/// every credit moves through an <see cref="InMemoryLedger"/> (escrow as pending transfers, settlement as one
-/// linked batch), clearing through the registered mechanism, prices through the market's pricing rule. After
+/// every credit moves through an <see cref="InMemoryLedger"/> (escrow as pending transfers held by handle, settled
+/// as <see cref="ClearingSettlement"/> settles a live cycle; ADR 0150), clearing through the registered mechanism, prices through the market's pricing rule. After
 /// every cycle the ledger's conservation check runs; a failure stops the run.
 /// </summary>
 public sealed class SimulationRunner

@@ -117,13 +117,37 @@ public static class ClearingValidation
             if (input.Supply[kind] > MaxQuantity)
                 yield return (null, true, $"supply of {kind.WireName()} {input.Supply[kind]} exceeds the largest allowed quantity {MaxQuantity}");
         }
-        var seen = new HashSet<string>(input.Bids.Count, StringComparer.Ordinal);
-        foreach (var bid in input.Bids)
+        // While the ids come in strictly increasing ordinal order (a simulator's do), none can repeat one before it, and
+        // comparing neighbours is all the check needs; the set of ids seen is built only once the order breaks, from the
+        // acceptable bids before that point.
+        HashSet<string>? seen = null;
+        string? last = null;
+        var bids = input.Bids;
+        for (var at = 0; at < bids.Count; at++)
         {
+            var bid = bids[at];
             if (Check(bid, input.Supply) is { } problem)
+            {
                 yield return (bid, false, problem);
-            else if (!seen.Add(bid!.Id))
-                yield return (bid, false, $"duplicate bid id '{bid.Id}' (ids must be unique within a clearing)");
+                continue;
+            }
+            var id = bid!.Id;
+            if (seen is null)
+            {
+                if (last is null || string.CompareOrdinal(last, id) < 0)
+                {
+                    last = id;
+                    continue;
+                }
+                seen = new HashSet<string>(StringComparer.Ordinal);
+                for (var before = 0; before < at; before++)
+                {
+                    if (Check(bids[before], input.Supply) is null)
+                        seen.Add(bids[before].Id);
+                }
+            }
+            if (!seen.Add(id))
+                yield return (bid, false, $"duplicate bid id '{id}' (ids must be unique within a clearing)");
         }
     }
 }

@@ -38,12 +38,23 @@ public sealed record RejectedBid(Bid Bid, string Reason);
 /// <param name="Result">The clearing; rejected bids are among its losers.</param>
 /// <param name="Rejected">Bids refused before clearing, with their reasons.</param>
 /// <param name="Market">The market after the cycle: demand of every bid, the allocation and the next prices.</param>
-/// <param name="Settlement">The ledger operations of one linked batch that settle the clearing.</param>
+/// <param name="Cycle">The cycle, recorded on every settlement operation.</param>
+/// <param name="EscrowIdOf">Escrow transfer id of a bid; <see cref="BidTransferIds.Escrow"/> when null.</param>
 public sealed record CycleClearingOutcome(
     ClearingResult Result,
     IReadOnlyList<RejectedBid> Rejected,
     MarketState Market,
-    IReadOnlyList<LedgerOperation> Settlement);
+    long Cycle,
+    Func<string, string>? EscrowIdOf = null)
+{
+    private IReadOnlyList<LedgerOperation>? _settlement;
+
+    /// <summary>
+    /// The ledger operations of one linked batch that settle the clearing (<see cref="ClearingSettlement.Operations"/>),
+    /// built on first use: the simulator settles its escrows by handle and never asks (ADR 0150).
+    /// </summary>
+    public IReadOnlyList<LedgerOperation> Settlement => _settlement ??= ClearingSettlement.Operations(Result, Cycle, EscrowIdOf);
+}
 
 /// <summary>
 /// The one cycle step, shared by live cycles, the simulator and the <c>clear</c> command: split off the bids that
@@ -73,7 +84,6 @@ public static class CycleClearing
             ? MarketState.Create(input.Cycle, input.Supply, demand, result.Allocated, input.Prices, pricing)
             : MarketState.WithFixedPrices(input.Cycle, input.Supply, demand, result.Allocated, input.Prices);
 
-        var settlement = ClearingSettlement.Operations(result, input.Cycle, input.EscrowIdOf);
-        return new CycleClearingOutcome(result, rejected, market, settlement);
+        return new CycleClearingOutcome(result, rejected, market, input.Cycle, input.EscrowIdOf);
     }
 }

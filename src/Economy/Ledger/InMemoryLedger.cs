@@ -46,6 +46,11 @@ public sealed class InMemoryLedger : ILedger
     private readonly List<string>? _log;
     private long _sequence;
     private readonly List<Undo> _journal = [];
+    // Pending transfers held by handle (Hold/Settle, ADR 0150): a slot per open hold, reused once it is resolved.
+    private HoldSlot[] _holds = [];
+    private int _holdsUsed;
+    private int[] _freeHolds = [];
+    private int _freeCount;
 
     /// <summary>A ledger with full history.</summary>
     public InMemoryLedger() : this(InMemoryLedgerOptions.Default) { }
@@ -236,7 +241,9 @@ public sealed class InMemoryLedger : ILedger
         lock (_gate)
         {
             RotateRecentIds();
-            var journal = _journal;
+            // Without history a posting changes two balances and nothing else, so a refused batch is undone by walking back
+            // the postings that succeeded; a journal of 20,000 snapshots a cycle was most of what paying income cost.
+            var journal = _log is null ? null : _journal;
             var sequence = _sequence;
             var i = 0;
             try
@@ -246,13 +253,129 @@ public sealed class InMemoryLedger : ILedger
             }
             catch (LedgerException ex)
             {
-                Rollback(journal, sequence);
+                if (journal is not null)
+                {
+                    Rollback(journal, sequence);
+                }
+                else
+                {
+                    for (var j = i - 1; j >= 0; j--)
+                    {
+                        postings[j].Debit.Account!.Posted += postings[j].Amount;
+                        postings[j].Credit.Account!.Posted -= postings[j].Amount;
+                    }
+                    _sequence = sequence;
+                }
                 throw LedgerRules.InBatch(ex, i, postings.Length);
             }
             finally
             {
-                journal.Clear();
+                journal?.Clear();
             }
+        }
+    }
+
+    /// <summary>
+    /// Places <paramref name="holds"/> as pending <paramref name="kind"/> transfers, all of them in order or none, and
+    /// writes a handle for each into <paramref name="handles"/> (same length). A hold reserves its amount on the debit
+    /// account exactly as a pending <see cref="TransferRequest"/> does, with the same checks (whole credits above 0, two
+    /// different accounts, funds available unless the debit is the treasury, no overflow), but it carries no caller-chosen
+    /// id: it is for a program that holds and resolves each amount exactly once, such as a simulation escrowing 10,000
+    /// bids a cycle (ADR 0150). Resolve it with <see cref="Settle"/>. With history a hold is logged as the pending transfer
+    /// <c>hold:&lt;sequence&gt;</c>, listed and replayed like any other.
+    /// </summary>
+    /// <exception cref="LedgerException">A hold is refused; nothing of the batch was applied and no handle was written.</exception>
+    public void Hold(ReadOnlySpan<Posting> holds, TransferKind kind, Span<LedgerHold> handles, long? cycle = null, string? memo = null)
+    {
+        if (handles.Length != holds.Length)
+            throw new ArgumentException("handles must have one entry per hold", nameof(handles));
+        LedgerRules.Validate(new TransferRequest("hold", AccountIds.Treasury, AccountIds.Escrow, 1, kind, cycle, memo, Pending: true));
+        lock (_gate)
+        {
+            RotateRecentIds();
+            var journal = _log is null ? null : _journal;
+            var sequence = _sequence;
+            var i = 0;
+            try
+            {
+                for (; i < holds.Length; i++)
+                    handles[i] = ApplyHold(holds[i], kind, cycle, memo, journal);
+            }
+            catch (LedgerException ex)
+            {
+                // Undone in reverse: each step is the exact inverse of one that succeeded.
+                if (journal is not null)
+                    Rollback(journal, sequence);
+                for (var j = i - 1; j >= 0; j--)
+                {
+                    ref var slot = ref _holds[handles[j].Slot];
+                    if (journal is null)
+                    {
+                        slot.Debit.Reserved -= slot.Amount;
+                        slot.Credit.Incoming -= slot.Amount;
+                    }
+                    FreeHold(ref slot, handles[j].Slot);
+                }
+                _sequence = sequence;
+                handles.Clear();
+                throw LedgerRules.InBatch(ex, i, holds.Length);
+            }
+            finally
+            {
+                journal?.Clear();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Resolves holds of <see cref="Hold"/>, all of them or none: a resolution with a <see cref="HoldResolution.Post"/>
+    /// posts that much of the hold (0 up to its amount) and returns the rest to the debit account; one without voids it.
+    /// The same rules as a <see cref="PendingResolution"/>: a hold resolves once, and a handle of another ledger, or of a
+    /// hold already resolved, is <see cref="LedgerError.PendingNotFound"/>. With history each resolution is logged as
+    /// <c>hold:&lt;sequence&gt;:settle</c>.
+    /// </summary>
+    /// <exception cref="LedgerException">A resolution is refused; nothing of the batch was applied.</exception>
+    public void Settle(ReadOnlySpan<HoldResolution> resolutions, long? cycle = null, string? memo = null)
+    {
+        LedgerRules.Validate(new PendingResolution("hold:settle", "hold", Void: true, Cycle: cycle, Memo: memo));
+        lock (_gate)
+        {
+            RotateRecentIds();
+            var journal = _log is null ? null : _journal;
+            var sequence = _sequence;
+            var i = 0;
+            try
+            {
+                for (; i < resolutions.Length; i++)
+                    ApplyHoldResolution(resolutions[i], cycle, memo, journal);
+            }
+            catch (LedgerException ex)
+            {
+                if (journal is not null)
+                    Rollback(journal, sequence);
+                for (var j = i - 1; j >= 0; j--)
+                {
+                    ref var slot = ref _holds[resolutions[j].Hold.Slot];
+                    if (journal is null)
+                    {
+                        var post = resolutions[j].Post ?? 0;
+                        slot.Debit.Posted += post;
+                        slot.Debit.Reserved += slot.Amount;
+                        slot.Credit.Posted -= post;
+                        slot.Credit.Incoming += slot.Amount;
+                    }
+                    slot.Open = true;
+                }
+                _sequence = sequence;
+                throw LedgerRules.InBatch(ex, i, resolutions.Length);
+            }
+            finally
+            {
+                journal?.Clear();
+            }
+            // Only a whole batch frees its slots, so a refused one leaves every hold as it was.
+            for (var j = 0; j < resolutions.Length; j++)
+                FreeHold(ref _holds[resolutions[j].Hold.Slot], resolutions[j].Hold.Slot);
         }
     }
 
@@ -406,7 +529,7 @@ public sealed class InMemoryLedger : ILedger
 
     // ---- the core; callers hold _gate and have run the static validation ----
 
-    private void ApplyPosting(in Posting p, TransferKind kind, long? cycle, string? memo, List<Undo> journal)
+    private void ApplyPosting(in Posting p, TransferKind kind, long? cycle, string? memo, List<Undo>? journal)
     {
         var debit = Owned(p.Debit, "debit");
         var credit = Owned(p.Credit, "credit");
@@ -436,6 +559,97 @@ public sealed class InMemoryLedger : ILedger
             Sequence = _sequence, DebitAccountId = debit.Id, CreditAccountId = credit.Id, Amount = p.Amount, Kind = kind,
             State = TransferState.Posted, Cycle = cycle, Memo = memo,
         }, debit, credit, journal);
+    }
+
+    private LedgerHold ApplyHold(in Posting p, TransferKind kind, long? cycle, string? memo, List<Undo>? journal)
+    {
+        var debit = Owned(p.Debit, "debit");
+        var credit = Owned(p.Credit, "credit");
+        var label = _log is null ? "hold" : "hold:" + (_sequence + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (p.Amount <= 0)
+            throw new LedgerException(LedgerError.InvalidAmount,
+                $"'{label}': amount {p.Amount} is not allowed; amounts are whole credits greater than 0.");
+        if (ReferenceEquals(debit, credit))
+            throw new LedgerException(LedgerError.SameAccount,
+                $"'{label}': debit and credit account are both '{debit.Id}'; a transfer must move credits between two accounts.");
+        string? id = null;
+        if (journal is not null)
+        {
+            // With history a hold is an ordinary pending transfer under a generated id, so listing and replay see it.
+            id = label;
+            if (!Unsafe.IsNullRef(ref Find(id, out _)))
+                throw new LedgerException(LedgerError.IdConflict, $"id '{id}' was already used by a transfer; holds need it for their own.");
+            ApplyTransfer(new TransferRequest(id, debit.Id, credit.Id, p.Amount, kind, cycle, memo, Pending: true), journal, materialize: false);
+        }
+        else
+        {
+            if (debit.Kind != AccountKind.Treasury && debit.Posted - debit.Reserved < p.Amount)
+                throw LedgerRules.InsufficientFunds(label, debit.Id, debit.Posted - debit.Reserved, p.Amount);
+            var debitReserved = LedgerRules.Add(debit.Reserved, p.Amount, label, debit.Id);
+            var creditIncoming = LedgerRules.Add(credit.Incoming, p.Amount, label, credit.Id);
+            // Refuse now what could not be posted later, so a hold never gets stuck.
+            LedgerRules.Add(credit.Posted, creditIncoming, label, credit.Id);
+            debit.Reserved = debitReserved;
+            credit.Incoming = creditIncoming;
+            ++_sequence;
+        }
+        var at = TakeHold();
+        ref var slot = ref _holds[at];
+        slot.Debit = debit;
+        slot.Credit = credit;
+        slot.Amount = p.Amount;
+        slot.Id = id;
+        slot.Open = true;
+        return new LedgerHold(this, at, slot.Generation);
+    }
+
+    private void ApplyHoldResolution(in HoldResolution r, long? cycle, string? memo, List<Undo>? journal)
+    {
+        var h = r.Hold;
+        if (!ReferenceEquals(h.Owner, this) || (uint)h.Slot >= (uint)_holdsUsed || _holds[h.Slot].Generation != h.Generation || !_holds[h.Slot].Open)
+            throw new LedgerException(LedgerError.PendingNotFound, "the hold handle is not an open hold of this ledger (never placed here, or already resolved).");
+        ref var slot = ref _holds[h.Slot];
+        var post = r.Post ?? 0;
+        if (post < 0 || post > slot.Amount)
+            throw new LedgerException(LedgerError.PostExceedsPending, $"a hold of {slot.Amount} cannot post {post}; a resolution posts 0 up to the hold's amount.");
+        if (journal is not null)
+        {
+            ApplyResolution(new PendingResolution(slot.Id + ":settle", slot.Id!, Void: r.Post is null, Amount: r.Post, Cycle: cycle, Memo: memo),
+                journal, materialize: false);
+        }
+        else
+        {
+            var debit = slot.Debit;
+            var credit = slot.Credit;
+            var debitPosted = debit.Kind == AccountKind.Treasury ? LedgerRules.Subtract(debit.Posted, post, "hold", debit.Id) : debit.Posted - post;
+            var creditPosted = LedgerRules.Add(credit.Posted, post, "hold", credit.Id);
+            debit.Posted = debitPosted;
+            debit.Reserved -= slot.Amount;
+            credit.Posted = creditPosted;
+            credit.Incoming -= slot.Amount;
+            ++_sequence;
+        }
+        slot.Open = false;
+    }
+
+    private int TakeHold()
+    {
+        if (_freeCount > 0)
+            return _freeHolds[--_freeCount];
+        if (_holdsUsed == _holds.Length)
+            Array.Resize(ref _holds, Math.Max(256, _holds.Length * 2));
+        return _holdsUsed++;
+    }
+
+    // A freed slot's generation moves on, so a handle kept past its resolution no longer matches.
+    private void FreeHold(ref HoldSlot slot, int at)
+    {
+        slot.Open = false;
+        slot.Generation++;
+        slot.Id = null;
+        if (_freeCount == _freeHolds.Length)
+            Array.Resize(ref _freeHolds, Math.Max(256, _freeHolds.Length * 2));
+        _freeHolds[_freeCount++] = at;
     }
 
     private Account Owned(LedgerAccountHandle handle, string side)
@@ -663,6 +877,17 @@ public sealed class InMemoryLedger : ILedger
             : new(id, Sequence, DebitAccountId, CreditAccountId, Amount, Kind, ResolvedState, Cycle, Memo, PendingId, ResolvedPosted);
     }
 
+    // One hold of Hold/Settle: its accounts and amount while open (Id only with history).
+    private struct HoldSlot
+    {
+        public Account Debit;
+        public Account Credit;
+        public long Amount;
+        public string? Id;
+        public int Generation;
+        public bool Open;
+    }
+
     private enum UndoKind : byte { Balances, Recorded, Resolved }
 
     private readonly record struct Undo(UndoKind Kind, Account? Account, long Posted, long Reserved, long Incoming, string? Id);
@@ -681,3 +906,25 @@ public readonly struct LedgerAccountHandle
 /// <param name="Credit">The account the credits enter.</param>
 /// <param name="Amount">Whole credits, above 0.</param>
 public readonly record struct Posting(LedgerAccountHandle Debit, LedgerAccountHandle Credit, long Amount);
+
+/// <summary>A pending transfer placed by <see cref="InMemoryLedger.Hold"/>, to be resolved once by <see cref="InMemoryLedger.Settle"/>.</summary>
+public readonly struct LedgerHold
+{
+    internal LedgerHold(InMemoryLedger owner, int slot, int generation)
+    {
+        Owner = owner;
+        Slot = slot;
+        Generation = generation;
+    }
+
+    internal InMemoryLedger? Owner { get; }
+
+    internal int Slot { get; }
+
+    internal int Generation { get; }
+}
+
+/// <summary>How <see cref="InMemoryLedger.Settle"/> resolves one hold.</summary>
+/// <param name="Hold">The hold.</param>
+/// <param name="Post">What of the hold is posted to its credit account (0 up to its amount; the rest returns); null voids it.</param>
+public readonly record struct HoldResolution(LedgerHold Hold, long? Post);

@@ -65,7 +65,42 @@ public static class EconomyMetrics
     }
 
     /// <summary>Gini coefficient of whole amounts (e.g. credit balances).</summary>
-    public static double Gini(IEnumerable<long> values) => Gini(values.Select(v => (double)v));
+    public static double Gini(IEnumerable<long> values) => values is long[] array ? Gini((ReadOnlySpan<long>)array) : Gini(values.Select(v => (double)v));
+
+    /// <summary>
+    /// Gini coefficient of whole amounts, as <see cref="Gini(IEnumerable{double})"/> computes it from the same values as
+    /// doubles, to the bit: the amounts are radix-sorted as integers (a simulator takes the Gini of 10,000 balances every
+    /// cycle, and a comparison sort of doubles was most of that), and converting in sorted order is the same sequence.
+    /// </summary>
+    public static double Gini(ReadOnlySpan<long> values)
+    {
+        var n = values.Length;
+        var sorted = System.Buffers.ArrayPool<ulong>.Shared.Rent(Math.Max(1, n));
+        try
+        {
+            for (var i = 0; i < n; i++)
+            {
+                if (values[i] < 0)
+                    throw new ArgumentException("Gini needs finite, non-negative values", nameof(values));
+                sorted[i] = (ulong)values[i];
+            }
+            var keys = sorted.AsSpan(0, n);
+            Clearing.RadixSort.Sort(keys, 0);
+            double total = 0;
+            for (var i = 0; i < n; i++)
+                total += keys[i];
+            if (n == 0 || total == 0)
+                return 0;
+            double weighted = 0;
+            for (var i = 0; i < n; i++)
+                weighted += (2.0 * (i + 1) - n - 1) * keys[i];
+            return weighted / (n * total);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<ulong>.Shared.Return(sorted);
+        }
+    }
 
     /// <summary>
     /// Jain's fairness index (Σx)² / (n·Σx²), in [1/n, 1]: 1 when all are equal, 1/n when one has everything.

@@ -38,9 +38,7 @@ public static class ClearingSettlement
                 operations.Add(new PendingResolution(BidTransferIds.Settle(bidId), escrowId, Void: true, Cycle: cycle, Memo: lostMemo));
                 continue;
             }
-            if (winner.Payment < 0 || winner.Payment > winner.Amount)
-                throw new ArgumentException(
-                    $"bid '{bidId}': payment {winner.Payment} is outside 0..{winner.Amount}; the clearing result is corrupt", nameof(result));
+            CheckPayment(winner);
             operations.Add(new PendingResolution(BidTransferIds.Settle(bidId), escrowId, Void: false, Amount: winner.Payment,
                 Cycle: cycle, Memo: $"{result.Mechanism}: won, pays {winner.Payment} of {winner.Amount}"));
             if (winner.Payment > 0)
@@ -48,5 +46,19 @@ public static class ClearingSettlement
                     winner.Payment, TransferKind.ClearingCharge, cycle, $"{result.Mechanism}: payment for bid {bidId}"));
         }
         return operations;
+    }
+
+    /// <summary>
+    /// The winner's payment, checked: it must lie in 0 .. the bid's amount, or the clearing result is corrupt. Every
+    /// settlement of a winner (this batch, or a simulation's holds) goes through here.
+    /// </summary>
+    /// <exception cref="ArgumentException">The payment is outside 0 .. the amount.</exception>
+    public static long CheckPayment(Allocation winner)
+    {
+        ArgumentNullException.ThrowIfNull(winner);
+        if (winner.Payment < 0 || winner.Payment > winner.Amount)
+            throw new ArgumentException(
+                $"bid '{winner.BidId}': payment {winner.Payment} is outside 0..{winner.Amount}; the clearing result is corrupt", nameof(winner));
+        return winner.Payment;
     }
 }

@@ -87,8 +87,8 @@ public static class SimulateCommand
         var lines = new List<string>
         {
             "Simulates thousands of synthetic agents on the real economy (ledger, clearing, pricing) without Docker or HTTP.",
-            "Each cycle: agents earn income, bid (escrowed as pending transfers), the mechanism clears, one linked batch",
-            "settles, prices move with excess demand, metrics are recorded and the ledger's conservation is checked.",
+            "Each cycle: agents earn income, bid (escrowed as pending transfers), the mechanism clears, the escrows settle",
+            "all or nothing, prices move with excess demand, metrics are recorded and the ledger's conservation is checked.",
             "",
             "Scenarios (default agents x cycles, default mechanisms):",
         };

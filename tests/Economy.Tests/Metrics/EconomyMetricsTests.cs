@@ -29,6 +29,24 @@ public sealed class EconomyMetricsTests
     }
 
     [Fact]
+    public void Gini_of_whole_amounts_is_the_gini_of_the_same_values_as_doubles_to_the_bit()
+    {
+        // The integer path radix-sorts (ADR 0150); the simulator's outputs depend on it giving the very same double.
+        var random = new Random(3);
+        for (var n = 0; n < 300; n++)
+        {
+            var values = new long[random.Next(0, 2_000)];
+            var scale = random.Next(4) switch { 0 => 3L, 1 => 1_000L, 2 => 1L << 40, _ => long.MaxValue / 4 };
+            for (var i = 0; i < values.Length; i++)
+                values[i] = random.Next(5) == 0 ? 0 : random.NextInt64(scale);
+            var expected = EconomyMetrics.Gini(values.Select(v => (double)v).ToList());
+            BitConverter.DoubleToInt64Bits(EconomyMetrics.Gini(values)).ShouldBe(BitConverter.DoubleToInt64Bits(expected), $"case {n}");
+            BitConverter.DoubleToInt64Bits(EconomyMetrics.Gini((IEnumerable<long>)values)).ShouldBe(BitConverter.DoubleToInt64Bits(expected));
+        }
+        Should.Throw<ArgumentException>(() => EconomyMetrics.Gini([3L, -1L]));
+    }
+
+    [Fact]
     public void Gini_is_zero_for_equality_and_approaches_one_when_one_has_everything()
     {
         EconomyMetrics.Gini([5L, 5, 5, 5]).ShouldBe(0);

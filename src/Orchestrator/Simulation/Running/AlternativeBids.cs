@@ -2,7 +2,6 @@ using CyAgents.Economy.Clearing;
 using CyAgents.Economy.Ledger;
 using CyAgents.Economy.Market;
 using CyAgents.Economy.Resources;
-using CyAgents.Economy.Settlement;
 using CyAgents.Orchestrator.Simulation.Population;
 using CyAgents.Orchestrator.Simulation.Strategies;
 
@@ -23,6 +22,7 @@ internal sealed class AlternativeBids
 {
     private readonly List<Bid> _bids = [];
     private readonly List<long> _values = [];
+    private readonly List<int> _holds = [];
     private readonly Dictionary<string, int> _byBid = new(StringComparer.Ordinal);
 
     /// <summary>This cycle's alternative bids (the main bids are the runner's).</summary>
@@ -35,16 +35,19 @@ internal sealed class AlternativeBids
     {
         _bids.Clear();
         _values.Clear();
+        _holds.Clear();
         _byBid.Clear();
         Wins = 0;
     }
 
     /// <summary>
     /// Adds agent's alternatives to its main bid for <paramref name="bundle"/>, each for what its strategy says at its own
-    /// value and posted cost, from the <paramref name="remaining"/> credits the main bid's escrow left.
+    /// value and posted cost, from the <paramref name="remaining"/> credits the main bid's escrow left. Each alternative's
+    /// escrow is added to <paramref name="holds"/> (from the agent's <paramref name="account"/> to <paramref name="escrow"/>).
     /// </summary>
-    public void Add(SyntheticAgent agent, string cycleText, long cycle, ResourceBundle bundle, long ownValue,
-        Func<ResourceBundle, long> taskValue, long remaining, MarketPrices prices, double uniform, List<LedgerOperation> escrows)
+    public void Add(SyntheticAgent agent, string cycleText, ResourceBundle bundle, long ownValue,
+        Func<ResourceBundle, long> taskValue, long remaining, MarketPrices prices, double uniform,
+        List<Posting> holds, LedgerAccountHandle account, LedgerAccountHandle escrow)
     {
         var k = agent.Alternatives;
         for (var a = 1; a < k && remaining >= 1; a++)
@@ -66,23 +69,28 @@ internal sealed class AlternativeBids
             _byBid[bid.Id] = _bids.Count;
             _bids.Add(bid);
             _values.Add(value);
-            escrows.Add(new TransferRequest(BidTransferIds.Escrow(bid.Id), agent.AccountId, AccountIds.Escrow, amount,
-                TransferKind.BidEscrow, cycle, null, Pending: true));
+            _holds.Add(holds.Count);
+            holds.Add(new Posting(account, escrow, amount));
         }
     }
 
-    /// <summary>When the winning <paramref name="bidId"/> is an alternative: counts the win; gives the bundle it asked for and its true value.</summary>
-    public bool TryWinner(string bidId, out ResourceBundle bundle, out long value)
+    /// <summary>
+    /// When the winning <paramref name="bidId"/> is an alternative: counts the win; gives the bundle it asked for, its true
+    /// value and the index of its escrow among the cycle's holds.
+    /// </summary>
+    public bool TryWinner(string bidId, out ResourceBundle bundle, out long value, out int hold)
     {
         if (_byBid.TryGetValue(bidId, out var at))
         {
             bundle = _bids[at].Bundle;
             value = _values[at];
+            hold = _holds[at];
             Wins++;
             return true;
         }
         bundle = ResourceBundle.Zero;
         value = 0;
+        hold = -1;
         return false;
     }
 

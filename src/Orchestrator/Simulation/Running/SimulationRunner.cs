@@ -19,8 +19,8 @@ namespace CyAgents.Orchestrator.Simulation.Running;
 
 /// <summary>
 /// Runs one population under one mechanism for a number of cycles, with the same Economy code as live cycles:
-/// every credit moves through an <see cref="InMemoryLedger"/> (escrow as pending transfers, settlement as one
-/// linked batch), clearing through the registered mechanism, prices through the market's pricing rule. After
+/// every credit moves through an <see cref="InMemoryLedger"/> (escrow as pending transfers held by handle, settled
+/// as <see cref="ClearingSettlement"/> settles a live cycle; ADR 0150), clearing through the registered mechanism, prices through the market's pricing rule. After
 /// every cycle the ledger's conservation check runs; a failure stops the run.
 /// </summary>
 public sealed class SimulationRunner
@@ -44,6 +44,7 @@ public sealed class SimulationRunner
         var stopwatch = Stopwatch.StartNew();
         var mechanism = ClearingMechanisms.Create(mechanismName);
         var run = await SimulationRun.OpenAsync(variant, cycles, seed, ct);
+        run.DrawAhead = true;
         var rows = new List<CycleMetrics>(cycles);
         // A cycle's measures (efficiency bound, Gini, Jain) are computed on another core while the next cycle runs;
         // rows still arrive in cycle order, and the conservation check stays on this thread, at the cycle's own state.
@@ -74,9 +75,10 @@ public sealed class SimulationRunner
         }
         finally
         {
-            // Never leave a measure running past the run (e.g. on cancellation).
+            // Never leave a measure or a draw running past the run (e.g. on cancellation).
             if (measuring is not null)
                 await Task.WhenAny(measuring);
+            await run.StopDrawingAheadAsync();
         }
         var finalWealth = run.Wealth();
         stopwatch.Stop();
@@ -115,11 +117,25 @@ public sealed class SimulationRunner
         private int[] _arrivals;
         private double[] _noise;
         private double[] _uniform;
+        // The next cycle's draws, being taken on another core (see StartNextDraws); null when none are under way.
+        private Task? _nextDraws;
+        private int _nextDrawsCycle;
+        private int[] _nextArrivals = [];
+        private double[] _nextNoise = [];
+        private double[] _nextUniform = [];
         private bool _balancesStale = true;
         // Each agent's ledger account, by index, so a cycle's 10,000 balance reads need no lookup by id.
         private LedgerAccountHandle[] _accounts;
         private readonly LedgerAccountHandle _treasury;
+        private readonly LedgerAccountHandle _escrow;
         private readonly List<Posting> _postings = [];
+        // This cycle's escrows, held by handle (ADR 0150): one hold per bid, main bids and alternatives in the order placed;
+        // _bidHold maps a main bid (by index) to its hold and _bidOf an agent to its main bid (-1: none).
+        private readonly List<Posting> _holdPostings = [];
+        private LedgerHold[] _holds = [];
+        private HoldResolution[] _resolutions = [];
+        private readonly List<int> _bidHold = [];
+        private int[] _bidOf;
         // The earning economy's parts (ADRs 0142, 0143); null when the scenario has none, so such runs are unchanged.
         private readonly SimulatedTaskBoard? _tasks;
         private readonly AlternativeBids? _alternatives;
@@ -141,11 +157,16 @@ public sealed class SimulationRunner
             _uniform = new double[agents.Count];
             _accounts = agents.Select(a => ledger.GetAccountHandle(a.AccountId)).ToArray();
             _treasury = ledger.GetAccountHandle(AccountIds.Treasury);
+            _escrow = ledger.GetAccountHandle(AccountIds.Escrow);
+            _bidOf = new int[agents.Count];
             _tasks = settings.Tasks is { } feed ? new SimulatedTaskBoard(feed, settings.Attention, seed, agents.Count) : null;
             _alternatives = agents.Any(a => a.Alternatives > 1) ? new AlternativeBids() : null;
         }
 
         public ResourceBundle Supply { get; }
+
+        /// <summary>Take each cycle's draws during the cycle before, on another core (only when cycles come in order, as in a run).</summary>
+        public bool DrawAhead { get; set; }
 
         public IReadOnlyList<SyntheticAgent> Agents => _agents;
 
@@ -191,8 +212,9 @@ public sealed class SimulationRunner
                 await SpawnAsync(plan, cycle, ct);
             PayIncome(cycle);
             ReadBalancesIfStale();
-            Draw(cycle);
+            await TakeDrawsAsync(cycle);
             var gifts = GiveGifts(cycle);
+            StartNextDraws(cycle + 1);
             if (_tasks is not null)
                 await _tasks.OpenCycleAsync(cycle, _agents.Count, _ledger, ct);
             PlaceBids(cycle, ct);
@@ -205,11 +227,16 @@ public sealed class SimulationRunner
                 Reserve: _settings.Reserve.For(prices));
             var step = LastStep = CycleClearing.Run(LastInput);
             var result = step.Result;
-            if (step.Settlement.Count > 0)
-                _ledger.Apply(step.Settlement, 0, step.Settlement.Count);
+            ResolveWinners(result);
+            // The ledger's part (settling, reading every balance, the conservation check) and the agents' part (tallies,
+            // strategies) touch disjoint state, so without a task board (which needs both) they run side by side.
+            var ledgerWork = _tasks is null ? Task.Run(() => SettleAndRead(result, cycle)) : null;
             var welfare = RecordOutcomes(result, cycle);
             if (_tasks is not null)
+            {
+                Settle(result, cycle);
                 await _tasks.SettleAsync(cycle, result, _byId, _agents, _ledger, ct);
+            }
             _prices = step.Market.NextPrices;
 
             // What the measures read, copied: the bid list and the agents' tallies change in the next cycle.
@@ -221,7 +248,23 @@ public sealed class SimulationRunner
             var resourcesWon = new double[_agents.Count];
             for (var i = 0; i < resourcesWon.Length; i++)
                 resourcesWon[i] = _agents[i].ResourcesWon;
-            return Measure(cycle, result, step.Market, welfare, gifts, bids, values, alternatives, prices, resourcesWon);
+            var (wealth, conservation) = ledgerWork is null ? ReadLedger() : await ledgerWork;
+            return Measure(cycle, result, step.Market, welfare, gifts, bids, values, alternatives, prices, resourcesWon, wealth, conservation);
+        }
+
+        private (long[] Wealth, ConservationReport Conservation) SettleAndRead(ClearingResult result, int cycle)
+        {
+            Settle(result, cycle);
+            return ReadLedger();
+        }
+
+        /// <summary>Every agent's posted balance (refreshing what each can spend) and the ledger's conservation check.</summary>
+        private (long[] Wealth, ConservationReport Conservation) ReadLedger()
+        {
+            var wealth = new long[_agents.Count];
+            _ledger.ReadBalances(_accounts, wealth, _available);
+            // The in-memory ledger completes every call synchronously.
+            return (wealth, _ledger.CheckConservationAsync().GetAwaiter().GetResult());
         }
 
         /// <summary>Each agent's posted balance after the last cycle's settlement, in agent order.</summary>
@@ -296,6 +339,7 @@ public sealed class SimulationRunner
             Array.Resize(ref _arrivals, _agents.Count);
             Array.Resize(ref _noise, _agents.Count);
             Array.Resize(ref _uniform, _agents.Count);
+            Array.Resize(ref _bidOf, _agents.Count);
             var first = _accounts.Length;
             Array.Resize(ref _accounts, _agents.Count);
             for (var i = first; i < _agents.Count; i++)
@@ -341,7 +385,7 @@ public sealed class SimulationRunner
         /// Random draws, all taken in agent order before anything depends on wealth, so every mechanism sees the
         /// same arrivals and values. A child is a slice of its parent: it has a task when the parent does.
         /// </summary>
-        private void Draw(int cycle)
+        private void Draw(int cycle, int[] arrivals, double[] noise, double[] uniform)
         {
             var demandMultiplier = _settings.DemandMultiplier(cycle, _cycles);
             for (var i = 0; i < _agents.Count; i++)
@@ -349,25 +393,72 @@ public sealed class SimulationRunner
                 var agent = _agents[i];
                 if (agent.IsChild)
                 {
-                    _arrivals[i] = _arrivals[agent.FamilyRoot];
-                    _noise[i] = _noise[agent.FamilyRoot];
-                    var u = _uniform[agent.FamilyRoot] + 0.6180339887498949 * (i - agent.FamilyRoot);
-                    _uniform[i] = u - Math.Floor(u);
+                    arrivals[i] = arrivals[agent.FamilyRoot];
+                    noise[i] = noise[agent.FamilyRoot];
+                    var u = uniform[agent.FamilyRoot] + 0.6180339887498949 * (i - agent.FamilyRoot);
+                    uniform[i] = u - Math.Floor(u);
                 }
                 else if (agent.FixedTask)
                 {
-                    _arrivals[i] = 1;
-                    _noise[i] = 1;
-                    _uniform[i] = 0.5;
+                    arrivals[i] = 1;
+                    noise[i] = 1;
+                    uniform[i] = 0.5;
                 }
                 else
                 {
                     var rate = agent.ArrivalRate * demandMultiplier;
-                    _arrivals[i] = rate > 0 ? Poisson.Sample(_rng, rate) : 0;
-                    _noise[i] = LogNormal.Sample(_rng, 0, ValueNoiseSigma);
-                    _uniform[i] = _rng.NextDouble();
+                    arrivals[i] = rate > 0 ? Poisson.Sample(_rng, rate) : 0;
+                    noise[i] = LogNormal.Sample(_rng, 0, ValueNoiseSigma);
+                    uniform[i] = _rng.NextDouble();
                 }
             }
+        }
+
+        /// <summary>
+        /// This cycle's draws: the ones taken ahead on another core if there are any, else taken now. The draws depend on
+        /// the random stream and the population alone, never on wealth, so taking them ahead changes no number.
+        /// </summary>
+        private async Task TakeDrawsAsync(int cycle)
+        {
+            if (_nextDraws is not { } drawing)
+            {
+                Draw(cycle, _arrivals, _noise, _uniform);
+                return;
+            }
+            await drawing;
+            _nextDraws = null;
+            if (_nextDrawsCycle != cycle)
+                throw new InvalidOperationException($"the draws were taken ahead for cycle {_nextDrawsCycle}, but cycle {cycle} came");
+            (_arrivals, _nextArrivals) = (_nextArrivals, _arrivals);
+            (_noise, _nextNoise) = (_nextNoise, _noise);
+            (_uniform, _nextUniform) = (_nextUniform, _uniform);
+        }
+
+        /// <summary>
+        /// Starts taking the draws of cycle <paramref name="next"/> on the thread pool, once this cycle's last use of the
+        /// random stream (the gifts) is done; not into a spawn (which changes the population first) nor past the run.
+        /// </summary>
+        private void StartNextDraws(int next)
+        {
+            if (!DrawAhead || next > _cycles || _settings.Spawn is { } plan && plan.Cycle == next)
+                return;
+            if (_nextArrivals.Length != _agents.Count)
+            {
+                _nextArrivals = new int[_agents.Count];
+                _nextNoise = new double[_agents.Count];
+                _nextUniform = new double[_agents.Count];
+            }
+            var (arrivals, noise, uniform) = (_nextArrivals, _nextNoise, _nextUniform);
+            _nextDrawsCycle = next;
+            _nextDraws = Task.Run(() => Draw(next, arrivals, noise, uniform));
+        }
+
+        /// <summary>Waits for draws still being taken ahead (at the end of a run, or when it stops early).</summary>
+        public async Task StopDrawingAheadAsync()
+        {
+            if (_nextDraws is { } drawing)
+                await Task.WhenAny(drawing);
+            _nextDraws = null;
         }
 
         /// <summary>
@@ -407,7 +498,10 @@ public sealed class SimulationRunner
         {
             _bids.Clear();
             _bidders.Clear();
+            _bidHold.Clear();
+            _holdPostings.Clear();
             _alternatives?.Clear();
+            Array.Fill(_bidOf, -1);
             if (!_settings.MarketOpen)
                 return;
             var cycleText = Num(cycle);
@@ -438,30 +532,89 @@ public sealed class SimulationRunner
                 agent.RequestedThisCycle = bundle;
                 agent.ValueBidFor += value;
                 var bid = new Bid(string.Concat(cycleText, ":", agent.Id), agent.Id, bundle, amount);
+                _bidOf[i] = _bids.Count;
                 _bids.Add(bid);
                 _bidders.Add(i);
-                _operations.Add(new TransferRequest(BidTransferIds.Escrow(bid.Id), agent.AccountId, AccountIds.Escrow, amount,
-                    TransferKind.BidEscrow, cycle, null, Pending: true));
+                _bidHold.Add(_holdPostings.Count);
+                _holdPostings.Add(new Posting(_accounts[i], _escrow, amount));
                 if (_alternatives is not null && agent.Alternatives > 1)
                 {
                     var index = i;
-                    _alternatives.Add(agent, cycleText, cycle, bundle, ownValue,
-                        alternative => _tasks?.ValueOf(index, agent, alternative) ?? 0, _available[i] - amount, _prices, _uniform[i], _operations);
+                    _alternatives.Add(agent, cycleText, bundle, ownValue,
+                        alternative => _tasks?.ValueOf(index, agent, alternative) ?? 0, _available[i] - amount, _prices, _uniform[i],
+                        _holdPostings, _accounts[i], _escrow);
                 }
             }
-            Flush(ct);
+            ct.ThrowIfCancellationRequested();
+            if (_holds.Length < _holdPostings.Count)
+                _holds = new LedgerHold[Math.Max(_holdPostings.Count, _holds.Length * 2)];
+            _ledger.Hold(CollectionsMarshal.AsSpan(_holdPostings), TransferKind.BidEscrow, _holds.AsSpan(0, _holdPostings.Count), cycle);
+        }
+
+        /// <summary>
+        /// Settles the cycle's escrows as <see cref="ClearingSettlement"/> would, by handle: a winner's hold is posted at its
+        /// payment (the rest returns) and a <see cref="TransferKind.ClearingCharge"/> moves the payment on to the treasury;
+        /// every other hold (a loser's, or a bid refused before clearing) is voided. <see cref="ResolveWinners"/> has
+        /// written each hold's resolution into <see cref="_resolutions"/>.
+        /// </summary>
+        private void Settle(ClearingResult result, int cycle)
+        {
+            var count = _holdPostings.Count;
+            if (count == 0)
+                return;
+            _postings.Clear();
+            for (var h = 0; h < count; h++)
+            {
+                if (_resolutions[h].Post is { } payment && payment > 0)
+                    _postings.Add(new Posting(_escrow, _treasury, payment));
+            }
+            _ledger.Settle(_resolutions.AsSpan(0, count), cycle, result.Mechanism);
+            _ledger.Post(CollectionsMarshal.AsSpan(_postings), TransferKind.ClearingCharge, cycle, result.Mechanism);
         }
 
         /// <summary>Updates every bidder's tallies and strategy; returns the winners' total true value.</summary>
+        /// <summary>
+        /// Finds each winner's agent, the bid it won with (its main bid or an alternative) and that bid's hold: writes every
+        /// hold's resolution (voided unless its bid won) and what <see cref="RecordOutcomes"/> needs per winner.
+        /// </summary>
+        private void ResolveWinners(ClearingResult result)
+        {
+            var holds = _holdPostings.Count;
+            if (_resolutions.Length < holds)
+                _resolutions = new HoldResolution[Math.Max(holds, _resolutions.Length * 2)];
+            for (var h = 0; h < holds; h++)
+                _resolutions[h] = new HoldResolution(_holds[h], null);
+            var winners = result.Winners;
+            if (_winners.Length < winners.Count)
+                _winners = new WinningBid[Math.Max(winners.Count, _winners.Length * 2)];
+            for (var w = 0; w < winners.Count; w++)
+            {
+                var winner = winners[w];
+                var index = _byId[winner.AgentId];
+                var agent = _agents[index];
+                var (asked, askedValue, hold) = _alternatives is not null
+                    && _alternatives.TryWinner(winner.BidId, out var alternative, out var alternativeValue, out var alternativeHold)
+                    ? (alternative, alternativeValue, alternativeHold)
+                    : (agent.RequestedThisCycle, agent.ValueThisCycle, _bidHold[_bidOf[index]]);
+                _resolutions[hold] = new HoldResolution(_holds[hold], ClearingSettlement.CheckPayment(winner));
+                _winners[w] = new WinningBid(index, asked, askedValue);
+            }
+        }
+
+        /// <summary>A winner's agent (by index), and the bundle and true value of the bid it won with.</summary>
+        private readonly record struct WinningBid(int Agent, ResourceBundle Asked, long AskedValue);
+
+        private WinningBid[] _winners = [];
+
         private long RecordOutcomes(ClearingResult result, int cycle)
         {
             long welfare = 0;
-            foreach (var winner in result.Winners)
+            var winners = result.Winners;
+            for (var w = 0; w < winners.Count; w++)
             {
-                var agent = _agents[_byId[winner.AgentId]];
-                var (asked, askedValue) = _alternatives is not null && _alternatives.TryWinner(winner.BidId, out var alternative, out var alternativeValue)
-                    ? (alternative, alternativeValue)
-                    : (agent.RequestedThisCycle, agent.ValueThisCycle);
+                var winner = winners[w];
+                var (index, asked, askedValue) = _winners[w];
+                var agent = _agents[index];
                 // A scaled grant (proportional) is worth its share of the task: the smallest granted / asked over the kinds.
                 var value = winner.Bundle == asked ? askedValue : ScaledValue(askedValue, asked, winner.Bundle);
                 agent.Wins++;
@@ -512,14 +665,12 @@ public sealed class SimulationRunner
             return new CycleEfficiency(EconomyMetrics.Efficiency(welfare, optimum), EfficiencyBasis.Exact, bound, optimum);
         }
 
-        /// <summary>Reads every balance (also refreshing what agents can spend) and checks conservation.</summary>
+        /// <summary>The cycle's step, from the balances read after settlement (<see cref="ReadLedger"/>).</summary>
         private CycleStep Measure(int cycle, ClearingResult result, MarketState market, long welfare, int gifts, Bid[] bids,
-            long[] values, Bid[] alternatives, MarketPrices prices, double[] resourcesWon)
+            long[] values, Bid[] alternatives, MarketPrices prices, double[] resourcesWon, long[] wealth, ConservationReport report)
         {
-            var wealth = new long[_agents.Count];
             var bankrupt = 0;
             var starving = 0;
-            _ledger.ReadBalances(_accounts, wealth, _available);
             for (var i = 0; i < _agents.Count; i++)
             {
                 if (_available[i] <= 0)
@@ -527,8 +678,6 @@ public sealed class SimulationRunner
                 if (_agents[i].LosingStreak >= StarvationThreshold)
                     starving++;
             }
-            // The in-memory ledger completes every call synchronously.
-            var report = _ledger.CheckConservationAsync().GetAwaiter().GetResult();
             _lastWealth = wealth;
             return new CycleStep(cycle, _agents.Count, result, market, welfare, gifts, bids, values, alternatives, prices, resourcesWon,
                 wealth, bankrupt, starving, report, _tasks?.Last, _alternatives?.Bids.Count, _alternatives?.Wins);

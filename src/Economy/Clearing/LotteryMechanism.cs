@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace CyAgents.Economy.Clearing;
@@ -8,8 +10,8 @@ namespace CyAgents.Economy.Clearing;
 /// amount among those not yet drawn; a drawn bid wins if it still fits, otherwise it loses (it could never fit
 /// later, capacity only shrinks). Draws continue until every bid is drawn. Winners pay their bid (the lottery
 /// sells chances; paying less would only invite inflated bids). Randomness comes only from
-/// <see cref="ClearingInput.Seed"/> through <see cref="SplitMix64"/>, with integer weights in a Fenwick tree, so
-/// the same seed gives the same result on every machine. O(n log n). A drawn bid whose agent already won loses
+/// <see cref="ClearingInput.Seed"/> through <see cref="SplitMix64"/>, with integer weights in a tree of running sums
+/// (<see cref="LotteryUrn{T}"/>), so the same seed gives the same result on every machine. O(n log n). A drawn bid whose agent already won loses
 /// (<see cref="ClearingInput.OneWinPerAgent"/>); reserves are not used (the lottery sells chances, not a price).
 /// </summary>
 public sealed class LotteryMechanism : IClearingMechanism
@@ -30,123 +32,86 @@ public sealed class LotteryMechanism : IClearingMechanism
         var slots = slotOrder.Array;
         bids.OrderById(slotOrder.Span);
         using var weightBuffer = new Scratch<long>(n);
-        var weight = weightBuffer.Array;
-        // What a draw needs of its bid, copied into slot order in one place: the copy reads at random once and
-        // independently (the memory system overlaps such reads), where each draw's reads wait on the draw.
-        using var slotBuffer = new Scratch<Slot>(n);
-        var slotBid = slotBuffer.Array;
+        var weight = weightBuffer.Span;
         long total = 0;
         for (var s = 0; s < n; s++)
-        {
-            var i = slots[s];
-            total += weight[s] = bids.Amount[i];
-            var q = bids.Quantity.AsSpan(i * PreparedBids.Kinds, PreparedBids.Kinds);
-            slotBid[s] = new Slot(q[0], q[1], q[2], q[3], i, bids.AgentOf[i]);
-        }
+            total += weight[s] = bids.Amount[slots[s]];
         // Which bid wins never changes what is drawn next (every drawn bid leaves the urn, winner or not), so the
         // whole draw order comes first, touching only the weights (ADR 0145); the fit test then reads the drawn bids
         // in an order known in advance, so their reads overlap instead of each waiting on the draw before it.
-        using var blockBuffer = new Scratch<long>(BlockedWeights.BlockCount(n) + 1);
-        var weights = new BlockedWeights(weight, blockBuffer.Array, n);
         using var drawBuffer = new Scratch<int>(n);
-        var drawn = drawBuffer.Array;
+        var drawn = drawBuffer.Array.AsSpan(0, n);
         var random = new SplitMix64(input.Seed);
-        var draws = 0;
-        while (total > 0)
-        {
-            var slot = weights.Take((long)random.NextBelow((ulong)total), out var amount);
-            total -= amount;
-            drawn[draws++] = slot;
-        }
-
-        using var agentWon = new Scratch<bool>(input.OneWinPerAgent ? bids.AgentCount : 0);
+        var draws = total <= uint.MaxValue
+            ? Draw<uint>(weight, slots, total, random, drawn)
+            : Draw<ulong>(weight, slots, total, random, drawn);
+        drawn = drawn[..draws];
+        // The losers' list is filled in place, in draw order; every draw could lose, so it has room for all of them.
+        var losers = new List<string>(draws);
+        CollectionsMarshal.SetCount(losers, draws);
+        using var winnerBuffer = new Scratch<int>(draws);
+        var left = Fit(bids, drawn, input.OneWinPerAgent, winnerBuffer.Span, CollectionsMarshal.AsSpan(losers), out var winnerCount);
+        CollectionsMarshal.SetCount(losers, draws - winnerCount);
+        var winners = new List<Allocation>(winnerCount);
+        foreach (var i in winnerBuffer.Span[..winnerCount])
+            winners.Add(bids.Allocate(i, bids.Amount[i]));
         Span<long> remaining = stackalloc long[PreparedBids.Kinds];
-        bids.Supply.CopyTo(remaining);
-        var winners = new List<Allocation>();
-        var losers = new List<string>(n);
-        for (var t = 0; t < draws; t++)
-        {
-            ref readonly var b = ref slotBid[drawn[t]];
-            if (b.Cpu <= remaining[0] && b.Memory <= remaining[1] && b.Tokens <= remaining[2] && b.Attention <= remaining[3] &&
-                (!input.OneWinPerAgent || !agentWon.Array[b.Agent]))
-            {
-                if (input.OneWinPerAgent)
-                    agentWon.Array[b.Agent] = true;
-                remaining[0] -= b.Cpu;
-                remaining[1] -= b.Memory;
-                remaining[2] -= b.Tokens;
-                remaining[3] -= b.Attention;
-                winners.Add(bids.Allocate(b.Bid, bids.Amount[b.Bid]));
-            }
-            else
-                losers.Add(bids.Ids[b.Bid]);
-        }
+        left.CopyTo(remaining);
         return bids.Result(Name, winners, losers, remaining);
     }
 
     /// <summary>
-    /// A bid as the fit test sees it: its bundle, index and agent number. No id: a struct without references needs
-    /// no clearing when its pooled array goes back, and the losers' ids are read once each, in draw order.
+    /// The fit test of every drawn bid (<paramref name="drawn"/>: bid indices in draw order): the winners' indices
+    /// go to <paramref name="winners"/>, the losers' ids to <paramref name="losers"/>, both in draw order; returns
+    /// the capacity left. Without a branch on the outcome (each draw writes both places and advances one): a
+    /// mispredicted branch would discard the reads of the next bids that the processor has already started, and
+    /// those reads are most of the work.
     /// </summary>
-    private readonly record struct Slot(long Cpu, long Memory, long Tokens, long Attention, int Bid, int Agent);
-
-    /// <summary>
-    /// Integer weights in slot order, drawn by cumulative position and removed: a Fenwick tree over blocks of
-    /// <see cref="Block"/> slots (small enough to stay in cache) finds the block, a scan of at most that many adjacent
-    /// weights finds the slot. The same slot a Fenwick tree over the slots would find (the first whose cumulative
-    /// range holds the target), at a few cache misses a draw instead of one per tree level.
-    /// </summary>
-    private readonly struct BlockedWeights
+    private static Vector256<long> Fit(PreparedBids bids, ReadOnlySpan<int> drawn, bool oneWinPerAgent, Span<int> winners, Span<string> losers, out int winnerCount)
     {
-        private const int Block = 32;
-        private readonly long[] _weight;
-        private readonly long[] _tree;
-        private readonly int _blocks;
-        private readonly int _top;
-
-        public static int BlockCount(int slots) => (slots + Block - 1) / Block;
-
-        /// <param name="weight">Each slot's weight; zeroed as slots are taken.</param>
-        /// <param name="tree">Zeroed, at least BlockCount + 1 long: the Fenwick tree of block sums (1-based).</param>
-        /// <param name="slots">Number of slots.</param>
-        public BlockedWeights(long[] weight, long[] tree, int slots)
+        // A bundle is one vector of longs, as the flat quantities lay it out (the JIT folds the check away).
+        if (PreparedBids.Kinds != Vector256<long>.Count)
+            throw new InvalidOperationException($"the lottery's fit test reads {Vector256<long>.Count} kinds a bundle, not {PreparedBids.Kinds}");
+        ref var quantity = ref MemoryMarshal.GetArrayDataReference(bids.Quantity);
+        var remaining = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(bids.Supply));
+        using var agentWonBuffer = new Scratch<bool>(oneWinPerAgent ? bids.AgentCount : 0);
+        var agentWon = agentWonBuffer.Span;
+        var ids = bids.Ids;
+        int w = 0, l = 0;
+        for (var t = 0; t < drawn.Length; t++)
         {
-            _weight = weight;
-            _tree = tree;
-            _blocks = BlockCount(slots);
-            _top = _blocks == 0 ? 0 : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)_blocks + 1) >> 1;
-            for (var s = 0; s < slots; s++)
-                tree[s / Block + 1] += weight[s];
-            for (var b = 1; b <= _blocks; b++)
+            var i = drawn[t];
+            var bundle = Vector256.LoadUnsafe(ref quantity, (nuint)(i * PreparedBids.Kinds));
+            var fits = Vector256.LessThanOrEqualAll(bundle, remaining);
+            if (oneWinPerAgent)
             {
-                var parent = b + (b & -b);
-                if (parent <= _blocks)
-                    tree[parent] += tree[b];
+                ref var agent = ref agentWon[bids.AgentOf[i]];
+                fits &= !agent;
+                agent |= fits;
             }
+            var won = Unsafe.As<bool, byte>(ref fits);
+            // w and l are at most t, so both writes are in range; the next draw overwrites the one not kept.
+            winners[w] = i;
+            losers[l] = ids[i];
+            w += won;
+            l += 1 - won;
+            remaining -= bundle & Vector256.Create(-(long)won);
         }
+        winnerCount = w;
+        return remaining;
+    }
 
-        /// <summary>The slot whose cumulative range [prefix before it, prefix including it) holds <paramref name="target"/>, removed; its weight in <paramref name="taken"/>.</summary>
-        public int Take(long target, out long taken)
+    /// <summary>Every bid drawn from the urn of slots, in draw order, until its weight is gone; returns the number of draws.</summary>
+    private static int Draw<T>(ReadOnlySpan<long> weights, int[] slots, long total, SplitMix64 random, Span<int> drawn)
+        where T : unmanaged, IBinaryInteger<T>, IUnsignedNumber<T>
+    {
+        using var urn = new LotteryUrn<T>(weights);
+        var draws = 0;
+        while (total > 0)
         {
-            var position = 0;
-            for (var step = _top; step > 0; step >>= 1)
-            {
-                var next = position + step;
-                if (next <= _blocks && _tree[next] <= target)
-                {
-                    position = next;
-                    target -= _tree[next];
-                }
-            }
-            // position is the block (0-based) holding the target; the slot is the first whose weight exceeds what is left.
-            var slot = position * Block;
-            while (target >= _weight[slot])
-                target -= _weight[slot++];
-            taken = _weight[slot];
-            _weight[slot] = 0;
-            for (var b = position + 1; b <= _blocks; b += b & -b)
-                _tree[b] -= taken;
-            return slot;
+            drawn[draws++] = slots[urn.Take(T.CreateTruncating(random.NextBelow((ulong)total)), out var amount)];
+            total -= long.CreateTruncating(amount);
         }
+        return draws;
     }
 }

@@ -40,5 +40,40 @@ internal static class ClearingInstances
     /// <summary>Prices that make roughly half of the random bids above affordable.</summary>
     public static MarketPrices ModeratePrices { get; } = new(0.02, 0.01, 0.001, 0.03);
 
+    /// <summary>
+    /// The lottery written the obvious way: slots in ordinal id order, each draw a uniform target below the total
+    /// (<see cref="SplitMix64.NextBelow"/> from the input's seed) found by a linear scan of the remaining weights;
+    /// a drawn bid wins if it fits and its agent has not won (when <see cref="ClearingInput.OneWinPerAgent"/>).
+    /// Returns the winners' and the losers' ids in draw order.
+    /// </summary>
+    public static (List<string> Winners, List<string> Losers) ReferenceLottery(ClearingInput input)
+    {
+        var slots = Enumerable.Range(0, input.Bids.Count).OrderBy(i => input.Bids[i].Id, StringComparer.Ordinal).ToList();
+        var weight = slots.Select(i => input.Bids[i].Amount).ToArray();
+        var total = weight.Sum();
+        var random = new SplitMix64(input.Seed);
+        var remaining = input.Supply;
+        var agents = new HashSet<string>(StringComparer.Ordinal);
+        var (winners, losers) = (new List<string>(), new List<string>());
+        while (total > 0)
+        {
+            var target = (long)random.NextBelow((ulong)total);
+            var s = 0;
+            while (target >= weight[s])
+                target -= weight[s++];
+            total -= weight[s];
+            weight[s] = 0;
+            var bid = input.Bids[slots[s]];
+            if (bid.Bundle.FitsWithin(remaining) && (!input.OneWinPerAgent || agents.Add(bid.AgentId)))
+            {
+                remaining -= bid.Bundle;
+                winners.Add(bid.Id);
+            }
+            else
+                losers.Add(bid.Id);
+        }
+        return (winners, losers);
+    }
+
     public static IEnumerable<IClearingMechanism> All => ClearingMechanisms.Names.Select(ClearingMechanisms.Create);
 }

@@ -7,7 +7,7 @@ namespace CyAgents.Economy.Tests.Clearing;
 
 /// <summary>
 /// The clearing fast paths of ADR 0126 (radix sorts of packed keys, ids and agents grouped by sorting their packed
-/// prefixes, the lottery's blocked weights) against plain reference implementations written the obvious way:
+/// prefixes, the lottery's urn of running sums) against plain reference implementations written the obvious way:
 /// comparer sorts on exact rational keys, a set of agents, a linear scan for each lottery draw. The instances are
 /// built to reach every fallback: exact and near ties, ids and agents equal beyond the packed prefix, non-ASCII
 /// ids, long shared prefixes.
@@ -60,25 +60,10 @@ public sealed class FastPathEquivalenceTests
     public void Lottery_draws_equal_a_linear_scan_over_the_ids_in_ordinal_order(int seed)
     {
         var input = Instance(seed);
-        var slots = Enumerable.Range(0, input.Bids.Count).OrderBy(i => input.Bids[i].Id, StringComparer.Ordinal).ToList();
-        var weight = slots.Select(i => input.Bids[i].Amount).ToArray();
-        var total = weight.Sum();
-        var random = new SplitMix64(input.Seed);
-        var drawn = new List<int>();
-        while (total > 0)
-        {
-            var target = (long)random.NextBelow((ulong)total);
-            var s = 0;
-            while (target >= weight[s])
-                target -= weight[s++];
-            drawn.Add(slots[s]);
-            total -= weight[s];
-            weight[s] = 0;
-        }
-        var winners = Take(input, drawn);
+        var (winners, losers) = ClearingInstances.ReferenceLottery(input);
         var actual = new LotteryMechanism().Clear(input);
-        actual.Winners.Select(w => w.BidId).ShouldBe(winners.Select(i => input.Bids[i].Id));
-        actual.Losers.ShouldBe(drawn.Except(winners).Select(i => input.Bids[i].Id));
+        actual.Winners.Select(w => w.BidId).ShouldBe(winners);
+        actual.Losers.ShouldBe(losers);
     }
 
     [Theory]

@@ -48,6 +48,9 @@ public sealed class InMemoryLedger : ILedger
     private readonly List<Undo> _journal = [];
     // Pending transfers held by handle (Hold/Settle, ADR 0150): a slot per open hold, reused once it is resolved.
     private HoldSlot[] _holds = [];
+    // Names this ledger in its hold handles (a number, not a reference, so arrays of handles hold no pointers for the GC).
+    private static int s_ledgers;
+    private readonly int _ledgerNumber = Interlocked.Increment(ref s_ledgers);
     private int _holdsUsed;
     private int[] _freeHolds = [];
     private int _freeCount;
@@ -600,13 +603,13 @@ public sealed class InMemoryLedger : ILedger
         slot.Amount = p.Amount;
         slot.Id = id;
         slot.Open = true;
-        return new LedgerHold(this, at, slot.Generation);
+        return new LedgerHold(_ledgerNumber, at, slot.Generation);
     }
 
     private void ApplyHoldResolution(in HoldResolution r, long? cycle, string? memo, List<Undo>? journal)
     {
         var h = r.Hold;
-        if (!ReferenceEquals(h.Owner, this) || (uint)h.Slot >= (uint)_holdsUsed || _holds[h.Slot].Generation != h.Generation || !_holds[h.Slot].Open)
+        if (h.Ledger != _ledgerNumber || (uint)h.Slot >= (uint)_holdsUsed || _holds[h.Slot].Generation != h.Generation || !_holds[h.Slot].Open)
             throw new LedgerException(LedgerError.PendingNotFound, "the hold handle is not an open hold of this ledger (never placed here, or already resolved).");
         ref var slot = ref _holds[h.Slot];
         var post = r.Post ?? 0;
@@ -910,14 +913,15 @@ public readonly record struct Posting(LedgerAccountHandle Debit, LedgerAccountHa
 /// <summary>A pending transfer placed by <see cref="InMemoryLedger.Hold"/>, to be resolved once by <see cref="InMemoryLedger.Settle"/>.</summary>
 public readonly struct LedgerHold
 {
-    internal LedgerHold(InMemoryLedger owner, int slot, int generation)
+    internal LedgerHold(int ledger, int slot, int generation)
     {
-        Owner = owner;
+        Ledger = ledger;
         Slot = slot;
         Generation = generation;
     }
 
-    internal InMemoryLedger? Owner { get; }
+    // The ledger's number (0: no ledger's; a default handle).
+    internal int Ledger { get; }
 
     internal int Slot { get; }
 

@@ -135,6 +135,15 @@ public sealed class SimulationRunner
         private LedgerHold[] _holds = [];
         private HoldResolution[] _resolutions = [];
         private readonly List<int> _bidHold = [];
+        // Per main bid: what it asked for and its true value, and which winner it is (-1: it lost), so the outcomes are
+        // recorded in agent order, reading the agents one after another rather than in the winners' order.
+        private readonly List<ResourceBundle> _bidBundle = [];
+        private readonly List<long> _bidValue = [];
+        private int[] _winOf = [];
+        // A mechanism that does not treat an agent's bids as alternatives (drf) may grant several: each bid's wins are
+        // chained in the winners' order (_winLast: the chain's end, _winNext: the next win of the same agent, -1: none).
+        private int[] _winLast = [];
+        private int[] _winNext = [];
         private int[] _bidOf;
         // The earning economy's parts (ADRs 0142, 0143); null when the scenario has none, so such runs are unchanged.
         private readonly SimulatedTaskBoard? _tasks;
@@ -243,7 +252,7 @@ public sealed class SimulationRunner
             var bids = _bids.ToArray();
             var values = new long[bids.Length];
             for (var b = 0; b < values.Length; b++)
-                values[b] = _agents[_bidders[b]].ValueThisCycle;
+                values[b] = _bidValue[b];
             var alternatives = _alternatives is null ? [] : _alternatives.AtTrueValues().ToArray();
             var resourcesWon = new double[_agents.Count];
             for (var i = 0; i < resourcesWon.Length; i++)
@@ -499,6 +508,8 @@ public sealed class SimulationRunner
             _bids.Clear();
             _bidders.Clear();
             _bidHold.Clear();
+            _bidBundle.Clear();
+            _bidValue.Clear();
             _holdPostings.Clear();
             _alternatives?.Clear();
             Array.Fill(_bidOf, -1);
@@ -536,6 +547,8 @@ public sealed class SimulationRunner
                 _bids.Add(bid);
                 _bidders.Add(i);
                 _bidHold.Add(_holdPostings.Count);
+                _bidBundle.Add(bundle);
+                _bidValue.Add(value);
                 _holdPostings.Add(new Posting(_accounts[i], _escrow, amount));
                 if (_alternatives is not null && agent.Alternatives > 1)
                 {
@@ -587,22 +600,36 @@ public sealed class SimulationRunner
             var winners = result.Winners;
             if (_winners.Length < winners.Count)
                 _winners = new WinningBid[Math.Max(winners.Count, _winners.Length * 2)];
+            if (_winOf.Length < _bids.Count)
+            {
+                _winOf = new int[Math.Max(_bids.Count, _winOf.Length * 2)];
+                _winLast = new int[_winOf.Length];
+            }
+            if (_winNext.Length < winners.Count)
+                _winNext = new int[Math.Max(winners.Count, _winNext.Length * 2)];
+            Array.Fill(_winOf, -1, 0, _bids.Count);
             for (var w = 0; w < winners.Count; w++)
             {
                 var winner = winners[w];
-                var index = _byId[winner.AgentId];
-                var agent = _agents[index];
+                // Every winner bid: its agent has a main bid, and alternatives only come beside one.
+                var bid = _bidOf[_byId[winner.AgentId]];
                 var (asked, askedValue, hold) = _alternatives is not null
                     && _alternatives.TryWinner(winner.BidId, out var alternative, out var alternativeValue, out var alternativeHold)
                     ? (alternative, alternativeValue, alternativeHold)
-                    : (agent.RequestedThisCycle, agent.ValueThisCycle, _bidHold[_bidOf[index]]);
+                    : (_bidBundle[bid], _bidValue[bid], _bidHold[bid]);
                 _resolutions[hold] = new HoldResolution(_holds[hold], ClearingSettlement.CheckPayment(winner));
-                _winners[w] = new WinningBid(index, asked, askedValue);
+                _winners[w] = new WinningBid(asked, askedValue);
+                _winNext[w] = -1;
+                if (_winOf[bid] < 0)
+                    _winOf[bid] = w;
+                else
+                    _winNext[_winLast[bid]] = w;
+                _winLast[bid] = w;
             }
         }
 
-        /// <summary>A winner's agent (by index), and the bundle and true value of the bid it won with.</summary>
-        private readonly record struct WinningBid(int Agent, ResourceBundle Asked, long AskedValue);
+        /// <summary>The bundle and true value of the bid a winner won with.</summary>
+        private readonly record struct WinningBid(ResourceBundle Asked, long AskedValue);
 
         private WinningBid[] _winners = [];
 
@@ -610,27 +637,27 @@ public sealed class SimulationRunner
         {
             long welfare = 0;
             var winners = result.Winners;
-            for (var w = 0; w < winners.Count; w++)
+            // In bid order, which is agent order: each agent's tallies depend on its own outcome only (one win at most).
+            for (var b = 0; b < _bidders.Count; b++)
             {
-                var winner = winners[w];
-                var (index, asked, askedValue) = _winners[w];
-                var agent = _agents[index];
-                // A scaled grant (proportional) is worth its share of the task: the smallest granted / asked over the kinds.
-                var value = winner.Bundle == asked ? askedValue : ScaledValue(askedValue, asked, winner.Bundle);
-                agent.Wins++;
-                agent.LastWinCycle = cycle;
-                agent.LosingStreak = 0;
-                agent.PaidThisCycle = winner.Payment;
-                agent.Utility += value - winner.Payment;
-                agent.ValueWon += value;
-                agent.Paid += winner.Payment;
-                agent.ResourcesWon += NormalizedSize(winner.Bundle, Supply);
-                welfare += value;
-            }
-            foreach (var i in _bidders)
-            {
-                var agent = _agents[i];
-                var won = agent.LastWinCycle == cycle;
+                var agent = _agents[_bidders[b]];
+                var won = _winOf[b] >= 0;
+                for (var w = _winOf[b]; w >= 0; w = _winNext[w])
+                {
+                    var winner = winners[w];
+                    var (asked, askedValue) = _winners[w];
+                    // A scaled grant (proportional) is worth its share of the task: the smallest granted / asked over the kinds.
+                    var value = winner.Bundle == asked ? askedValue : ScaledValue(askedValue, asked, winner.Bundle);
+                    agent.Wins++;
+                    agent.LastWinCycle = cycle;
+                    agent.LosingStreak = 0;
+                    agent.PaidThisCycle = winner.Payment;
+                    agent.Utility += value - winner.Payment;
+                    agent.ValueWon += value;
+                    agent.Paid += winner.Payment;
+                    agent.ResourcesWon += NormalizedSize(winner.Bundle, Supply);
+                    welfare += value;
+                }
                 if (!won)
                 {
                     agent.Losses++;

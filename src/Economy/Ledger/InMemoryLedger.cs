@@ -532,17 +532,25 @@ public sealed class InMemoryLedger : ILedger
 
     // ---- the core; callers hold _gate and have run the static validation ----
 
-    private void ApplyPosting(in Posting p, TransferKind kind, long? cycle, string? memo, List<Undo>? journal)
+    // The checks every movement by handle starts with: both accounts this ledger's, a whole amount above 0, two accounts.
+    // The label names the movement in errors and, with history, is its id (<prefix>:<sequence>).
+    private (Account Debit, Account Credit, string Label) Endpoints(in Posting p, string prefix)
     {
         var debit = Owned(p.Debit, "debit");
         var credit = Owned(p.Credit, "credit");
-        var label = _log is null ? "posting" : "posting:" + (_sequence + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var label = _log is null ? prefix : prefix + ":" + (_sequence + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (p.Amount <= 0)
             throw new LedgerException(LedgerError.InvalidAmount,
                 $"'{label}': amount {p.Amount} is not allowed; amounts are whole credits greater than 0.");
         if (ReferenceEquals(debit, credit))
             throw new LedgerException(LedgerError.SameAccount,
                 $"'{label}': debit and credit account are both '{debit.Id}'; a transfer must move credits between two accounts.");
+        return (debit, credit, label);
+    }
+
+    private void ApplyPosting(in Posting p, TransferKind kind, long? cycle, string? memo, List<Undo>? journal)
+    {
+        var (debit, credit, label) = Endpoints(p, "posting");
         if (debit.Kind != AccountKind.Treasury && debit.Posted - debit.Reserved < p.Amount)
             throw LedgerRules.InsufficientFunds(label, debit.Id, debit.Posted - debit.Reserved, p.Amount);
         var debitPosted = LedgerRules.Subtract(debit.Posted, p.Amount, label, debit.Id);
@@ -566,15 +574,7 @@ public sealed class InMemoryLedger : ILedger
 
     private LedgerHold ApplyHold(in Posting p, TransferKind kind, long? cycle, string? memo, List<Undo>? journal)
     {
-        var debit = Owned(p.Debit, "debit");
-        var credit = Owned(p.Credit, "credit");
-        var label = _log is null ? "hold" : "hold:" + (_sequence + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (p.Amount <= 0)
-            throw new LedgerException(LedgerError.InvalidAmount,
-                $"'{label}': amount {p.Amount} is not allowed; amounts are whole credits greater than 0.");
-        if (ReferenceEquals(debit, credit))
-            throw new LedgerException(LedgerError.SameAccount,
-                $"'{label}': debit and credit account are both '{debit.Id}'; a transfer must move credits between two accounts.");
+        var (debit, credit, label) = Endpoints(p, "hold");
         string? id = null;
         if (journal is not null)
         {

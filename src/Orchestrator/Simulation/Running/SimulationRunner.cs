@@ -20,8 +20,9 @@ namespace CyAgents.Orchestrator.Simulation.Running;
 /// <summary>
 /// Runs one population under one mechanism for a number of cycles, with the same Economy code as live cycles:
 /// every credit moves through an <see cref="InMemoryLedger"/> (escrow as pending transfers held by handle, settled
-/// as <see cref="ClearingSettlement"/> settles a live cycle; ADR 0150), clearing through the registered mechanism, prices through the market's pricing rule. After
-/// every cycle the ledger's conservation check runs; a failure stops the run.
+/// as <see cref="ClearingSettlement"/> settles a live cycle; ADR 0150), clearing through the registered mechanism,
+/// prices through the market's pricing rule. After every cycle the ledger's conservation check runs; a failure stops
+/// the run.
 /// </summary>
 public sealed class SimulationRunner
 {
@@ -47,7 +48,7 @@ public sealed class SimulationRunner
         run.DrawAhead = true;
         var rows = new List<CycleMetrics>(cycles);
         // A cycle's measures (efficiency bound, Gini, Jain) are computed on another core while the next cycle runs;
-        // rows still arrive in cycle order, and the conservation check stays on this thread, at the cycle's own state.
+        // rows still arrive in cycle order, and the conservation check stays within the cycle, at the cycle's own state.
         Task<CycleMetrics>? measuring = null;
         async Task CompleteAsync(Task<CycleMetrics> measure)
         {
@@ -240,7 +241,18 @@ public sealed class SimulationRunner
             // The ledger's part (settling, reading every balance, the conservation check) and the agents' part (tallies,
             // strategies) touch disjoint state, so without a task board (which needs both) they run side by side.
             var ledgerWork = _tasks is null ? Task.Run(() => SettleAndRead(result, cycle)) : null;
-            var welfare = RecordOutcomes(result, cycle);
+            long welfare;
+            try
+            {
+                welfare = RecordOutcomes(result, cycle);
+            }
+            catch
+            {
+                // Leave nothing of this cycle running past it.
+                if (ledgerWork is not null)
+                    await Task.WhenAny(ledgerWork);
+                throw;
+            }
             if (_tasks is not null)
             {
                 Settle(result, cycle);

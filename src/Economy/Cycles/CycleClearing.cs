@@ -47,13 +47,11 @@ public sealed record CycleClearingOutcome(
     long Cycle,
     Func<string, string>? EscrowIdOf = null)
 {
-    private IReadOnlyList<LedgerOperation>? _settlement;
-
     /// <summary>
-    /// The ledger operations of one linked batch that settle the clearing (<see cref="ClearingSettlement.Operations"/>),
-    /// built on first use: the simulator settles its escrows by handle and never asks (ADR 0150).
+    /// Builds the ledger operations of one linked batch that settle the clearing (<see cref="ClearingSettlement.Operations"/>).
+    /// Built on request, not with the outcome: the simulator settles its escrows by handle and never asks (ADR 0150).
     /// </summary>
-    public IReadOnlyList<LedgerOperation> Settlement => _settlement ??= ClearingSettlement.Operations(Result, Cycle, EscrowIdOf);
+    public IReadOnlyList<LedgerOperation> SettlementOperations() => ClearingSettlement.Operations(Result, Cycle, EscrowIdOf);
 }
 
 /// <summary>

@@ -175,7 +175,7 @@ public sealed class AllocationCycle(
         var market = step.Market;
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await ledgerFor(db).ApplyBatchAsync(step.Settlement, ct);
+        await ledgerFor(db).ApplyBatchAsync(step.SettlementOperations(), ct);
         _faults.Reached(FaultPoint.MidSettlement);
         var executions = book.Settle(bids, result.Winners).Select(w => new ExecutionRecord
         {

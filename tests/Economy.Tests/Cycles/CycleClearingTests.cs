@@ -65,8 +65,8 @@ public sealed class CycleClearingTests
 
         var outcome = Run(bids, Unsmoothed, id => "escrow-of-" + id);
 
-        outcome.Settlement.ShouldBe(ClearingSettlement.Operations(outcome.Result, 4, id => "escrow-of-" + id));
-        outcome.Settlement.OfType<PendingResolution>().Select(r => r.PendingId).ShouldBe(["escrow-of-a", "escrow-of-b"]);
+        outcome.SettlementOperations().ShouldBe(ClearingSettlement.Operations(outcome.Result, 4, id => "escrow-of-" + id));
+        outcome.SettlementOperations().OfType<PendingResolution>().Select(r => r.PendingId).ShouldBe(["escrow-of-a", "escrow-of-b"]);
     }
 
     [Fact]
@@ -81,6 +81,6 @@ public sealed class CycleClearingTests
         b.Result.Winners.ShouldBe(a.Result.Winners);
         b.Result.Losers.ShouldBe(a.Result.Losers);
         b.Market.Kinds.ShouldBe(a.Market.Kinds);
-        b.Settlement.ShouldBe(a.Settlement);
+        b.SettlementOperations().ShouldBe(a.SettlementOperations());
     }
 }

@@ -71,8 +71,6 @@ public sealed class SyntheticAgent
     // Per-cycle scratch, filled by the runner before strategies look at it.
     internal long ValueThisCycle;
     internal long PaidThisCycle;
-    /// <summary>The bundle bid for this cycle, against which a scaled grant (proportional) is measured.</summary>
-    internal ResourceBundle RequestedThisCycle;
     internal int LastWinCycle;
 
     // Running tallies for metrics.

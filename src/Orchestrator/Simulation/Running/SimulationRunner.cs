@@ -552,7 +552,6 @@ public sealed class SimulationRunner
                 if (amount < 1)
                     continue;
                 agent.ValueThisCycle = value;
-                agent.RequestedThisCycle = bundle;
                 agent.ValueBidFor += value;
                 var bid = new Bid(string.Concat(cycleText, ":", agent.Id), agent.Id, bundle, amount);
                 _bidOf[i] = _bids.Count;
@@ -767,7 +766,7 @@ public sealed class SimulationRunner
         }
 
         /// <summary>
-        /// Applies operations that do not depend on each other (one agent's income, one bid's escrow) in batches of
+        /// Applies operations that do not depend on each other (one agent's endowment, one child's funding) in batches of
         /// <see cref="IndependentBatch"/>: each could be its own transfer, and small batches keep the ledger's undo
         /// journal off the large-object heap. A cycle's settlement, by contrast, is one linked batch.
         /// </summary>
